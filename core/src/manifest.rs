@@ -1,0 +1,174 @@
+//! The app manifest, `eventfn.json`: every handler of an app with its kind, name, Rust function,
+//! payload type, options (defaults filled in) and source location.
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "app": "welcome",
+//!   "package": "welcome",
+//!   "binary": "welcome",
+//!   "architecture": "x86_64",
+//!   "region": null,
+//!   "handlers": [
+//!     {
+//!       "kind": "event",
+//!       "name": "account-signup",
+//!       "function": "welcome::send_welcome",
+//!       "payload": "Signup",
+//!       "context": true,
+//!       "options": { "timeout": 5, "retries": 2, "memory": 1024 },
+//!       "source": { "file": "src/main.rs", "line": 12, "column": 1 }
+//!     }
+//!   ]
+//! }
+//! ```
+//!
+//! - `version` changes whenever a field changes meaning or goes away; new optional fields may be
+//!   added within a version.
+//! - `kind` is `event`, `queue` or `schedule`; a schedule also has `schedule`, its `rate(...)` or
+//!   `cron(...)` expression, and is named after its function unless it sets `name`.
+//! - `payload` is the payload type as written in the handler's signature (`null` when the handler
+//!   takes none); `context` says whether it takes an `eventfn::Context`.
+//! - `options.timeout` is in seconds and `options.memory` in MB; `concurrency` appears when set;
+//!   queues also have `batch_size` and `fifo`.
+//! - `source.file` is relative to the package's directory, as rustc reports it.
+//! - Handlers are sorted by kind, name and function, so the file is the same for the same code.
+
+use serde::{Deserialize, Serialize};
+
+/// The version of the manifest and registration record formats.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// What kind of trigger a handler has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Event,
+    Queue,
+    Schedule,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Event => "event",
+            Kind::Queue => "queue",
+            Kind::Schedule => "schedule",
+        }
+    }
+
+    /// The attribute that declares handlers of this kind.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Kind::Event => "#[event]",
+            Kind::Queue => "#[queue]",
+            Kind::Schedule => "#[schedule]",
+        }
+    }
+}
+
+/// The CPU architecture the Lambda functions run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    #[default]
+    X86_64,
+    Arm64,
+}
+
+impl Architecture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+
+    /// The Rust target that builds for it.
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64-unknown-linux-gnu",
+            Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+}
+
+/// An app: what `cargo eventfn build` writes to `eventfn.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub version: u32,
+    pub app: String,
+    pub package: String,
+    pub binary: String,
+    pub architecture: Architecture,
+    pub region: Option<String>,
+    pub handlers: Vec<Handler>,
+}
+
+/// One handler, its options resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handler {
+    pub kind: Kind,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    pub function: String,
+    pub payload: Option<String>,
+    pub context: bool,
+    pub options: Options,
+    pub source: Source,
+}
+
+/// A handler's options with defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Seconds.
+    pub timeout: u32,
+    pub retries: u32,
+    /// MB.
+    pub memory: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fifo: Option<bool>,
+}
+
+/// Where a handler is declared.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+impl Manifest {
+    /// Sorts handlers into their canonical order.
+    pub fn sort(&mut self) {
+        self.handlers
+            .sort_by(|a, b| (a.kind, &a.name, &a.function).cmp(&(b.kind, &b.name, &b.function)));
+    }
+
+    /// Handlers of one kind, in manifest order.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Handler> {
+        self.handlers.iter().filter(move |h| h.kind == kind)
+    }
+
+    /// Distinct names of one kind, sorted.
+    pub fn names(&self, kind: Kind) -> Vec<&str> {
+        let mut names: Vec<&str> = self.of_kind(kind).map(|h| h.name.as_str()).collect();
+        names.dedup();
+        names
+    }
+}

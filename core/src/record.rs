@@ -1,0 +1,204 @@
+//! Registration records: what each `#[event]`, `#[queue]` and `#[schedule]` writes into the
+//! binary, and how a set of them becomes an app's handlers.
+//!
+//! A record is one JSON object followed by a newline, placed in the link section
+//! [`SECTION`](crate::SECTION). It holds no pointers, so it reads the same from the file on disk
+//! (for `cargo eventfn build`, whatever the target, stripped or LTO'd) as from memory (for the
+//! runtime). The macros write the fields they know; `function`, `file`, `line` and `column` come
+//! from `module_path!()`, `file!()`, `line!()` and `column!()` at compile time.
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{Handler, Kind, MANIFEST_VERSION, Options, Source};
+use crate::options::Defaults;
+
+/// One handler as declared: only the options the user wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub v: u32,
+    pub kind: Kind,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    pub payload: Option<String>,
+    pub context: bool,
+    pub options: DeclaredOptions,
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// Options as written on the attribute (`None`: left to the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fifo: Option<bool>,
+}
+
+impl Registration {
+    /// Parses every record of a section's bytes. Padding (NUL bytes) between records is skipped.
+    pub fn parse_section(bytes: &[u8]) -> Result<Vec<Registration>, String> {
+        bytes
+            .split(|&b| b == b'\n')
+            .map(|chunk| chunk.trim_ascii_start())
+            .map(|chunk| {
+                let start = chunk.iter().position(|&b| b != 0).unwrap_or(chunk.len());
+                &chunk[start..]
+            })
+            .filter(|chunk| !chunk.is_empty())
+            .map(Registration::parse)
+            .collect()
+    }
+
+    /// Parses one record.
+    pub fn parse(bytes: &[u8]) -> Result<Registration, String> {
+        let text = String::from_utf8_lossy(bytes);
+        #[derive(Deserialize)]
+        struct Version {
+            v: u32,
+        }
+        let version: Version = serde_json::from_slice(bytes)
+            .map_err(|e| format!("unreadable registration record ({e}): {text}"))?;
+        if version.v != MANIFEST_VERSION {
+            return Err(format!(
+                "registration record of version {} where this tool reads version {MANIFEST_VERSION}: \
+                 build the app with the same eventfn version as cargo-eventfn",
+                version.v
+            ));
+        }
+        serde_json::from_slice(bytes)
+            .map_err(|e| format!("unreadable registration record ({e}): {text}"))
+    }
+
+    /// The crate that declared the handler: the first segment of its function path.
+    pub fn crate_name(&self) -> &str {
+        self.function.split("::").next().unwrap_or(&self.function)
+    }
+
+    pub fn source(&self) -> Source {
+        Source {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+        }
+    }
+
+    /// The handler with every option resolved.
+    pub fn resolve(&self, defaults: &Defaults) -> Handler {
+        let o = &self.options;
+        let queue = self.kind == Kind::Queue;
+        Handler {
+            kind: self.kind,
+            name: self.name.clone(),
+            schedule: self.schedule.clone(),
+            function: self.function.clone(),
+            payload: self.payload.clone(),
+            context: self.context,
+            options: Options {
+                timeout: o.timeout.unwrap_or(defaults.timeout),
+                retries: o.retries.unwrap_or(defaults.retries),
+                memory: o.memory.unwrap_or(defaults.memory),
+                concurrency: o.concurrency,
+                batch_size: queue.then(|| o.batch_size.unwrap_or(defaults.batch_size)),
+                fifo: queue.then(|| o.fifo.unwrap_or(false)),
+            },
+            source: self.source(),
+        }
+    }
+}
+
+/// Declarations that cannot live in one app: the same function registered twice, two queues or
+/// two schedules with one name (each is one AWS resource and has one consumer). Several handlers
+/// of one event are fine: that is fan-out. Each message names both places.
+pub fn conflicts(registrations: &[Registration]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (i, a) in registrations.iter().enumerate() {
+        for b in &registrations[i + 1..] {
+            if a.function == b.function {
+                found.push(format!(
+                    "`{}` is registered twice: at {} and at {}",
+                    a.function,
+                    a.source(),
+                    b.source()
+                ));
+            } else if a.kind == b.kind && a.kind != Kind::Event && a.name == b.name {
+                found.push(format!(
+                    "two {}s are named `{}`: `{}` at {} and `{}` at {}; a {} has exactly one handler",
+                    a.kind.as_str(),
+                    a.name,
+                    a.function,
+                    a.source(),
+                    b.function,
+                    b.source(),
+                    a.kind.as_str(),
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(kind: &str, name: &str, function: &str, line: u32) -> String {
+        format!(
+            r#"{{"v":1,"kind":"{kind}","name":"{name}","payload":null,"context":false,"options":{{}},"function":"{function}","file":"src/main.rs","line":{line},"column":1}}"#
+        )
+    }
+
+    #[test]
+    fn parses_records_between_padding() {
+        let section = format!(
+            "{}\n\0\0\0{}\n",
+            record("event", "a", "app::one", 3),
+            record("queue", "q", "app::two", 9)
+        );
+        let regs = Registration::parse_section(section.as_bytes()).unwrap();
+        assert_eq!(regs.len(), 2);
+        assert_eq!(regs[1].kind, Kind::Queue);
+        assert_eq!(regs[0].crate_name(), "app");
+        let queue = regs[1].resolve(&Defaults::default());
+        assert_eq!(queue.options.batch_size, Some(10));
+        assert_eq!(queue.options.fifo, Some(false));
+        assert_eq!(regs[0].resolve(&Defaults::default()).options.batch_size, None);
+    }
+
+    #[test]
+    fn rejects_other_versions_and_garbage() {
+        let newer = record("event", "a", "app::one", 3).replace(r#""v":1"#, r#""v":2"#);
+        assert!(Registration::parse(newer.as_bytes()).unwrap_err().contains("version 2"));
+        assert!(Registration::parse(b"{nope").unwrap_err().contains("unreadable"));
+    }
+
+    #[test]
+    fn conflicts_name_both_places() {
+        let regs: Vec<Registration> = [
+            record("event", "a", "app::one", 3),
+            record("event", "a", "app::two", 5),
+            record("queue", "q", "app::three", 7),
+            record("queue", "q", "app::four", 9),
+            record("event", "b", "app::one", 11),
+        ]
+        .iter()
+        .map(|r| Registration::parse(r.as_bytes()).unwrap())
+        .collect();
+        let found = conflicts(&regs);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("`app::one` is registered twice: at src/main.rs:3:1 and at src/main.rs:11:1"));
+        assert!(found[1].contains("two queues are named `q`: `app::three` at src/main.rs:7:1 and `app::four` at src/main.rs:9:1"));
+    }
+}
