@@ -1,14 +1,31 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The `#[event]`, `#[schedule]` and `#[queue]` attributes of [eventfn](https://docs.rs/eventfn).
+//!
+//! Use them through the `eventfn` crate, which re-exports them and everything the code they
+//! generate needs. This crate only parses, checks and emits; the grammar it checks against is
+//! `eventfn-core`'s, the logic that runs handlers is the runtime's.
+
+mod args;
+mod errors;
+mod expand;
+mod signature;
+
+use eventfn_core::Kind;
+use proc_macro::TokenStream;
+
+/// Subscribes an async function to an event: `#[event("account-signup", timeout = "10s")]`.
+#[proc_macro_attribute]
+pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::handler(Kind::Event, args.into(), item.into()).into()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Runs an async function on a schedule: `#[schedule("rate(1 day)")]`, `#[schedule("cron(0 12 * * ? *)")]`.
+#[proc_macro_attribute]
+pub fn schedule(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::handler(Kind::Schedule, args.into(), item.into()).into()
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+/// Consumes a queue with an async function: `#[queue("thumbnails", batch_size = 10)]`.
+#[proc_macro_attribute]
+pub fn queue(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::handler(Kind::Queue, args.into(), item.into()).into()
 }

@@ -1,14 +1,92 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Background functions on AWS for Rust.
+//!
+//! Annotate async functions with [`event`], [`schedule`] or [`queue`]; `cargo eventfn build`
+//! reads what was compiled and writes the app's manifest and Lambda artifact.
+//!
+//! ```
+//! use eventfn::{Context, event, queue, schedule};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Signup { user_id: String, email: String }
+//!
+//! // Every subscriber of an event receives each publish.
+//! #[event("account-signup")]
+//! async fn send_welcome(signup: Signup, ctx: Context) -> eventfn::Result<()> {
+//!     ctx.publish("account-check-email", &signup).await?;
+//!     Ok(())
+//! }
+//!
+//! // A second subscriber, with its own timeout and retries.
+//! #[event("account-signup", timeout = "10s", retries = 3)]
+//! async fn audit(signup: Signup) -> eventfn::Result<()> {
+//!     if signup.email.is_empty() {
+//!         return Err("signup without an email".into());
+//!     }
+//!     Ok(())
+//! }
+//!
+//! // EventBridge rate and cron expressions, checked at compile time.
+//! #[schedule("rate(1 day)")]
+//! async fn daily_cleanup(ctx: Context) -> eventfn::Result<()> { Ok(()) }
+//!
+//! #[schedule("cron(0 12 * * ? *)")]
+//! async fn noon_report() -> eventfn::Result<()> { Ok(()) }
+//!
+//! #[derive(Deserialize)]
+//! struct Job { key: String }
+//!
+//! // Queues deliver in batches of up to `batch_size` messages.
+//! #[queue("thumbnails", batch_size = 10)]
+//! async fn thumbnail(job: Job) -> eventfn::Result<()> { Ok(()) }
+//!
+//! # fn main() {}
+//! // In the app's `main`:
+//! // #[tokio::main]
+//! // async fn main() -> eventfn::Result<()> { eventfn::run().await }
+//! ```
+//!
+//! # Handlers
+//!
+//! A handler is `async fn(T)`, `async fn(T, Context)`, `async fn(Context)` or `async fn()`, where
+//! `T: serde::de::DeserializeOwned` is the payload (schedules take none), returning
+//! `eventfn::Result<()>` or any `Result<(), E>` with `E: Display`. The function stays callable
+//! as written.
+//!
+//! Names start with a letter and hold letters, digits, `-`, `.` and `_`, at most 240 characters
+//! (Architect's rule). Options:
+//!
+//! | option        | kinds | values | default |
+//! |---------------|-------|--------|---------|
+//! | `timeout`     | all   | `"1s"` to `"15m"`, like `"10s"`, `"1m30s"` | `"5s"`, or `timeout` of `[package.metadata.eventfn]` |
+//! | `retries`     | all   | 0 to 999 | 2 |
+//! | `memory`      | all   | 128 to 10240 (MB) | 1024, or `memory` of `[package.metadata.eventfn]` |
+//! | `concurrency` | all   | 1 to 1000 reserved executions | unreserved |
+//! | `batch_size`  | queue | 1 to 10000; 1 to 10 with `fifo` | 10 |
+//! | `fifo`        | queue | `true`, `false` | `false` |
+//! | `name`        | schedule | a name | the function's name |
+//!
+//! Every invalid name, expression, option or signature is a compile error on the offending token.
+//!
+//! # Limits of this version
+//!
+//! [`run`] checks the registry and can describe it (`EVENTFN_DESCRIBE=1`), but does not yet serve
+//! handlers on Lambda or in a local sandbox, and [`publish`] has no bus to send to outside them.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod context;
+mod error;
+mod publish;
+mod registry;
+mod run;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use context::Context;
+pub use error::{Error, PayloadError, Result};
+pub use eventfn_core::{Kind, Registration};
+pub use eventfn_macros::{event, queue, schedule};
+pub use publish::{Bus, MAX_PAYLOAD_BYTES, Message, enqueue, publish};
+pub use registry::{Entry, handlers};
+pub use run::{DESCRIBE_ENV, Delivery, run};

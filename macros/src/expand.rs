@@ -1,0 +1,127 @@
+//! Turns a checked handler into the user's function, unchanged, plus its registration: a
+//! pointer-free JSON record in the `eventfn_manifest` link section (read by `cargo eventfn build`)
+//! and an entry in the runtime's dispatch table (read by `eventfn::run`).
+
+use eventfn_core::manifest::MANIFEST_VERSION;
+use eventfn_core::{Kind, SECTION};
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ItemFn, Type};
+
+use crate::args::{self, Args};
+use crate::errors::Errors;
+use crate::signature::{self, Shape};
+
+pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = args::parse(kind, args, &mut errors);
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            // Not a function: say so, and give the item back untouched so it still compiles.
+            errors.at(
+                &item,
+                format!("{} goes on an `async fn`", kind.attribute()),
+            );
+            let errors = errors.into_compile_errors();
+            return quote!(#errors #item);
+        }
+    };
+    let shape = signature::check(kind, &function, &mut errors);
+    if !errors.is_empty() {
+        // Keep the function as written so one mistake does not cascade into errors at its callers.
+        let errors = errors.into_compile_errors();
+        return quote!(#errors #function);
+    }
+    let registration = registration(kind, &args, &function, &shape);
+    quote! {
+        #function
+        #registration
+    }
+}
+
+/// Renders a type as the user would write it: `Vec<Job>`, not `Vec < Job >`.
+fn type_name(ty: &Type) -> String {
+    let mut text = ty.to_token_stream().to_string();
+    for (from, to) in [(" < ", "<"), ("< ", "<"), (" <", "<"), (" >", ">"), (" :: ", "::"), (":: ", "::"), (" ,", ","), ("& ", "&")] {
+        text = text.replace(from, to);
+    }
+    text
+}
+
+fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> TokenStream {
+    let ident = &function.sig.ident;
+    let fn_name = ident.to_string().trim_start_matches("r#").to_owned();
+    let name = match kind {
+        Kind::Schedule => args.name.clone().unwrap_or_else(|| fn_name.clone()),
+        Kind::Event | Kind::Queue => args.name.clone().unwrap_or_default(),
+    };
+    let mut head = serde_json::json!({
+        "v": MANIFEST_VERSION,
+        "kind": kind.as_str(),
+        "name": name,
+        "payload": shape.payload.as_ref().map(type_name),
+        "context": shape.context.is_some(),
+        "options": args.options,
+    });
+    if let Some(schedule) = &args.schedule {
+        head["schedule"] = schedule.clone().into();
+    }
+    let mut head = head.to_string();
+    head.pop(); // the closing brace: the source fields follow.
+    let head = format!("{head},\"function\":\"");
+    let tail = format!("::{fn_name}\",\"file\":\"");
+
+    let payload_arg = shape.payload.as_ref().map(|ty| {
+        // Spanned on the user's type, so "cannot be deserialized" points at it.
+        quote_spanned!(ty.span()=> ::eventfn::__private::decode::<#ty>(&__eventfn_payload, &__eventfn_ctx)?,)
+    });
+    let context_arg = shape.context.as_ref().map(|ty| {
+        quote_spanned!(ty.span()=> ::eventfn::__private::context::<#ty>(__eventfn_ctx),)
+    });
+    let output = shape.output.as_ref().expect("checked: a handler returns a Result");
+    let call = quote_spanned! {output.span()=>
+        ::eventfn::__private::into_result::<#output>(#ident(#payload_arg #context_arg).await)
+    };
+
+    quote! {
+        #[doc(hidden)]
+        const _: () = {
+            const __EVENTFN_PIECES: &[::eventfn::__private::Piece] = &[
+                ::eventfn::__private::Piece::raw(#head),
+                ::eventfn::__private::Piece::escaped(::core::module_path!()),
+                ::eventfn::__private::Piece::raw(#tail),
+                ::eventfn::__private::Piece::escaped(::core::file!()),
+                ::eventfn::__private::Piece::raw(::core::concat!(
+                    "\",\"line\":", ::core::line!(), ",\"column\":", ::core::column!(), "}\n"
+                )),
+            ];
+            const __EVENTFN_LEN: usize = ::eventfn::__private::record_len(__EVENTFN_PIECES);
+
+            #[used]
+            #[cfg_attr(target_vendor = "apple", unsafe(link_section = ::core::concat!("__DATA,", #SECTION)))]
+            #[cfg_attr(not(target_vendor = "apple"), unsafe(link_section = #SECTION))]
+            static __EVENTFN_RECORD: [u8; __EVENTFN_LEN] =
+                ::eventfn::__private::record::<__EVENTFN_LEN>(__EVENTFN_PIECES);
+
+            #[::eventfn::__private::linkme::distributed_slice(::eventfn::__private::HANDLERS)]
+            #[linkme(crate = ::eventfn::__private::linkme)]
+            static __EVENTFN_HANDLER: ::eventfn::__private::Registered =
+                ::eventfn::__private::Registered {
+                    record: &__EVENTFN_RECORD,
+                    call: __eventfn_call,
+                };
+
+            fn __eventfn_call(
+                __eventfn_invocation: ::eventfn::__private::Invocation,
+            ) -> ::eventfn::__private::HandlerFuture {
+                ::std::boxed::Box::pin(async move {
+                    #[allow(unused_variables)] // a handler may take neither payload nor context
+                    let (__eventfn_payload, __eventfn_ctx) = __eventfn_invocation.into_parts();
+                    #call
+                })
+            }
+        };
+    }
+}

@@ -1,0 +1,63 @@
+//! The handlers linked into this binary.
+
+use std::sync::OnceLock;
+
+use eventfn_core::Registration;
+use eventfn_core::record::conflicts;
+
+use crate::Result;
+use crate::error::message;
+use crate::__private::{HANDLERS, Registered};
+
+/// A handler of this binary: its registration and how to call it.
+pub struct Entry {
+    pub registration: Registration,
+    pub(crate) registered: &'static Registered,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.registration.fmt(f)
+    }
+}
+
+static REGISTRY: OnceLock<std::result::Result<Vec<Entry>, String>> = OnceLock::new();
+
+/// Every handler linked into this binary, in link order; an error if there is none, if a record
+/// is unreadable, or if two registrations conflict (see [`eventfn_core::record::conflicts`]).
+pub fn handlers() -> Result<&'static [Entry]> {
+    REGISTRY
+        .get_or_init(load)
+        .as_deref()
+        .map_err(|e| message(e.clone()))
+}
+
+fn load() -> std::result::Result<Vec<Entry>, String> {
+    let mut entries = Vec::with_capacity(HANDLERS.len());
+    for registered in HANDLERS.iter() {
+        let registration = Registration::parse(trim_record(registered.record))
+            .map_err(|e| format!("eventfn: {e}"))?;
+        entries.push(Entry {
+            registration,
+            registered,
+        });
+    }
+    if entries.is_empty() {
+        return Err("eventfn: no handlers are linked into this binary. Declare one with \
+                    #[eventfn::event(\"name\")], #[eventfn::queue(\"name\")] or \
+                    #[eventfn::schedule(\"rate(1 day)\")] on an `async fn`; if they live in a \
+                    library crate, add `use that_crate as _;` to the binary so it is linked"
+            .to_owned());
+    }
+    let registrations: Vec<Registration> =
+        entries.iter().map(|e| e.registration.clone()).collect();
+    let found = conflicts(&registrations);
+    if !found.is_empty() {
+        return Err(format!("eventfn: {}", found.join("; ")));
+    }
+    Ok(entries)
+}
+
+fn trim_record(record: &[u8]) -> &[u8] {
+    record.strip_suffix(b"\n").unwrap_or(record)
+}

@@ -1,0 +1,68 @@
+//! `eventfn::run()`: what the app's `main` hands control to.
+
+use std::time::SystemTime;
+
+use crate::registry::{Entry, handlers};
+use crate::error::message;
+use crate::{Context, Result};
+use crate::__private::Invocation;
+
+/// Environment variable that makes [`run`] print the app's registrations as JSON and exit.
+pub const DESCRIBE_ENV: &str = "EVENTFN_DESCRIBE";
+
+/// Serves the app's handlers in the environment the process runs in.
+///
+/// - with `EVENTFN_DESCRIBE=1`: prints every registration as a JSON array on stdout and returns;
+/// - on AWS Lambda (`AWS_LAMBDA_RUNTIME_API` set) and in the local sandbox: not served by this
+///   version of eventfn yet, which says so and returns an error.
+///
+/// Before anything else it checks the registry: no handlers, an unreadable registration or two
+/// conflicting ones (two queues with one name, say) is an error naming them.
+pub async fn run() -> Result<()> {
+    let entries = handlers()?;
+    if std::env::var_os(DESCRIBE_ENV).is_some() {
+        let registrations: Vec<_> = entries.iter().map(|e| &e.registration).collect();
+        println!("{}", serde_json::to_string_pretty(&registrations)?);
+        return Ok(());
+    }
+    let place = if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        "on AWS Lambda"
+    } else {
+        "locally"
+    };
+    Err(message(format!(
+        "eventfn: this app has {} handler{}, but this version of eventfn cannot serve them {place} \
+         yet. Build its manifest and Lambda artifact with `cargo eventfn build`, or set \
+         {DESCRIBE_ENV}=1 to list them",
+        entries.len(),
+        if entries.len() == 1 { "" } else { "s" }
+    )))
+}
+
+/// How a delivery reached a handler: what its [`Context`] reports.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: String,
+    /// When published, in milliseconds since the Unix epoch.
+    pub time: u64,
+    /// Requested delay, in milliseconds.
+    pub delay: u64,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub deadline: Option<SystemTime>,
+}
+
+impl Entry {
+    /// Calls the handler with a JSON payload, as the runtime does for each delivery.
+    pub async fn invoke(&'static self, payload: String, delivery: Delivery) -> Result<()> {
+        let context = Context {
+            id: delivery.id,
+            time: delivery.time,
+            delay: delivery.delay,
+            attempt: delivery.attempt,
+            deadline: delivery.deadline,
+            handler: &self.registration,
+        };
+        (self.registered.call)(Invocation { payload, context }).await
+    }
+}
