@@ -1,3 +1,124 @@
-fn main() {
-    println!("Hello, world!");
+//! `cargo eventfn`: build, deploy and run eventfn apps.
+//!
+//! Installed as `cargo-eventfn`, cargo runs it for `cargo eventfn ...`. Exit codes: 0 on success,
+//! 1 when the command failed (the message says why and what to do), 2 on a usage error, 101 when
+//! the cargo build it ran failed (as cargo itself exits).
+
+mod arc;
+mod artifact;
+mod build;
+mod config;
+mod shell;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::shell::{ColorChoice, Shell};
+
+#[derive(Parser)]
+#[command(name = "cargo", bin_name = "cargo", version, styles = clap_cargo_styles())]
+enum Cargo {
+    /// Build, deploy and run eventfn apps: background functions on AWS.
+    #[command(name = "eventfn", version)]
+    Eventfn(Eventfn),
+}
+
+#[derive(Args)]
+struct Eventfn {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Use verbose output.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+
+    /// Print nothing but errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Coloring: auto, always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the app for Lambda and write its manifest, Architect manifest and artifact.
+    ///
+    /// Writes <target-dir>/eventfn/<app>/: `eventfn.json` (every handler with its kind, name,
+    /// function, payload type, options and source location), `app.arc` (Architect format),
+    /// `bootstrap` (the Lambda executable) and `bootstrap.zip` (the `provided.al2023` artifact).
+    /// The handlers are read from the built binary, never by running it.
+    Build(BuildArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BuildArgs {
+    /// Build with the release profile.
+    #[arg(short, long)]
+    pub release: bool,
+
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Package to build (the app).
+    #[arg(short, long, value_name = "SPEC")]
+    pub package: Option<String>,
+
+    /// Binary of the package to build, when it has several.
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+
+    /// Build for arm64 (Graviton) Lambda functions instead of x86_64.
+    #[arg(long)]
+    pub arm64: bool,
+
+    /// Output format on stdout: `human` prints nothing there; `json` prints a summary of what
+    /// was written.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
+    pub message_format: MessageFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    Human,
+    Json,
+}
+
+fn clap_cargo_styles() -> clap::builder::Styles {
+    use anstyle::{AnsiColor, Style};
+    clap::builder::Styles::styled()
+        .header(AnsiColor::Green.on_default().bold())
+        .usage(AnsiColor::Green.on_default().bold())
+        .literal(AnsiColor::Cyan.on_default().bold())
+        .placeholder(AnsiColor::Cyan.on_default())
+        .error(AnsiColor::Red.on_default().bold())
+        .valid(Style::new().bold())
+        .invalid(AnsiColor::Yellow.on_default().bold())
+}
+
+fn main() -> ExitCode {
+    let Cargo::Eventfn(args) = Cargo::parse();
+    args.color.apply();
+    let shell = Shell {
+        quiet: args.quiet,
+        verbose: args.verbose,
+    };
+    let result = match args.command {
+        Command::Build(build) => build::run(&shell, &build).map(drop),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if err.downcast_ref::<build::CargoFailed>().is_some() {
+                shell::error(&err);
+                return ExitCode::from(101);
+            }
+            shell::error(&err);
+            ExitCode::FAILURE
+        }
+    }
 }

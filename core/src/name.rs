@@ -41,7 +41,13 @@ mod tests {
 
     #[test]
     fn accepts_architect_names() {
-        for ok in ["account-signup", "user.joined", "a", "thumbnails_v2", "A1-b.c_d"] {
+        for ok in [
+            "account-signup",
+            "user.joined",
+            "a",
+            "thumbnails_v2",
+            "A1-b.c_d",
+        ] {
             assert_eq!(validate_name(ok), Ok(()), "{ok}");
         }
         assert_eq!(validate_name(&"a".repeat(240)), Ok(()));
@@ -50,11 +56,27 @@ mod tests {
     #[test]
     fn rejects_with_reason() {
         assert!(validate_name("").unwrap_err().contains("empty"));
-        assert!(validate_name("1abc").unwrap_err().contains("starts with `1`"));
-        assert!(validate_name("-abc").unwrap_err().contains("must start with a letter"));
+        assert!(
+            validate_name("1abc")
+                .unwrap_err()
+                .contains("starts with `1`")
+        );
+        assert!(
+            validate_name("-abc")
+                .unwrap_err()
+                .contains("must start with a letter")
+        );
         assert!(validate_name("a b").unwrap_err().contains("contains ` `"));
         assert!(validate_name("a/b").unwrap_err().contains("contains `/`"));
-        assert!(validate_name("café").unwrap_err().contains("contains `\\u{e9}`"));
-        assert!(validate_name(&"a".repeat(241)).unwrap_err().contains("241 characters"));
+        assert!(
+            validate_name("café")
+                .unwrap_err()
+                .contains("contains `\\u{e9}`")
+        );
+        assert!(
+            validate_name(&"a".repeat(241))
+                .unwrap_err()
+                .contains("241 characters")
+        );
     }
 }

@@ -55,9 +55,10 @@ impl OptionKey {
     /// Whether handlers of `kind` take this option.
     pub fn applies_to(self, kind: Kind) -> bool {
         match self {
-            OptionKey::Timeout | OptionKey::Retries | OptionKey::Memory | OptionKey::Concurrency => {
-                true
-            }
+            OptionKey::Timeout
+            | OptionKey::Retries
+            | OptionKey::Memory
+            | OptionKey::Concurrency => true,
             OptionKey::BatchSize | OptionKey::Fifo => kind == Kind::Queue,
             // Events and queues are named by the attribute's first argument; a schedule is named
             // after its function unless `name` says otherwise.
@@ -112,7 +113,11 @@ pub fn parse_timeout(text: &str) -> Result<u32, String> {
             }
             "" if rest.is_empty() => return Err(format!("timeout `{text}` has no unit: {usage}")),
             "" => return Err(format!("timeout `{text}` is not a duration: {usage}")),
-            unit => return Err(format!("timeout unit `{unit}` in `{text}` is not `s`, `m` or `h`: {usage}")),
+            unit => {
+                return Err(format!(
+                    "timeout unit `{unit}` in `{text}` is not `s`, `m` or `h`: {usage}"
+                ));
+            }
         };
         rest = &rest[unit_len..];
         total = total.saturating_add(number.saturating_mul(seconds));
@@ -213,11 +218,23 @@ mod tests {
         assert!(parse_timeout("0s").unwrap_err().contains("zero"));
         assert!(parse_timeout("10").unwrap_err().contains("no unit"));
         assert!(parse_timeout("500ms").unwrap_err().contains("milliseconds"));
-        assert!(parse_timeout("10 s").unwrap_err().contains("not a duration"));
-        assert!(parse_timeout("10d").unwrap_err().contains("`d` in `10d` is not `s`, `m` or `h`"));
+        assert!(
+            parse_timeout("10 s")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        assert!(
+            parse_timeout("10d")
+                .unwrap_err()
+                .contains("`d` in `10d` is not `s`, `m` or `h`")
+        );
         assert!(parse_timeout("ten").unwrap_err().contains("not a duration"));
         assert!(parse_timeout("").unwrap_err().contains("empty"));
-        assert!(parse_timeout("99999999999999999999s").unwrap_err().contains("too large"));
+        assert!(
+            parse_timeout("99999999999999999999s")
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 
     #[test]

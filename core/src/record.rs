@@ -174,14 +174,25 @@ mod tests {
         let queue = regs[1].resolve(&Defaults::default());
         assert_eq!(queue.options.batch_size, Some(10));
         assert_eq!(queue.options.fifo, Some(false));
-        assert_eq!(regs[0].resolve(&Defaults::default()).options.batch_size, None);
+        assert_eq!(
+            regs[0].resolve(&Defaults::default()).options.batch_size,
+            None
+        );
     }
 
     #[test]
     fn rejects_other_versions_and_garbage() {
         let newer = record("event", "a", "app::one", 3).replace(r#""v":1"#, r#""v":2"#);
-        assert!(Registration::parse(newer.as_bytes()).unwrap_err().contains("version 2"));
-        assert!(Registration::parse(b"{nope").unwrap_err().contains("unreadable"));
+        assert!(
+            Registration::parse(newer.as_bytes())
+                .unwrap_err()
+                .contains("version 2")
+        );
+        assert!(
+            Registration::parse(b"{nope")
+                .unwrap_err()
+                .contains("unreadable")
+        );
     }
 
     #[test]
@@ -198,7 +209,9 @@ mod tests {
         .collect();
         let found = conflicts(&regs);
         assert_eq!(found.len(), 2, "{found:?}");
-        assert!(found[0].contains("`app::one` is registered twice: at src/main.rs:3:1 and at src/main.rs:11:1"));
+        assert!(found[0].contains(
+            "`app::one` is registered twice: at src/main.rs:3:1 and at src/main.rs:11:1"
+        ));
         assert!(found[1].contains("two queues are named `q`: `app::three` at src/main.rs:7:1 and `app::four` at src/main.rs:9:1"));
     }
 }

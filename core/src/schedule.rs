@@ -87,7 +87,9 @@ impl fmt::Display for Schedule {
 }
 
 fn strip_call<'a>(expr: &'a str, name: &str) -> Option<&'a str> {
-    expr.strip_prefix(name)?.strip_prefix('(')?.strip_suffix(')')
+    expr.strip_prefix(name)?
+        .strip_prefix('(')?
+        .strip_suffix(')')
 }
 
 fn parse_rate(inner: &str) -> Result<Schedule, String> {
@@ -141,12 +143,42 @@ struct Field {
 }
 
 const FIELDS: [Field; 6] = [
-    Field { name: "minutes", min: 0, max: 59, names: &[] },
-    Field { name: "hours", min: 0, max: 23, names: &[] },
-    Field { name: "day-of-month", min: 1, max: 31, names: &[] },
-    Field { name: "month", min: 1, max: 12, names: &MONTHS },
-    Field { name: "day-of-week", min: 1, max: 7, names: &WEEKDAYS },
-    Field { name: "year", min: 1970, max: 2199, names: &[] },
+    Field {
+        name: "minutes",
+        min: 0,
+        max: 59,
+        names: &[],
+    },
+    Field {
+        name: "hours",
+        min: 0,
+        max: 23,
+        names: &[],
+    },
+    Field {
+        name: "day-of-month",
+        min: 1,
+        max: 31,
+        names: &[],
+    },
+    Field {
+        name: "month",
+        min: 1,
+        max: 12,
+        names: &MONTHS,
+    },
+    Field {
+        name: "day-of-week",
+        min: 1,
+        max: 7,
+        names: &WEEKDAYS,
+    },
+    Field {
+        name: "year",
+        min: 1970,
+        max: 2199,
+        names: &[],
+    },
 ];
 const DAY_OF_MONTH: usize = 2;
 const DAY_OF_WEEK: usize = 4;
@@ -268,16 +300,26 @@ fn check_item(item: &str, field: &Field) -> Result<(), String> {
 }
 
 fn value(text: &str, field: &Field) -> Result<u32, String> {
-    if let Some(i) = field.names.iter().position(|n| n.eq_ignore_ascii_case(text)) {
+    if let Some(i) = field
+        .names
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(text))
+    {
         return Ok(field.min + i as u32);
     }
     let names = if field.names.is_empty() {
         String::new()
     } else {
-        format!(" or {}-{}", field.names[0], field.names[field.names.len() - 1])
+        format!(
+            " or {}-{}",
+            field.names[0],
+            field.names[field.names.len() - 1]
+        )
     };
     match text.parse::<u32>() {
-        Ok(n) if (field.min..=field.max).contains(&n) && text.bytes().all(|b| b.is_ascii_digit()) => {
+        Ok(n)
+            if (field.min..=field.max).contains(&n) && text.bytes().all(|b| b.is_ascii_digit()) =>
+        {
             Ok(n)
         }
         _ => Err(format!(
@@ -297,9 +339,18 @@ mod tests {
 
     #[test]
     fn rates() {
-        assert_eq!(Schedule::parse("rate(1 day)").unwrap().period_seconds(), Some(86_400));
-        assert_eq!(Schedule::parse("rate(5 minutes)").unwrap().to_string(), "rate(5 minutes)");
-        assert_eq!(Schedule::parse("rate(2 hours)").unwrap().period_seconds(), Some(7_200));
+        assert_eq!(
+            Schedule::parse("rate(1 day)").unwrap().period_seconds(),
+            Some(86_400)
+        );
+        assert_eq!(
+            Schedule::parse("rate(5 minutes)").unwrap().to_string(),
+            "rate(5 minutes)"
+        );
+        assert_eq!(
+            Schedule::parse("rate(2 hours)").unwrap().period_seconds(),
+            Some(7_200)
+        );
         assert!(err("rate(1 days)").contains("must be written `rate(1 day)`"));
         assert!(err("rate(2 day)").contains("must be written `rate(2 days)`"));
         assert!(err("rate(0 minutes)").contains("greater than zero"));

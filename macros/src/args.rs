@@ -34,7 +34,10 @@ fn parse_arg(input: ParseStream) -> syn::Result<Arg> {
     let value = input.parse::<Lit>().map_err(|e| {
         syn::Error::new(
             e.span(),
-            format!("the value of `{key}` must be a literal, like `{key} = {}`", example(&key)),
+            format!(
+                "the value of `{key}` must be a literal, like `{key} = {}`",
+                example(&key)
+            ),
         )
     })?;
     Ok(Arg::Named { key, value })
@@ -120,17 +123,21 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
             OptionKey::Timeout => string(&value, &key)
                 .and_then(|s| parse_timeout(&s).map_err(|e| syn::Error::new(value.span(), e)))
                 .map(|t| args.options.timeout = Some(t)),
-            OptionKey::Retries => integer(&value, &key, check_retries)
-                .map(|n| args.options.retries = Some(n)),
+            OptionKey::Retries => {
+                integer(&value, &key, check_retries).map(|n| args.options.retries = Some(n))
+            }
             OptionKey::Memory => {
                 integer(&value, &key, check_memory).map(|n| args.options.memory = Some(n))
             }
-            OptionKey::Concurrency => integer(&value, &key, check_concurrency)
-                .map(|n| args.options.concurrency = Some(n)),
-            OptionKey::BatchSize => integer(&value, &key, |n| check_batch_size(n, false)).map(|n| {
-                args.options.batch_size = Some(n);
-                batch_size = Some((u64::from(n), value.clone()));
-            }),
+            OptionKey::Concurrency => {
+                integer(&value, &key, check_concurrency).map(|n| args.options.concurrency = Some(n))
+            }
+            OptionKey::BatchSize => {
+                integer(&value, &key, |n| check_batch_size(n, false)).map(|n| {
+                    args.options.batch_size = Some(n);
+                    batch_size = Some((u64::from(n), value.clone()));
+                })
+            }
             OptionKey::Fifo => match &value {
                 Lit::Bool(b) => {
                     args.options.fifo = Some(b.value);
@@ -142,7 +149,8 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
                 )),
             },
             OptionKey::Name => string(&value, &key).and_then(|s| {
-                validate_name(&s).map_err(|e| syn::Error::new(value.span(), format!("schedule {e}")))?;
+                validate_name(&s)
+                    .map_err(|e| syn::Error::new(value.span(), format!("schedule {e}")))?;
                 args.name = Some(s);
                 Ok(())
             }),
@@ -199,11 +207,20 @@ fn integer(
     let Lit::Int(int) = value else {
         return Err(syn::Error::new(
             value.span(),
-            format!("`{key}` takes a whole number, like `{key} = {}`", example(key)),
+            format!(
+                "`{key}` takes a whole number, like `{key} = {}`",
+                example(key)
+            ),
         ));
     };
     let n: u64 = int.base10_parse().map_err(|_| {
-        syn::Error::new(int.span(), format!("`{key}` takes a whole number, like `{key} = {}`", example(key)))
+        syn::Error::new(
+            int.span(),
+            format!(
+                "`{key}` takes a whole number, like `{key} = {}`",
+                example(key)
+            ),
+        )
     })?;
     check(n).map_err(|e| syn::Error::new(int.span(), e))
 }

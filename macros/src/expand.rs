@@ -20,10 +20,7 @@ pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream 
         Ok(f) => f,
         Err(_) => {
             // Not a function: say so, and give the item back untouched so it still compiles.
-            errors.at(
-                &item,
-                format!("{} goes on an `async fn`", kind.attribute()),
-            );
+            errors.at(&item, format!("{} goes on an `async fn`", kind.attribute()));
             let errors = errors.into_compile_errors();
             return quote!(#errors #item);
         }
@@ -44,7 +41,16 @@ pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream 
 /// Renders a type as the user would write it: `Vec<Job>`, not `Vec < Job >`.
 fn type_name(ty: &Type) -> String {
     let mut text = ty.to_token_stream().to_string();
-    for (from, to) in [(" < ", "<"), ("< ", "<"), (" <", "<"), (" >", ">"), (" :: ", "::"), (":: ", "::"), (" ,", ","), ("& ", "&")] {
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" ,", ","),
+        ("& ", "&"),
+    ] {
         text = text.replace(from, to);
     }
     text
@@ -77,10 +83,14 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
         // Spanned on the user's type, so "cannot be deserialized" points at it.
         quote_spanned!(ty.span()=> ::eventfn::__private::decode::<#ty>(&__eventfn_payload, &__eventfn_ctx)?,)
     });
-    let context_arg = shape.context.as_ref().map(|ty| {
-        quote_spanned!(ty.span()=> ::eventfn::__private::context::<#ty>(__eventfn_ctx),)
-    });
-    let output = shape.output.as_ref().expect("checked: a handler returns a Result");
+    let context_arg = shape
+        .context
+        .as_ref()
+        .map(|ty| quote_spanned!(ty.span()=> ::eventfn::__private::context::<#ty>(__eventfn_ctx),));
+    let output = shape
+        .output
+        .as_ref()
+        .expect("checked: a handler returns a Result");
     let call = quote_spanned! {output.span()=>
         ::eventfn::__private::into_result::<#output>(#ident(#payload_arg #context_arg).await)
     };

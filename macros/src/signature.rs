@@ -86,7 +86,10 @@ pub fn check(kind: Kind, f: &ItemFn, errors: &mut Errors) -> Shape {
             continue;
         }
         if shape.context.is_some() {
-            errors.at(ty, "the payload comes before `Context`: `async fn(payload: T, ctx: Context)`");
+            errors.at(
+                ty,
+                "the payload comes before `Context`: `async fn(payload: T, ctx: Context)`",
+            );
             continue;
         }
         if shape.payload.is_some() {

@@ -9,9 +9,9 @@ use serde::de::DeserializeOwned;
 
 pub use linkme;
 
+use crate::error::{PayloadError, message};
 pub use crate::publish::connect as connect_bus;
 use crate::{Context, Error, Result};
-use crate::error::{PayloadError, message};
 
 /// The runtime's dispatch table: one entry per handler linked into the binary.
 #[linkme::distributed_slice]
@@ -103,7 +103,10 @@ pub struct Piece {
 
 impl Piece {
     pub const fn raw(text: &'static str) -> Piece {
-        Piece { text, escape: false }
+        Piece {
+            text,
+            escape: false,
+        }
     }
 
     pub const fn escaped(text: &'static str) -> Piece {
@@ -118,7 +121,14 @@ const fn escape(byte: u8) -> (usize, [u8; 6]) {
         b'\\' => (2, *b"\\\\    "),
         0..=0x1f => (
             6,
-            [b'\\', b'u', b'0', b'0', HEX[(byte >> 4) as usize], HEX[(byte & 0xf) as usize]],
+            [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(byte >> 4) as usize],
+                HEX[(byte & 0xf) as usize],
+            ],
         ),
         _ => (1, [byte, 0, 0, 0, 0, 0]),
     }
@@ -132,7 +142,11 @@ pub const fn record_len(pieces: &[Piece]) -> usize {
         let bytes = pieces[i].text.as_bytes();
         let mut j = 0;
         while j < bytes.len() {
-            len += if pieces[i].escape { escape(bytes[j]).0 } else { 1 };
+            len += if pieces[i].escape {
+                escape(bytes[j]).0
+            } else {
+                1
+            };
             j += 1;
         }
         i += 1;

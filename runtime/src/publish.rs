@@ -52,8 +52,7 @@ impl Message {
         };
         validate_name(name)
             .map_err(|e| message(format!("cannot send to {what} `{name}`: {what} {e}")))?;
-        let body = serde_json::to_string(payload)
-            .map_err(|e| {
+        let body = serde_json::to_string(payload).map_err(|e| {
             message(format!(
                 "cannot send to {what} `{name}`: the payload does not serialize to JSON: {e}"
             ))
@@ -106,18 +105,33 @@ mod tests {
         let ok = Message::new(Kind::Event, "account-signup", &serde_json::json!({"a": 1})).unwrap();
         assert_eq!(ok.body, r#"{"a":1}"#);
 
-        let bad_name = Message::new(Kind::Event, "9lives", &1).unwrap_err().to_string();
-        assert!(bad_name.contains("cannot send to event `9lives`: event name `9lives` starts with `9`"), "{bad_name}");
+        let bad_name = Message::new(Kind::Event, "9lives", &1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad_name.contains("cannot send to event `9lives`: event name `9lives` starts with `9`"),
+            "{bad_name}"
+        );
 
         let big = "x".repeat(MAX_PAYLOAD_BYTES);
-        let too_big = Message::new(Kind::Queue, "jobs", &big).unwrap_err().to_string();
-        assert!(too_big.contains(&format!("is {} bytes as JSON", MAX_PAYLOAD_BYTES + 2)), "{too_big}");
+        let too_big = Message::new(Kind::Queue, "jobs", &big)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            too_big.contains(&format!("is {} bytes as JSON", MAX_PAYLOAD_BYTES + 2)),
+            "{too_big}"
+        );
         assert!(Message::new(Kind::Queue, "jobs", &"x".repeat(MAX_PAYLOAD_BYTES - 2)).is_ok());
 
         let mut map = std::collections::HashMap::new();
         map.insert(vec![1u8], 1);
-        let unserializable = Message::new(Kind::Event, "e", &map).unwrap_err().to_string();
-        assert!(unserializable.contains("does not serialize to JSON"), "{unserializable}");
+        let unserializable = Message::new(Kind::Event, "e", &map)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unserializable.contains("does not serialize to JSON"),
+            "{unserializable}"
+        );
     }
 
     #[tokio::test]

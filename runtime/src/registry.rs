@@ -5,9 +5,9 @@ use std::sync::OnceLock;
 use eventfn_core::Registration;
 use eventfn_core::record::conflicts;
 
+use crate::__private::{HANDLERS, Registered};
 use crate::Result;
 use crate::error::message;
-use crate::__private::{HANDLERS, Registered};
 
 /// A handler of this binary: its registration and how to call it.
 pub struct Entry {
@@ -43,14 +43,15 @@ fn load() -> std::result::Result<Vec<Entry>, String> {
         });
     }
     if entries.is_empty() {
-        return Err("eventfn: no handlers are linked into this binary. Declare one with \
+        return Err(
+            "eventfn: no handlers are linked into this binary. Declare one with \
                     #[eventfn::event(\"name\")], #[eventfn::queue(\"name\")] or \
                     #[eventfn::schedule(\"rate(1 day)\")] on an `async fn`; if they live in a \
                     library crate, add `use that_crate as _;` to the binary so it is linked"
-            .to_owned());
+                .to_owned(),
+        );
     }
-    let registrations: Vec<Registration> =
-        entries.iter().map(|e| e.registration.clone()).collect();
+    let registrations: Vec<Registration> = entries.iter().map(|e| e.registration.clone()).collect();
     let found = conflicts(&registrations);
     if !found.is_empty() {
         return Err(format!("eventfn: {}", found.join("; ")));

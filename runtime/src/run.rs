@@ -2,10 +2,10 @@
 
 use std::time::SystemTime;
 
-use crate::registry::{Entry, handlers};
-use crate::error::message;
-use crate::{Context, Result};
 use crate::__private::Invocation;
+use crate::error::message;
+use crate::registry::{Entry, handlers};
+use crate::{Context, Result};
 
 /// Environment variable that makes [`run`] print the app's registrations as JSON and exit.
 pub const DESCRIBE_ENV: &str = "EVENTFN_DESCRIBE";

@@ -66,7 +66,10 @@ async fn noon_report() -> eventfn::Result<()> {
 
 #[queue("thumbnails", batch_size = 10, timeout = "1m", memory = 2048)]
 async fn thumbnail(job: Job) -> eventfn::Result<()> {
-    println!("thumbnail of s3://{}/{} at {}px", job.bucket, job.key, job.width);
+    println!(
+        "thumbnail of s3://{}/{} at {}px",
+        job.bucket, job.key, job.width
+    );
     Ok(())
 }
 

@@ -1,0 +1,564 @@
+//! `cargo eventfn build`: compile the app, read its registrations from the binary, check them,
+//! and write `eventfn.json`, `app.arc`, `bootstrap` and `bootstrap.zip`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use cargo_metadata::{Message, Metadata, MetadataCommand, Package, PackageId, Target, TargetKind};
+use eventfn_core::manifest::{Architecture, MANIFEST_VERSION};
+use eventfn_core::record::conflicts;
+use eventfn_core::{Kind, Manifest, Registration};
+use serde::Serialize;
+
+use crate::artifact::{LibRecords, records_in_object, records_in_rlib};
+use crate::config::AppConfig;
+use crate::shell::Shell;
+use crate::{BuildArgs, MessageFormat, arc};
+
+/// The cargo build failed; cargo has already printed why.
+#[derive(Debug)]
+pub struct CargoFailed;
+
+impl fmt::Display for CargoFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("could not build the app: cargo's errors are above")
+    }
+}
+
+impl std::error::Error for CargoFailed {}
+
+/// What a build wrote.
+#[derive(Debug, Serialize)]
+pub struct Built {
+    pub reason: &'static str,
+    pub app: String,
+    pub package: String,
+    pub binary: String,
+    pub profile: &'static str,
+    pub architecture: Architecture,
+    pub dir: PathBuf,
+    pub files: Files,
+    pub handlers: Counts,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Files {
+    pub manifest: PathBuf,
+    pub arc: PathBuf,
+    pub bootstrap: PathBuf,
+    pub zip: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Counts {
+    pub events: usize,
+    pub queues: usize,
+    pub schedules: usize,
+    pub handlers: usize,
+}
+
+pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
+    let mut command = MetadataCommand::new();
+    if let Some(path) = &args.manifest_path {
+        if !path.is_file() {
+            bail!(
+                "manifest path `{}` does not exist: pass the path of a Cargo.toml",
+                path.display()
+            );
+        }
+        command.manifest_path(path);
+    }
+    let metadata = command
+        .exec()
+        .context("could not read the cargo workspace (`cargo metadata` failed)")?;
+    let package = select_package(&metadata, args)?;
+    let bin = select_bin(package, args)?;
+    let config = AppConfig::from_package(package)?;
+    let architecture = if args.arm64 {
+        Architecture::Arm64
+    } else {
+        config.architecture
+    };
+    let target = cross_target(architecture)?;
+    let profile = if args.release { "release" } else { "debug" };
+
+    shell.status(
+        "Building",
+        format!(
+            "app `{}` (package `{}`, binary `{}`) for {} Lambda, {profile} profile",
+            config.app,
+            package.name,
+            bin.name,
+            architecture.as_str()
+        ),
+    );
+    let output = cargo_build(shell, args, package, bin, target)?;
+
+    let registrations = records_in_object(&read(&output.executable)?, &output.executable)?;
+    shell.status(
+        "Collecting",
+        format!(
+            "{} handler{} from {}",
+            registrations.len(),
+            plural(registrations.len()),
+            relative(&output.executable)
+        ),
+    );
+    check_linked(shell, &metadata, &output, &registrations, bin)?;
+    if registrations.is_empty() {
+        bail!(
+            "no handlers found in `{}`: declare one with #[eventfn::event(\"name\")], \
+             #[eventfn::queue(\"name\")] or #[eventfn::schedule(\"rate(1 day)\")] on an `async fn` \
+             of package `{}` (or of a library crate it uses), and call `eventfn::run()` from `main`",
+            relative(&output.executable),
+            package.name
+        );
+    }
+    let found = conflicts(&registrations);
+    if !found.is_empty() {
+        bail!("the app's handlers conflict:\n  {}", found.join("\n  "));
+    }
+
+    let mut manifest = Manifest {
+        version: MANIFEST_VERSION,
+        app: config.app.clone(),
+        package: package.name.to_string(),
+        binary: bin.name.clone(),
+        architecture,
+        region: config.region.clone(),
+        handlers: registrations
+            .iter()
+            .map(|r| r.resolve(&config.defaults))
+            .collect(),
+    };
+    manifest.sort();
+
+    let dir = metadata
+        .target_directory
+        .as_std_path()
+        .join("eventfn")
+        .join(&config.app);
+    let files = write_outputs(&dir, &manifest, &output.executable)?;
+    shell.status(
+        "Writing",
+        format!(
+            "{}/{{eventfn.json, app.arc, bootstrap, bootstrap.zip}}",
+            relative(&dir)
+        ),
+    );
+
+    let counts = Counts {
+        events: manifest.names(Kind::Event).len(),
+        queues: manifest.of_kind(Kind::Queue).count(),
+        schedules: manifest.of_kind(Kind::Schedule).count(),
+        handlers: manifest.handlers.len(),
+    };
+    shell.status(
+        "Finished",
+        format!(
+            "app `{}`: {} event{}, {} queue{}, {} schedule{} ({} handler{})",
+            manifest.app,
+            counts.events,
+            plural(counts.events),
+            counts.queues,
+            plural(counts.queues),
+            counts.schedules,
+            plural(counts.schedules),
+            counts.handlers,
+            plural(counts.handlers)
+        ),
+    );
+    let built = Built {
+        reason: "eventfn-build-finished",
+        app: manifest.app,
+        package: manifest.package,
+        binary: manifest.binary,
+        profile,
+        architecture,
+        dir,
+        files,
+        handlers: counts,
+    };
+    if args.message_format == MessageFormat::Json {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer(&mut stdout, &built)?;
+        writeln!(stdout)?;
+    }
+    Ok(built)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// A path relative to the current directory when it is below it, for shorter messages.
+fn relative(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+fn depends_on_eventfn(package: &Package) -> bool {
+    package.dependencies.iter().any(|d| d.name == "eventfn")
+}
+
+fn has_bin(package: &Package) -> bool {
+    package.targets.iter().any(|t| t.is_bin())
+}
+
+fn select_package<'a>(metadata: &'a Metadata, args: &BuildArgs) -> Result<&'a Package> {
+    let members = metadata.workspace_packages();
+    if let Some(spec) = &args.package {
+        return members
+            .into_iter()
+            .find(|p| p.name.as_str() == spec.as_str())
+            .ok_or_else(|| {
+                let names: Vec<_> = metadata
+                    .workspace_packages()
+                    .iter()
+                    .map(|p| p.name.to_string())
+                    .collect();
+                anyhow!(
+                    "package `{spec}` is not in the workspace; its packages are: {}",
+                    names.join(", ")
+                )
+            });
+    }
+    if let Some(root) = metadata.root_package() {
+        return Ok(root);
+    }
+    let apps: Vec<&Package> = members
+        .into_iter()
+        .filter(|p| depends_on_eventfn(p) && has_bin(p))
+        .collect();
+    match apps.as_slice() {
+        [one] => Ok(one),
+        [] => bail!(
+            "no package of the workspace at `{}` has a binary that depends on `eventfn`: add one, \
+             or pass --manifest-path to an app's Cargo.toml",
+            metadata.workspace_root
+        ),
+        several => {
+            let names: Vec<_> = several.iter().map(|p| p.name.to_string()).collect();
+            bail!(
+                "the workspace has several eventfn apps ({}): choose one with `-p NAME`",
+                names.join(", ")
+            )
+        }
+    }
+}
+
+fn select_bin<'a>(package: &'a Package, args: &BuildArgs) -> Result<&'a Target> {
+    let bins: Vec<&Target> = package.targets.iter().filter(|t| t.is_bin()).collect();
+    if let Some(name) = &args.bin {
+        return bins
+            .into_iter()
+            .find(|t| &t.name == name)
+            .ok_or_else(|| anyhow!("package `{}` has no binary named `{name}`", package.name));
+    }
+    match bins.as_slice() {
+        [one] => Ok(one),
+        [] => bail!(
+            "package `{}` has no binary: an eventfn app is a binary whose `main` calls \
+             `eventfn::run()` (add src/main.rs)",
+            package.name
+        ),
+        several => {
+            let names: Vec<_> = several.iter().map(|t| t.name.as_str()).collect();
+            bail!(
+                "package `{}` has several binaries ({}): choose one with `--bin NAME`",
+                package.name,
+                names.join(", ")
+            )
+        }
+    }
+}
+
+fn rustc() -> Command {
+    Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+}
+
+fn host_triple() -> Result<String> {
+    let out = rustc()
+        .arg("-vV")
+        .output()
+        .context("cannot run `rustc -vV`")?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .ok_or_else(|| anyhow!("`rustc -vV` did not print the host triple"))
+}
+
+/// `None` when the host builds for the architecture natively; otherwise the target to pass to
+/// cargo, once checked to be installed.
+fn cross_target(architecture: Architecture) -> Result<Option<&'static str>> {
+    let target = architecture.rust_target();
+    if host_triple()? == target {
+        return Ok(None);
+    }
+    let out = rustc()
+        .args(["--print", "target-libdir", "--target", target])
+        .output()
+        .context("cannot run `rustc --print target-libdir`")?;
+    let libdir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let installed = out.status.success()
+        && std::fs::read_dir(&libdir).is_ok_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
+        });
+    if !installed {
+        bail!(
+            "building for {} Lambda needs the Rust target `{target}`, which is not installed: run \
+             `rustup target add {target}` (and make a linker for it available, e.g. with \
+             `cargo install cargo-zigbuild`)",
+            architecture.as_str()
+        );
+    }
+    Ok(Some(target))
+}
+
+struct BuildOutput {
+    executable: PathBuf,
+    /// rlibs of the crates that depend on `eventfn` (the ones that may declare handlers).
+    libs: Vec<(PackageId, Target, PathBuf)>,
+}
+
+fn cargo_build(
+    shell: &Shell,
+    args: &BuildArgs,
+    package: &Package,
+    bin: &Target,
+    target: Option<&str>,
+) -> Result<BuildOutput> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .arg("build")
+        .arg("--message-format=json-render-diagnostics")
+        .arg("--manifest-path")
+        .arg(&package.manifest_path)
+        .args(["-p", package.name.as_str(), "--bin", &bin.name])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if args.release {
+        command.arg("--release");
+    }
+    if let Some(target) = target {
+        command.args(["--target", target]);
+    }
+    if shell.quiet {
+        command.arg("--quiet");
+    }
+    if shell.verbose {
+        command.arg("--verbose");
+    }
+    shell.verbose("Running", format!("{command:?}"));
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot run `{}`", cargo.to_string_lossy()))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+
+    let mut executable = None;
+    let mut libs = Vec::new();
+    let mut messages = Vec::new();
+    for message in Message::parse_stream(BufReader::new(stdout)) {
+        match message.context("cannot read cargo's build messages")? {
+            Message::CompilerArtifact(artifact) => {
+                if artifact.package_id == package.id
+                    && artifact.target.name == bin.name
+                    && artifact.target.is_bin()
+                {
+                    executable = artifact.executable.map(|p| p.into_std_path_buf());
+                } else if artifact
+                    .target
+                    .kind
+                    .iter()
+                    .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib))
+                {
+                    for file in &artifact.filenames {
+                        if file.extension() == Some("rlib") {
+                            libs.push((
+                                artifact.package_id.clone(),
+                                artifact.target.clone(),
+                                file.clone().into_std_path_buf(),
+                            ));
+                        }
+                    }
+                }
+            }
+            Message::TextLine(line) => messages.push(line),
+            _ => {}
+        }
+    }
+    let status = child.wait().context("cargo build did not finish")?;
+    for line in messages {
+        eprintln!("{line}");
+    }
+    if !status.success() {
+        return Err(CargoFailed.into());
+    }
+    let executable = executable.ok_or_else(|| {
+        anyhow!(
+            "cargo built package `{}` but reported no executable for binary `{}`",
+            package.name,
+            bin.name
+        )
+    })?;
+    Ok(BuildOutput { executable, libs })
+}
+
+/// Fails when a library crate's handlers did not make it into the binary: the linker drops an
+/// rlib's object files that nothing refers to, and their registrations with them.
+fn check_linked(
+    shell: &Shell,
+    metadata: &Metadata,
+    output: &BuildOutput,
+    in_binary: &[Registration],
+    bin: &Target,
+) -> Result<()> {
+    let handler_crates: Vec<&PackageId> = metadata
+        .packages
+        .iter()
+        .filter(|p| depends_on_eventfn(p))
+        .map(|p| &p.id)
+        .collect();
+    let mut missing: BTreeMap<String, Vec<Registration>> = BTreeMap::new();
+    for (id, target, rlib) in &output.libs {
+        if !handler_crates.contains(&id) {
+            continue;
+        }
+        match records_in_rlib(&read(rlib)?, rlib)? {
+            LibRecords::Read(records) => {
+                let absent: Vec<Registration> = records
+                    .into_iter()
+                    .filter(|r| !in_binary.contains(r))
+                    .collect();
+                if !absent.is_empty() {
+                    missing
+                        .entry(target.name.replace('-', "_"))
+                        .or_default()
+                        .extend(absent);
+                }
+            }
+            LibRecords::Unreadable => shell.verbose(
+                "Skipping",
+                format!(
+                    "link check of crate `{}`: its rlib holds LLVM bitcode (LTO)",
+                    target.name
+                ),
+            ),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut message = String::new();
+    for (krate, records) in &missing {
+        let list: Vec<String> = records
+            .iter()
+            .map(|r| format!("`{}` ({})", r.function, r.source()))
+            .collect();
+        message.push_str(&format!(
+            "{} handler{} of crate `{krate}` {} not linked into binary `{}`: {}\n  \
+             The binary never refers to the crate, so the linker left it out. Add `use {krate} as _;` \
+             to `{}`.\n",
+            records.len(),
+            plural(records.len()),
+            if records.len() == 1 { "is" } else { "are" },
+            bin.name,
+            list.join(", "),
+            bin.src_path,
+        ));
+    }
+    bail!("{}", message.trim_end())
+}
+
+/// Writes the four outputs, each through a temporary file renamed into place, so a failure
+/// leaves the previous build's files whole.
+fn write_outputs(dir: &Path, manifest: &Manifest, executable: &Path) -> Result<Files> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let files = Files {
+        manifest: dir.join("eventfn.json"),
+        arc: dir.join("app.arc"),
+        bootstrap: dir.join("bootstrap"),
+        zip: dir.join("bootstrap.zip"),
+    };
+    let mut json = serde_json::to_string_pretty(manifest)?;
+    json.push('\n');
+    write_atomic(&files.manifest, json.as_bytes(), false)?;
+    write_atomic(&files.arc, arc::render(manifest).as_bytes(), false)?;
+    let binary = read(executable)?;
+    write_atomic(&files.bootstrap, &binary, true)?;
+    write_atomic(&files.zip, &zip_bootstrap(&binary)?, false)?;
+    Ok(files)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
+    let file_name = path
+        .file_name()
+        .expect("output paths have a file name")
+        .to_string_lossy();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
+    let result = (|| -> std::io::Result<()> {
+        std::fs::write(&tmp, bytes)?;
+        #[cfg(unix)]
+        if executable {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+        }
+        #[cfg(not(unix))]
+        let _ = executable;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write `{}`", path.display()));
+    }
+    Ok(())
+}
+
+/// The `provided.al2023` artifact: one executable file named `bootstrap`, mode 0755, with a fixed
+/// timestamp so the same binary always makes the same zip (and the same content hash).
+fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
+    use zip::write::SimpleFileOptions;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = zip::ZipWriter::new(&mut out);
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755)
+        .last_modified_time(zip::DateTime::default());
+    writer
+        .start_file("bootstrap", options)
+        .context("cannot write bootstrap.zip")?;
+    writer
+        .write_all(binary)
+        .context("cannot write bootstrap.zip")?;
+    writer.finish().context("cannot write bootstrap.zip")?;
+    Ok(out.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zip_holds_an_executable_bootstrap_and_is_deterministic() {
+        let a = zip_bootstrap(b"\x7fELF fake").unwrap();
+        assert_eq!(a, zip_bootstrap(b"\x7fELF fake").unwrap());
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(a)).unwrap();
+        assert_eq!(archive.len(), 1);
+        let entry = archive.by_index(0).unwrap();
+        assert_eq!(entry.name(), "bootstrap");
+        assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    }
+}

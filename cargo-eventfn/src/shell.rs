@@ -1,0 +1,58 @@
+//! Status output in cargo's style: a verb right-aligned in 12 columns, bold and colored, on
+//! stderr; colors only on a terminal unless `--color` says otherwise.
+
+use anstyle::{AnsiColor, Style};
+use std::fmt::Display;
+
+const GREEN: Style = AnsiColor::Green.on_default().bold();
+const RED: Style = AnsiColor::Red.on_default().bold();
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Applies the choice to everything printed through `anstream`.
+    pub fn apply(self) {
+        let choice = match self {
+            ColorChoice::Auto => anstream::ColorChoice::Auto,
+            ColorChoice::Always => anstream::ColorChoice::Always,
+            ColorChoice::Never => anstream::ColorChoice::Never,
+        };
+        choice.write_global();
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Shell {
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+impl Shell {
+    /// `   Compiling foo`-style status line.
+    pub fn status(&self, verb: &str, message: impl Display) {
+        if !self.quiet {
+            anstream::eprintln!("{GREEN}{verb:>12}{GREEN:#} {message}");
+        }
+    }
+
+    /// A status line shown only with `-v`.
+    pub fn verbose(&self, verb: &str, message: impl Display) {
+        if self.verbose {
+            self.status(verb, message);
+        }
+    }
+}
+
+/// Prints an error and its causes the way cargo does.
+pub fn error(err: &anyhow::Error) {
+    anstream::eprintln!("{RED}error{RED:#}: {err}");
+    for cause in err.chain().skip(1) {
+        anstream::eprintln!("\nCaused by:\n  {cause}");
+    }
+}
