@@ -1,6 +1,7 @@
 //! `app.arc`: the app in Architect's manifest format, so Architect's tools (and people who know
-//! them) can read it. Handler options other than a queue's `fifo` and `batchSize` live in
-//! `eventfn.json`; Architect keeps them in per-function `config.arc` files.
+//! them) can read it: its events, queues and schedules by name. Options (a queue's `fifo` and
+//! batch size among them) live in `eventfn.json`: Architect reads them from per-function
+//! `config.arc` files, not from `app.arc`, and ignores settings written under `@queues`.
 
 use eventfn_core::{Kind, Manifest};
 use std::fmt::Write as _;
@@ -19,16 +20,11 @@ pub fn render(manifest: &Manifest) -> String {
         }
     }
 
-    let queues: Vec<_> = manifest.of_kind(Kind::Queue).collect();
+    let queues = manifest.names(Kind::Queue);
     if !queues.is_empty() {
         out.push_str("\n@queues\n");
-        for queue in queues {
-            let _ = writeln!(out, "{}", queue.name);
-            // Architect's queues are FIFO unless told otherwise; say it either way.
-            let _ = writeln!(out, "  fifo {}", queue.options.fifo.unwrap_or(false));
-            if let Some(batch_size) = queue.options.batch_size {
-                let _ = writeln!(out, "  batchSize {batch_size}");
-            }
+        for name in queues {
+            let _ = writeln!(out, "{name}");
         }
     }
 

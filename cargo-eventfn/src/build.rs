@@ -98,7 +98,9 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
     );
     let output = cargo_build(shell, args, package, bin, target)?;
 
-    let registrations = records_in_object(&read(&output.executable)?, &output.executable)?;
+    let mut registrations = records_in_object(&read(&output.executable)?, &output.executable)?;
+    // Link order is the linker's choice; source order makes messages the same on every build.
+    registrations.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     shell.status(
         "Collecting",
         format!(

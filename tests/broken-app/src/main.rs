@@ -1,0 +1,8 @@
+//! Test fixture: does not compile; `cargo eventfn build` must exit as cargo does.
+
+#[eventfn::event("not a name")]
+async fn handler() -> eventfn::Result<()> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,273 @@
+//! End to end: `cargo eventfn build` over the fixture crates and the welcome example.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use object::{Object, ObjectSection};
+use support::*;
+
+fn summary_path(summary: &serde_json::Value, file: &str) -> PathBuf {
+    PathBuf::from(summary["files"][file].as_str().expect("path in summary"))
+}
+
+#[test]
+fn basic_fixture_yields_the_exact_manifest() {
+    let summary = build_ok(&["-p", "fixture-basic"], &[]);
+    assert_eq!(summary["reason"], "eventfn-build-finished");
+    assert_eq!(summary["app"], "basic-app");
+    assert_eq!(summary["profile"], "debug");
+    assert_eq!(
+        summary["handlers"],
+        serde_json::json!({"events": 4, "queues": 2, "schedules": 2, "handlers": 9})
+    );
+    let expected = read(root().join("tests/fixtures/basic/expected/eventfn.json"));
+    assert_eq!(read(summary_path(&summary, "manifest")), expected);
+    let expected_arc = read(root().join("tests/fixtures/basic/expected/app.arc"));
+    assert_eq!(read(summary_path(&summary, "arc")), expected_arc);
+
+    // The artifact: `bootstrap` executable, and the same bytes zipped under that name, mode 0755.
+    let bootstrap = summary_path(&summary, "bootstrap");
+    let bytes = std::fs::read(&bootstrap).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&bootstrap).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+    }
+    let zip = std::fs::File::open(summary_path(&summary, "zip")).unwrap();
+    let mut archive = zip::ZipArchive::new(zip).unwrap();
+    assert_eq!(archive.len(), 1);
+    let mut entry = archive.by_name("bootstrap").unwrap();
+    assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    let mut zipped = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut zipped).unwrap();
+    assert!(zipped == bytes, "bootstrap.zip holds the built bootstrap");
+}
+
+#[test]
+fn manifest_survives_lto_strip_and_one_codegen_unit() {
+    // Its own target dir, so these profile settings do not invalidate the shared release build.
+    let target = root().join("target/lto-fixture");
+    let target_str = target.to_str().unwrap();
+    let envs = [
+        ("CARGO_TARGET_DIR", target_str),
+        ("CARGO_PROFILE_RELEASE_LTO", "true"),
+        ("CARGO_PROFILE_RELEASE_STRIP", "true"),
+        ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"),
+    ];
+    let summary = build_ok(&["-p", "fixture-basic", "--release"], &envs);
+    assert_eq!(summary["profile"], "release");
+    let expected = read(root().join("tests/fixtures/basic/expected/eventfn.json"));
+    assert_eq!(read(summary_path(&summary, "manifest")), expected);
+
+    // The binary really is stripped: the registrations came from the section, not symbols.
+    let bytes = std::fs::read(summary_path(&summary, "bootstrap")).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    assert!(
+        file.section_by_name(".symtab").is_none(),
+        "release binary is stripped"
+    );
+    assert!(file.section_by_name("eventfn_manifest").is_some());
+}
+
+#[test]
+fn unlinked_library_handlers_fail_the_build() {
+    let err = build_err(&["-p", "fixture-unlinked"], 1);
+    assert!(
+        err.contains(
+            "error: 1 handler of crate `fixture_lib` is not linked into binary `fixture-unlinked`: \
+             `fixture_lib::record_order` (tests/fixtures/lib/src/lib.rs:3:1)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("Add `use fixture_lib as _;` to"), "{err}");
+}
+
+#[test]
+fn an_app_without_handlers_fails_the_build() {
+    let err = build_err(&["-p", "fixture-empty"], 1);
+    assert!(err.contains("error: no handlers found in"), "{err}");
+    assert!(
+        err.contains("declare one with #[eventfn::event(\"name\")]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn two_handlers_for_one_queue_name_both_places() {
+    let err = build_err(&["-p", "fixture-conflict"], 1);
+    assert!(
+        err.contains(
+            "two queues are named `jobs`: `fixture_conflict::first` at tests/fixtures/conflict/src/main.rs:3:1 \
+             and `fixture_conflict::second` at tests/fixtures/conflict/src/main.rs:9:1"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_package_metadata_names_the_key() {
+    let err = build_err(&["-p", "fixture-bad-config"], 1);
+    assert!(
+        err.contains("[package.metadata.eventfn] timeout: timeout `20m` is 1200s: Lambda allows at most 15m (900s)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn choosing_the_app_is_explained() {
+    let err = build_err(&[], 1);
+    assert!(
+        err.contains("the workspace has several eventfn apps ("),
+        "{err}"
+    );
+    assert!(err.contains("choose one with `-p NAME`"), "{err}");
+
+    let err = build_err(&["-p", "no-such-package"], 1);
+    assert!(
+        err.contains("package `no-such-package` is not in the workspace"),
+        "{err}"
+    );
+
+    let err = build_err(&["--manifest-path", "nowhere/Cargo.toml"], 1);
+    assert!(
+        err.contains("manifest path `nowhere/Cargo.toml` does not exist"),
+        "{err}"
+    );
+
+    let err = build_err(&["-p", "welcome", "--bin", "other"], 1);
+    assert!(
+        err.contains("package `welcome` has no binary named `other`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compile_errors_exit_like_cargo() {
+    // A crate that does not compile: cargo's errors are shown and its exit code kept.
+    // Its own workspace, built into the shared target dir so eventfn's dependencies are reused.
+    let target = root().join("target");
+    let output = eventfn(
+        &["build", "--manifest-path", "tests/broken-app/Cargo.toml"],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    assert_eq!(output.status.code(), Some(101), "cargo's exit code");
+    let err = stderr(&output);
+    assert!(err.contains("invalid event name `not a name`"), "{err}");
+    assert!(err.contains("could not build the app"), "{err}");
+}
+
+#[test]
+fn arm64_needs_its_target() {
+    let libdir = std::process::Command::new("rustc")
+        .args([
+            "--print",
+            "target-libdir",
+            "--target",
+            "aarch64-unknown-linux-gnu",
+        ])
+        .output()
+        .unwrap();
+    let libdir = String::from_utf8_lossy(&libdir.stdout).trim().to_owned();
+    if Path::new(&libdir).join("..").exists()
+        && std::fs::read_dir(&libdir).is_ok_and(|mut d| d.next().is_some())
+    {
+        eprintln!(
+            "aarch64-unknown-linux-gnu is installed here; the missing-target message cannot be seen"
+        );
+        return;
+    }
+    let err = build_err(&["-p", "welcome", "--arm64"], 1);
+    assert!(
+        err.contains("building for arm64 Lambda needs the Rust target `aarch64-unknown-linux-gnu`, which is not installed: run `rustup target add aarch64-unknown-linux-gnu`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn help_describes_every_flag() {
+    let output = eventfn(&["build", "--help"], &[]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--release",
+        "--manifest-path",
+        "--package",
+        "--bin",
+        "--arm64",
+        "--message-format",
+        "--verbose",
+        "--color",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
+    }
+}
+
+/// Architect's own reader of `app.arc`, installed by `scripts/setup`.
+fn architect_inventory(dir: &Path) -> serde_json::Value {
+    let modules = root().join("target/tools/node/node_modules");
+    assert!(
+        modules.join("@architect/inventory").is_dir(),
+        "@architect/inventory is not installed in {}: run `scripts/setup` (the README's test command does)",
+        modules.display()
+    );
+    let output = std::process::Command::new("node")
+        .arg(root().join("tests/arc/inventory.cjs"))
+        .arg(dir)
+        .env("EVENTFN_NODE_MODULES", &modules)
+        .output()
+        .expect("run node (Node.js is needed for this test)");
+    assert!(
+        output.status.success(),
+        "Architect rejected {}/app.arc: {}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// What `eventfn.json` says, in the shape the inventory script prints.
+fn as_architect_sees_it(manifest: &serde_json::Value) -> serde_json::Value {
+    let handlers = manifest["handlers"].as_array().unwrap();
+    let names = |kind: &str| {
+        let mut names: Vec<&str> = handlers
+            .iter()
+            .filter(|h| h["kind"] == kind)
+            .map(|h| h["name"].as_str().unwrap())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let scheduled: Vec<serde_json::Value> = handlers
+        .iter()
+        .filter(|h| h["kind"] == "schedule")
+        .map(|h| {
+            let expr = h["schedule"].as_str().unwrap();
+            let (rate, cron) = if expr.starts_with("rate(") {
+                (Some(expr), None)
+            } else {
+                (None, Some(expr))
+            };
+            serde_json::json!({ "name": h["name"], "rate": rate, "cron": cron })
+        })
+        .collect();
+    serde_json::json!({
+        "app": manifest["app"],
+        "events": names("event"),
+        "queues": names("queue"),
+        "scheduled": scheduled,
+    })
+}
+
+#[test]
+fn architect_reads_the_same_app_from_app_arc() {
+    for package in ["welcome", "fixture-basic"] {
+        let summary = build_ok(&["-p", package], &[]);
+        let manifest: serde_json::Value =
+            serde_json::from_str(&read(summary_path(&summary, "manifest"))).unwrap();
+        let seen = architect_inventory(Path::new(summary["dir"].as_str().unwrap()));
+        assert_eq!(seen, as_architect_sees_it(&manifest), "{package}");
+    }
+}
