@@ -4,7 +4,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use object::{Object, ObjectSection};
+use object::Object;
 use support::*;
 
 fn summary_path(summary: &serde_json::Value, file: &str) -> PathBuf {
