@@ -17,7 +17,7 @@
 //!       "payload": "Signup",
 //!       "context": true,
 //!       "options": { "timeout": 5, "retries": 2, "memory": 1024 },
-//!       "source": { "file": "src/main.rs", "line": 12, "column": 1 }
+//!       "source": { "file": "examples/welcome/src/main.rs", "line": 33, "column": 1 }
 //!     }
 //!   ]
 //! }
@@ -31,7 +31,8 @@
 //!   takes none); `context` says whether it takes an `eventfn::Context`.
 //! - `options.timeout` is in seconds and `options.memory` in MB; `concurrency` appears when set;
 //!   queues also have `batch_size` and `fifo`.
-//! - `source.file` is relative to the package's directory, as rustc reports it.
+//! - `source.file` is the path rustc was given (`file!()`): relative to the workspace root for
+//!   workspace members, absolute for crates outside the workspace.
 //! - Handlers are sorted by kind, name and function, so the file is the same for the same code.
 
 use serde::{Deserialize, Serialize};
