@@ -6,41 +6,66 @@ use eventfn_core::options::{
 use eventfn_core::record::DeclaredOptions;
 use eventfn_core::{Kind, OptionKey, Schedule, validate_name};
 use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
-use syn::{Lit, LitStr, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Token, UnOp};
 
 use crate::errors::Errors;
 
 /// What an attribute declares, once checked.
 pub struct Args {
-    /// Event or queue name; for a schedule, its `name` option if given.
+    /// Event or queue name; for a schedule, its `name` option if given and valid.
     pub name: Option<String>,
+    /// Whether a schedule was given a `name = ...` option (valid or not).
+    pub name_option: bool,
     /// A schedule's expression, normalized.
     pub schedule: Option<String>,
     pub options: DeclaredOptions,
 }
 
+/// One argument as written. Values are parsed as expressions, so that a constant or a negative
+/// number is reported on its own tokens and the other arguments are still checked.
 enum Arg {
-    Positional(Lit),
-    Named { key: syn::Ident, value: Lit },
+    Positional(Expr),
+    Named { key: syn::Ident, value: Expr },
 }
 
 fn parse_arg(input: ParseStream) -> syn::Result<Arg> {
-    if input.peek(Lit) {
-        return Ok(Arg::Positional(input.parse()?));
+    if input.peek(syn::Ident::peek_any) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+        let key: syn::Ident = input.call(syn::Ident::parse_any)?;
+        input.parse::<Token![=]>()?;
+        let value = input
+            .parse::<Expr>()
+            .map_err(|e| syn::Error::new(e.span(), must_be_literal(&key)))?;
+        return Ok(Arg::Named { key, value });
     }
-    let key: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
-    input.parse::<Token![=]>()?;
-    let value = input.parse::<Lit>().map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            format!(
-                "the value of `{key}` must be a literal, like `{key} = {}`",
-                example(&key)
-            ),
-        )
-    })?;
-    Ok(Arg::Named { key, value })
+    Ok(Arg::Positional(input.parse()?))
+}
+
+/// The literal an argument is, if it is one.
+fn literal(expr: &Expr) -> Option<&Lit> {
+    match expr {
+        Expr::Lit(ExprLit { attrs, lit }) if attrs.is_empty() => Some(lit),
+        _ => None,
+    }
+}
+
+/// Whether an argument is a negative number, like `-1`: syn reads it as an expression.
+fn is_negative_number(expr: &Expr) -> bool {
+    match expr {
+        Expr::Unary(unary) => {
+            matches!(unary.op, UnOp::Neg(_))
+                && matches!(literal(&unary.expr), Some(Lit::Int(_) | Lit::Float(_)))
+        }
+        _ => false,
+    }
+}
+
+fn must_be_literal(key: &syn::Ident) -> String {
+    format!(
+        "the value of `{key}` must be a literal, like `{key} = {}`: an attribute cannot read constants or expressions",
+        example(key)
+    )
 }
 
 fn example(key: &syn::Ident) -> &'static str {
@@ -56,14 +81,47 @@ fn example(key: &syn::Ident) -> &'static str {
     }
 }
 
+/// What an option's value must be, for a value of the wrong type.
+fn expected(option: OptionKey, key: &syn::Ident) -> String {
+    match option {
+        OptionKey::Timeout | OptionKey::Name => {
+            format!("`{key}` takes a string, like `{key} = {}`", example(key))
+        }
+        OptionKey::Retries | OptionKey::Memory | OptionKey::Concurrency | OptionKey::BatchSize => {
+            format!(
+                "`{key}` takes a whole number, like `{key} = {}`",
+                example(key)
+            )
+        }
+        OptionKey::Fifo => "`fifo` takes `true` or `false`".to_owned(),
+    }
+}
+
 pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
     let mut args = Args {
         name: None,
+        name_option: false,
         schedule: None,
         options: DeclaredOptions::default(),
     };
     let parser = |input: ParseStream| {
-        syn::punctuated::Punctuated::<Arg, Token![,]>::parse_terminated_with(input, parse_arg)
+        let mut list = Vec::new();
+        while !input.is_empty() {
+            list.push(parse_arg(input)?);
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!(
+                        "expected `,`: {} takes one string, then options as `key = value`, separated by commas",
+                        kind.attribute()
+                    ),
+                )
+            })?;
+        }
+        Ok(list)
     };
     let list = match parser.parse2(tokens) {
         Ok(list) => list,
@@ -74,8 +132,11 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
     };
     let mut items = list.into_iter().peekable();
     match items.next_if(|a| matches!(a, Arg::Positional(_))) {
-        Some(Arg::Positional(Lit::Str(lit))) => first_argument(kind, &lit, &mut args, errors),
-        Some(Arg::Positional(other)) => errors.at(other, what_first(kind)),
+        Some(Arg::Positional(first)) => match literal(&first) {
+            Some(Lit::Str(lit)) => first_argument(kind, lit, &mut args, errors),
+            Some(other) => errors.at(other, not_a_string(kind, false)),
+            None => errors.spanned(&first, not_a_string(kind, true)),
+        },
         _ => errors.at(Span::call_site(), what_first(kind)),
     }
 
@@ -84,9 +145,9 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
     for item in items {
         let (key, value) = match item {
             Arg::Named { key, value } => (key, value),
-            Arg::Positional(lit) => {
-                errors.at(
-                    &lit,
+            Arg::Positional(extra) => {
+                errors.spanned(
+                    &extra,
                     format!(
                         "unexpected argument: {} takes one string, then options as `key = value`",
                         kind.attribute()
@@ -119,38 +180,45 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
             errors.at(&key, only);
             continue;
         }
+        if option == OptionKey::Name {
+            args.name_option = true;
+        }
+        let Some(value) = literal(&value) else {
+            if is_negative_number(&value) {
+                errors.spanned(&value, expected(option, &key));
+            } else {
+                errors.spanned(&value, must_be_literal(&key));
+            }
+            continue;
+        };
         let result = match option {
-            OptionKey::Timeout => string(&value, &key)
+            OptionKey::Timeout => string(value, option, &key)
                 .and_then(|s| parse_timeout(&s).map_err(|e| syn::Error::new(value.span(), e)))
                 .map(|t| args.options.timeout = Some(t)),
             OptionKey::Retries => {
-                integer(&value, &key, check_retries).map(|n| args.options.retries = Some(n))
+                integer(value, option, &key, check_retries).map(|n| args.options.retries = Some(n))
             }
             OptionKey::Memory => {
-                integer(&value, &key, check_memory).map(|n| args.options.memory = Some(n))
+                integer(value, option, &key, check_memory).map(|n| args.options.memory = Some(n))
             }
-            OptionKey::Concurrency => {
-                integer(&value, &key, check_concurrency).map(|n| args.options.concurrency = Some(n))
-            }
-            OptionKey::BatchSize => {
-                integer(&value, &key, |n| check_batch_size(n, false)).map(|n| {
+            OptionKey::Concurrency => integer(value, option, &key, check_concurrency)
+                .map(|n| args.options.concurrency = Some(n)),
+            OptionKey::BatchSize => integer(value, option, &key, |n| check_batch_size(n, false))
+                .map(|n| {
                     args.options.batch_size = Some(n);
                     batch_size = Some((u64::from(n), value.clone()));
-                })
-            }
-            OptionKey::Fifo => match &value {
+                }),
+            OptionKey::Fifo => match value {
                 Lit::Bool(b) => {
                     args.options.fifo = Some(b.value);
                     Ok(())
                 }
-                other => Err(syn::Error::new(
-                    other.span(),
-                    "`fifo` takes `true` or `false`",
-                )),
+                other => Err(syn::Error::new(other.span(), expected(option, &key))),
             },
-            OptionKey::Name => string(&value, &key).and_then(|s| {
-                validate_name(&s)
-                    .map_err(|e| syn::Error::new(value.span(), format!("schedule {e}")))?;
+            OptionKey::Name => string(value, option, &key).and_then(|s| {
+                validate_name(&s).map_err(|e| {
+                    syn::Error::new(value.span(), format!("invalid schedule name: {e}"))
+                })?;
                 args.name = Some(s);
                 Ok(())
             }),
@@ -175,6 +243,24 @@ fn what_first(kind: Kind) -> String {
     }
 }
 
+/// For a first argument that is not a string literal (`constant`: not a literal at all).
+fn not_a_string(kind: Kind, constant: bool) -> String {
+    let what = match kind {
+        Kind::Event => {
+            "#[event] needs the event name as a string, like #[event(\"account-signup\")]"
+        }
+        Kind::Queue => "#[queue] needs the queue name as a string, like #[queue(\"thumbnails\")]",
+        Kind::Schedule => {
+            "#[schedule] needs the schedule expression as a string, like #[schedule(\"rate(1 day)\")]"
+        }
+    };
+    if constant {
+        format!("{what}: an attribute cannot read constants or macros, so write the string itself")
+    } else {
+        what.to_owned()
+    }
+}
+
 fn first_argument(kind: Kind, lit: &LitStr, args: &mut Args, errors: &mut Errors) {
     let text = lit.value();
     match kind {
@@ -184,43 +270,29 @@ fn first_argument(kind: Kind, lit: &LitStr, args: &mut Args, errors: &mut Errors
         },
         Kind::Event | Kind::Queue => match validate_name(&text) {
             Ok(()) => args.name = Some(text),
-            Err(e) => errors.at(lit, format!("invalid {} {e}", kind.as_str())),
+            Err(e) => errors.at(lit, format!("invalid {} name: {e}", kind.as_str())),
         },
     }
 }
 
-fn string(value: &Lit, key: &syn::Ident) -> syn::Result<String> {
+fn string(value: &Lit, option: OptionKey, key: &syn::Ident) -> syn::Result<String> {
     match value {
         Lit::Str(s) => Ok(s.value()),
-        other => Err(syn::Error::new(
-            other.span(),
-            format!("`{key}` takes a string, like `{key} = {}`", example(key)),
-        )),
+        other => Err(syn::Error::new(other.span(), expected(option, key))),
     }
 }
 
 fn integer(
     value: &Lit,
+    option: OptionKey,
     key: &syn::Ident,
     check: impl Fn(u64) -> Result<u32, String>,
 ) -> syn::Result<u32> {
     let Lit::Int(int) = value else {
-        return Err(syn::Error::new(
-            value.span(),
-            format!(
-                "`{key}` takes a whole number, like `{key} = {}`",
-                example(key)
-            ),
-        ));
+        return Err(syn::Error::new(value.span(), expected(option, key)));
     };
-    let n: u64 = int.base10_parse().map_err(|_| {
-        syn::Error::new(
-            int.span(),
-            format!(
-                "`{key}` takes a whole number, like `{key} = {}`",
-                example(key)
-            ),
-        )
-    })?;
+    let n: u64 = int
+        .base10_parse()
+        .map_err(|_| syn::Error::new(int.span(), expected(option, key)))?;
     check(n).map_err(|e| syn::Error::new(int.span(), e))
 }

@@ -3,11 +3,11 @@
 //! and an entry in the runtime's dispatch table (read by `eventfn::run`).
 
 use eventfn_core::manifest::MANIFEST_VERSION;
-use eventfn_core::{Kind, SECTION};
+use eventfn_core::{Kind, SECTION, validate_name};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{ItemFn, Type};
+use syn::{Item, ItemFn, Type};
 
 use crate::args::{self, Args};
 use crate::errors::Errors;
@@ -20,12 +20,25 @@ pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream 
         Ok(f) => f,
         Err(_) => {
             // Not a function: say so, and give the item back untouched so it still compiles.
-            errors.at(&item, format!("{} goes on an `async fn`", kind.attribute()));
+            not_a_function(kind, &item, &mut errors);
             let errors = errors.into_compile_errors();
             return quote!(#errors #item);
         }
     };
     let shape = signature::check(kind, &function, &mut errors);
+    if kind == Kind::Schedule && !args.name_option {
+        // Named after its function: that name must be valid too.
+        let ident = &function.sig.ident;
+        let fn_name = ident.to_string().trim_start_matches("r#").to_owned();
+        if let Err(e) = validate_name(&fn_name) {
+            errors.at(
+                ident,
+                format!(
+                    "invalid schedule name: {e}; a schedule is named after its function unless it has `name = \"...\"`"
+                ),
+            );
+        }
+    }
     if !errors.is_empty() {
         // Keep the function as written so one mistake does not cascade into errors at its callers.
         let errors = errors.into_compile_errors();
@@ -36,6 +49,29 @@ pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream 
         #function
         #registration
     }
+}
+
+/// Reports an attribute on something other than a function, on the item's keyword and name.
+fn not_a_function(kind: Kind, item: &TokenStream, errors: &mut Errors) {
+    fn at(keyword: impl ToTokens, name: &syn::Ident) -> TokenStream {
+        quote!(#keyword #name)
+    }
+    let (tokens, what) = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Struct(i)) => (at(i.struct_token, &i.ident), "a struct"),
+        Ok(Item::Enum(i)) => (at(i.enum_token, &i.ident), "an enum"),
+        Ok(Item::Union(i)) => (at(i.union_token, &i.ident), "a union"),
+        Ok(Item::Trait(i)) => (at(i.trait_token, &i.ident), "a trait"),
+        Ok(Item::Type(i)) => (at(i.type_token, &i.ident), "a type alias"),
+        Ok(Item::Const(i)) => (at(i.const_token, &i.ident), "a constant"),
+        Ok(Item::Static(i)) => (at(i.static_token, &i.ident), "a static"),
+        Ok(Item::Mod(i)) => (at(i.mod_token, &i.ident), "a module"),
+        Ok(Item::Impl(i)) => (i.impl_token.into_token_stream(), "an impl block"),
+        _ => (item.clone(), "this item"),
+    };
+    errors.spanned(
+        tokens,
+        format!("{} goes on an `async fn`, not on {what}", kind.attribute()),
+    );
 }
 
 /// Renders a type as the user would write it: `Vec<Job>`, not `Vec < Job >`.
@@ -95,6 +131,16 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
         ::eventfn::__private::into_result::<#output>(#ident(#payload_arg #context_arg).await)
     };
 
+    // Spanned on the user's `async`, so "future cannot be sent between threads safely" points at
+    // the handler rather than at the attribute.
+    let boxed = quote_spanned! {function.sig.asyncness.span()=>
+        ::std::boxed::Box::pin(async move {
+            #[allow(unused_variables)] // a handler may take neither payload nor context
+            let (__eventfn_payload, __eventfn_ctx) = __eventfn_invocation.into_parts();
+            #call
+        })
+    };
+
     quote! {
         #[doc(hidden)]
         const _: () = {
@@ -126,11 +172,7 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
             fn __eventfn_call(
                 __eventfn_invocation: ::eventfn::__private::Invocation,
             ) -> ::eventfn::__private::HandlerFuture {
-                ::std::boxed::Box::pin(async move {
-                    #[allow(unused_variables)] // a handler may take neither payload nor context
-                    let (__eventfn_payload, __eventfn_ctx) = __eventfn_invocation.into_parts();
-                    #call
-                })
+                #boxed
             }
         };
     }

@@ -6,7 +6,8 @@
 //! rustc through bounds the generated code puts on the user's own tokens.
 
 use eventfn_core::Kind;
-use syn::spanned::Spanned;
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::{FnArg, ItemFn, ReturnType, Type};
 
 use crate::errors::Errors;
@@ -47,22 +48,23 @@ pub fn check(kind: Kind, f: &ItemFn, errors: &mut Errors) -> Shape {
         errors.at(constness, "eventfn handlers cannot be `const fn`");
     }
     if let Some(abi) = &sig.abi {
-        errors.at(abi, "eventfn handlers cannot have an `extern` ABI");
+        errors.spanned(abi, "eventfn handlers cannot have an `extern` ABI");
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.at(
-            &sig.generics,
-            "eventfn handlers cannot be generic: the runtime calls them with one concrete payload type",
-        );
+    let generic =
+        "eventfn handlers cannot be generic: the runtime calls them with one concrete payload type";
+    if !sig.generics.params.is_empty() {
+        errors.spanned(&sig.generics, generic);
+    } else if let Some(where_clause) = &sig.generics.where_clause {
+        errors.spanned(where_clause, generic);
     }
     if let Some(variadic) = &sig.variadic {
-        errors.at(variadic, "eventfn handlers cannot be variadic");
+        errors.spanned(variadic, "eventfn handlers cannot be variadic");
     }
 
     for (index, input) in sig.inputs.iter().enumerate() {
         let ty = match input {
             FnArg::Receiver(receiver) => {
-                errors.at(
+                errors.spanned(
                     receiver,
                     "eventfn handlers must be free functions: `self` cannot be passed to a handler",
                 );
@@ -71,47 +73,56 @@ pub fn check(kind: Kind, f: &ItemFn, errors: &mut Errors) -> Shape {
             FnArg::Typed(pat) => &*pat.ty,
         };
         if index >= 2 {
-            errors.at(
+            errors.spanned(
                 input,
                 "eventfn handlers take at most two arguments: the payload, then `Context`",
             );
             continue;
         }
+        if let Type::Reference(reference) = ty
+            && is_context(&reference.elem)
+        {
+            errors.spanned(
+                ty,
+                "`Context` is passed by value: write `ctx: Context`, not a reference",
+            );
+            continue;
+        }
         if is_context(ty) {
             if shape.context.is_some() {
-                errors.at(ty, "`Context` is taken twice");
+                errors.spanned(ty, "`Context` is taken twice");
             } else {
                 shape.context = Some(ty.clone());
             }
             continue;
         }
         if shape.context.is_some() {
-            errors.at(
+            errors.spanned(
                 ty,
                 "the payload comes before `Context`: `async fn(payload: T, ctx: Context)`",
             );
             continue;
         }
         if shape.payload.is_some() {
-            errors.at(
+            errors.spanned(
                 ty,
                 "the second argument of a handler must be `eventfn::Context`; put the data in one payload type",
             );
             continue;
         }
         if kind == Kind::Schedule {
-            errors.at(
+            errors.spanned(
                 ty,
                 "schedules take no payload: a scheduled handler is `async fn()` or `async fn(ctx: Context)`",
             );
             continue;
         }
-        if let Type::ImplTrait(_) = ty {
-            errors.at(ty, "the payload must be a concrete type, not `impl Trait`");
+        if has_impl_trait(ty) {
+            errors.spanned(ty, "the payload must be a concrete type, not `impl Trait`");
             continue;
         }
         if let Type::Reference(_) = ty {
-            errors.at(
+            errors.spanned(
                 ty,
                 "the payload must be an owned type (such as `String` or your struct), not a reference",
             );
@@ -134,15 +145,33 @@ pub fn check(kind: Kind, f: &ItemFn, errors: &mut Errors) -> Shape {
                     .is_some_and(|s| s.ident == "Result"),
                 _ => false,
             };
-            if is_result {
-                shape.output = Some((**ty).clone());
-            } else {
-                errors.at(
-                    ty.span(),
+            if !is_result {
+                errors.spanned(
+                    ty,
                     "eventfn handlers must return a `Result`, like `eventfn::Result<()>`, so failures are retried",
                 );
+            } else if has_impl_trait(ty) {
+                errors.spanned(
+                    ty,
+                    "the return type of a handler must be written out, without `impl Trait`, like `Result<(), String>`",
+                );
+            } else {
+                shape.output = Some((**ty).clone());
             }
         }
     }
     shape
+}
+
+/// Whether `impl Trait` appears anywhere in a type, as in `Vec<impl Trait>`: the generated code
+/// names the type in a path, where rustc does not allow it.
+fn has_impl_trait(ty: &Type) -> bool {
+    fn scan(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|token| match token {
+            TokenTree::Ident(ident) => ident == "impl",
+            TokenTree::Group(group) => scan(group.stream()),
+            _ => false,
+        })
+    }
+    scan(ty.to_token_stream())
 }

@@ -74,26 +74,39 @@ fn every_handler_is_registered_with_its_options() {
 #[tokio::test]
 async fn calls_the_handler_with_payload_and_context() {
     let payload = r#"{"user":{"email":"a@example.com"}}"#.to_owned();
-    entry("registry::welcome").invoke(payload, delivery(3)).await.unwrap();
+    entry("registry::welcome")
+        .invoke(payload, delivery(3))
+        .await
+        .unwrap();
     assert_eq!(SEEN_ATTEMPT.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
 async fn a_payload_that_does_not_fit_names_event_handler_type_and_field() {
     let payload = r#"{"user":{"email":42}}"#.to_owned();
-    let err = entry("registry::welcome").invoke(payload, delivery(1)).await.unwrap_err();
+    let err = entry("registry::welcome")
+        .invoke(payload, delivery(1))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "event `account-signup`: handler `registry::welcome` cannot read the payload as `Signup`: \
          field `user.email`: invalid type: integer `42`, expected a string at line 1 column 19"
     );
-    let field = err.downcast_ref::<eventfn::PayloadError>().unwrap().field().to_owned();
+    let field = err
+        .downcast_ref::<eventfn::PayloadError>()
+        .unwrap()
+        .field()
+        .to_owned();
     assert_eq!(field, "user.email");
 }
 
 #[tokio::test]
 async fn handler_errors_come_back_as_they_were_written() {
-    let err = entry("registry::failing").invoke("7".into(), delivery(1)).await.unwrap_err();
+    let err = entry("registry::failing")
+        .invoke("7".into(), delivery(1))
+        .await
+        .unwrap_err();
     assert_eq!(err.to_string(), "job 7 failed");
     assert_eq!(format!("{err:?}"), "job 7 failed");
 }
@@ -101,5 +114,8 @@ async fn handler_errors_come_back_as_they_were_written() {
 #[tokio::test]
 async fn publishing_without_a_bus_is_a_clear_error() {
     let err = eventfn::enqueue("jobs", &1).await.unwrap_err();
-    assert!(err.to_string().contains("no event bus is connected"), "{err}");
+    assert!(
+        err.to_string().contains("no event bus is connected"),
+        "{err}"
+    );
 }
