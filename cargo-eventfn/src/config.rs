@@ -9,7 +9,7 @@
 //! architecture = "arm64"     # or "x86_64", the default; `--arm64` overrides it
 //! ```
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use eventfn_core::manifest::Architecture;
 use eventfn_core::options::{Defaults, check_memory, parse_timeout};
 use eventfn_core::validate_name;
@@ -45,9 +45,7 @@ impl AppConfig {
         };
         let key = |k: &str| format!("{manifest}: [package.metadata.eventfn] {k}");
         let app = raw.app.unwrap_or_else(|| package.name.to_string());
-        validate_name(&app)
-            .map_err(|e| anyhow!("app {e}"))
-            .with_context(|| key("app"))?;
+        validate_name(&app).map_err(|e| anyhow!("{}: invalid app name: {e}", key("app")))?;
         let mut defaults = Defaults::default();
         if let Some(memory) = raw.memory {
             defaults.memory =

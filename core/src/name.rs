@@ -2,19 +2,22 @@
 //!
 //! Architect's rule, which eventfn keeps so that `app.arc` stays valid for Architect's tools and
 //! every name can become an SNS topic, SQS queue or rule name: start with a letter; letters,
-//! digits, `-`, `.` and `_` only; at most 240 characters.
+//! digits, `-`, `.` and `_` only; at most 240 characters. Architect's reader of `app.arc` also
+//! refuses names that end with `.`, hold `..`, or start with `aws` or `amazon` (in any case, names
+//! AWS reserves), so they are refused here too.
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_LEN: usize = 240;
 
-/// Checks an event, queue or schedule name; the error says what is wrong with it.
+/// Checks an event, queue or schedule name; the error says what is wrong with it, to follow
+/// words like "invalid event name: ".
 pub fn validate_name(name: &str) -> Result<(), String> {
     let Some(first) = name.chars().next() else {
-        return Err("name is empty: it must start with a letter".to_owned());
+        return Err("it is empty: names start with a letter".to_owned());
     };
     if !first.is_ascii_alphabetic() {
         return Err(format!(
-            "name `{name}` starts with `{first}`: names must start with a letter (a-z, A-Z)"
+            "`{name}` starts with `{first}`: names must start with a letter (a-z, A-Z)"
         ));
     }
     if let Some(bad) = name
@@ -22,14 +25,31 @@ pub fn validate_name(name: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
     {
         return Err(format!(
-            "name `{name}` contains `{}`: names may contain only letters, digits, `-`, `.` and `_`",
+            "`{name}` contains `{}`: names may contain only letters, digits, `-`, `.` and `_`",
             bad.escape_default()
+        ));
+    }
+    if name.ends_with('.') {
+        return Err(format!(
+            "`{name}` ends with `.`: names may not end with a period"
+        ));
+    }
+    if name.contains("..") {
+        return Err(format!(
+            "`{name}` contains `..`: names may not hold successive periods"
+        ));
+    }
+    let lower = name.to_ascii_lowercase();
+    if let Some(prefix) = ["amazon", "aws"].into_iter().find(|p| lower.starts_with(p)) {
+        return Err(format!(
+            "`{name}` starts with `{}`: names starting with `aws` or `amazon` are reserved by AWS",
+            &name[..prefix.len()]
         ));
     }
     let len = name.chars().count();
     if len > MAX_NAME_LEN {
         return Err(format!(
-            "name is {len} characters long: names may be at most {MAX_NAME_LEN} characters"
+            "it is {len} characters long: names may be at most {MAX_NAME_LEN} characters"
         ));
     }
     Ok(())

@@ -6,7 +6,8 @@
 //! - `rate(N unit)`: `N` a positive integer; the unit is `minute`, `hour` or `day` when `N` is 1
 //!   and `minutes`, `hours` or `days` otherwise.
 //! - `cron(minutes hours day-of-month month day-of-week year)`: each field a `*`, a value, a range
-//!   `a-b`, a step `*/n`, `a/n` or `a-b/n`, or a comma-separated list of those; months may be
+//!   `a-b`, a step `*/n`, `a/n` or `a-b/n` (not in day-of-week), or a comma-separated list of
+//!   those; months may be
 //!   `JAN`..`DEC` and days of the week `SUN`..`SAT` (1 is Sunday); the day-of-month field also
 //!   takes `L` (last day), `LW` and `nW` (the weekday nearest day n); the day-of-week field takes
 //!   `L`, `nL` (the last weekday n of the month) and `n#k` (the k-th weekday n). Exactly one of
@@ -71,7 +72,7 @@ impl Schedule {
     /// For a rate, the period in seconds.
     pub fn period_seconds(&self) -> Option<u64> {
         match self {
-            Schedule::Rate { value, unit } => Some(value * unit.seconds()),
+            Schedule::Rate { value, unit } => Some(value.saturating_mul(unit.seconds())),
             Schedule::Cron { .. } => None,
         }
     }
@@ -274,6 +275,11 @@ fn check_item(item: &str, field: &Field) -> Result<(), String> {
         None => (item, None),
     };
     if let Some(step) = step {
+        if field.name == "day-of-week" {
+            return Err(format!(
+                "`{item}` in the day-of-week field: EventBridge takes no `/` steps there; list the days, like `MON,WED,FRI`"
+            ));
+        }
         match step.parse::<u32>() {
             Ok(n) if n >= 1 && n <= field.max => {}
             _ => {
@@ -359,6 +365,8 @@ mod tests {
         assert!(err("rate(5 weeks)").contains("`weeks` is not one of"));
         assert!(err("rate(5minutes)").contains("separated by one space"));
         assert!(err("rate(99999999999999999999 days)").contains("too large"));
+        let huge = Schedule::parse("rate(1000000000000000000 days)").unwrap();
+        assert_eq!(huge.period_seconds(), Some(u64::MAX));
         assert!(err("every day").contains("not a schedule expression"));
         assert!(err("Rate(1 day)").contains("not a schedule expression"));
     }
@@ -403,6 +411,8 @@ mod tests {
         assert!(err("cron(? 12 * * ? *)").contains("only day-of-month and day-of-week"));
         assert!(err("cron(0/0 * * * ? *)").contains("step `0`"));
         assert!(err("cron(0/x * * * ? *)").contains("step `x`"));
+        assert!(err("cron(0 12 ? * */2 *)").contains("no `/` steps there"));
+        assert!(err("cron(0 12 ? * MON-FRI/2 *)").contains("`MON-FRI/2` in the day-of-week field"));
         assert!(err("cron(0,,5 * * * ? *)").contains("empty list element"));
         assert!(err("cron(0 12 ? * 2#6 *)").contains("week of the month"));
         assert!(err("cron(0 12 32W * ? *)").contains("`32`"));

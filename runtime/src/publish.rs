@@ -50,8 +50,11 @@ impl Message {
             Kind::Queue => "queue",
             Kind::Event | Kind::Schedule => "event",
         };
-        validate_name(name)
-            .map_err(|e| message(format!("cannot send to {what} `{name}`: {what} {e}")))?;
+        validate_name(name).map_err(|e| {
+            message(format!(
+                "cannot send to {what} `{name}`: invalid {what} name: {e}"
+            ))
+        })?;
         let body = serde_json::to_string(payload).map_err(|e| {
             message(format!(
                 "cannot send to {what} `{name}`: the payload does not serialize to JSON: {e}"
@@ -109,7 +112,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            bad_name.contains("cannot send to event `9lives`: event name `9lives` starts with `9`"),
+            bad_name.contains(
+                "cannot send to event `9lives`: invalid event name: `9lives` starts with `9`"
+            ),
             "{bad_name}"
         );
 

@@ -154,7 +154,10 @@ fn compile_errors_exit_like_cargo() {
     );
     assert_eq!(output.status.code(), Some(101), "cargo's exit code");
     let err = stderr(&output);
-    assert!(err.contains("invalid event name `not a name`"), "{err}");
+    assert!(
+        err.contains("invalid event name: `not a name` contains ` `"),
+        "{err}"
+    );
     assert!(err.contains("could not build the app"), "{err}");
 }
 
