@@ -67,3 +67,33 @@ pub fn records_in_rlib(data: &[u8], path: &Path) -> Result<LibRecords> {
     }
     Ok(LibRecords::Read(records))
 }
+
+/// The newest glibc symbol version an ELF executable needs (`GLIBC_2.34` is `(2, 34)`), read from
+/// its dynamic string table; `None` for a static or non-ELF file.
+pub fn required_glibc(data: &[u8]) -> Option<(u32, u32)> {
+    let file = object::File::parse(data).ok()?;
+    let dynstr = file.section_by_name(".dynstr")?.data().ok()?;
+    dynstr
+        .split(|&b| b == 0)
+        .filter_map(|s| std::str::from_utf8(s).ok()?.strip_prefix("GLIBC_"))
+        .filter_map(|v| {
+            let (major, minor) = v.split_once('.')?;
+            let minor = minor.split('.').next()?;
+            Some((major.parse().ok()?, minor.parse().ok()?))
+        })
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_glibc_this_test_needs() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let (major, minor) = required_glibc(&exe).expect("a dynamically linked test binary");
+        assert_eq!(major, 2);
+        assert!(minor >= 2, "GLIBC_2.{minor}");
+        assert_eq!(required_glibc(b"not an executable"), None);
+    }
+}

@@ -14,7 +14,7 @@ use eventfn_core::record::conflicts;
 use eventfn_core::{Kind, Manifest, Registration};
 use serde::Serialize;
 
-use crate::artifact::{LibRecords, records_in_object, records_in_rlib};
+use crate::artifact::{LibRecords, records_in_object, records_in_rlib, required_glibc};
 use crate::config::AppConfig;
 use crate::shell::Shell;
 use crate::{BuildArgs, MessageFormat, arc};
@@ -98,7 +98,9 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
     );
     let output = cargo_build(shell, args, package, bin, target)?;
 
-    let mut registrations = records_in_object(&read(&output.executable)?, &output.executable)?;
+    let executable = read(&output.executable)?;
+    check_glibc(&executable, &output.executable)?;
+    let mut registrations = records_in_object(&executable, &output.executable)?;
     // Link order is the linker's choice; source order makes messages the same on every build.
     registrations.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     shell.status(
@@ -358,6 +360,9 @@ fn cargo_build(
     if let Some(target) = target {
         command.args(["--target", target]);
     }
+    if let Some(color) = shell.color.cargo_arg() {
+        command.args(["--color", color]);
+    }
     if shell.quiet {
         command.arg("--quiet");
     }
@@ -417,6 +422,29 @@ fn cargo_build(
         )
     })?;
     Ok(BuildOutput { executable, libs })
+}
+
+/// The glibc of Lambda's `provided.al2023` runtime: a binary that needs a newer one does not start.
+const LAMBDA_GLIBC: (u32, u32) = (2, 34);
+
+fn check_glibc(executable: &[u8], path: &Path) -> Result<()> {
+    match required_glibc(executable) {
+        Some(needed) if needed > LAMBDA_GLIBC => bail!(
+            "`{}` needs glibc {}.{}, but Lambda's provided.al2023 runtime has glibc {}.{}, so it \
+             would not start there: build on a system with glibc {}.{} or older (Amazon Linux 2023), \
+             or with `cargo zigbuild --target x86_64-unknown-linux-gnu.{}.{}`",
+            relative(path),
+            needed.0,
+            needed.1,
+            LAMBDA_GLIBC.0,
+            LAMBDA_GLIBC.1,
+            LAMBDA_GLIBC.0,
+            LAMBDA_GLIBC.1,
+            LAMBDA_GLIBC.0,
+            LAMBDA_GLIBC.1
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Fails when a library crate's handlers did not make it into the binary: the linker drops an

@@ -106,6 +106,7 @@ fn main() -> ExitCode {
     let shell = Shell {
         quiet: args.quiet,
         verbose: args.verbose,
+        color: args.color,
     };
     let result = match args.command {
         Command::Build(build) => build::run(&shell, &build).map(drop),

@@ -17,6 +17,15 @@ pub enum ColorChoice {
 
 impl ColorChoice {
     /// Applies the choice to everything printed through `anstream`.
+    /// The `--color` value for cargo, when not left to it.
+    pub fn cargo_arg(self) -> Option<&'static str> {
+        match self {
+            ColorChoice::Auto => None,
+            ColorChoice::Always => Some("always"),
+            ColorChoice::Never => Some("never"),
+        }
+    }
+
     pub fn apply(self) {
         let choice = match self {
             ColorChoice::Auto => anstream::ColorChoice::Auto,
@@ -31,6 +40,8 @@ impl ColorChoice {
 pub struct Shell {
     pub quiet: bool,
     pub verbose: bool,
+    /// Also handed to the cargo commands this one runs.
+    pub color: ColorChoice,
 }
 
 impl Shell {

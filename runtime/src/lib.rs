@@ -53,8 +53,12 @@
 //! `eventfn::Result<()>` or any `Result<(), E>` with `E: Display`. The function stays callable
 //! as written.
 //!
+//! The return type is checked as written: a path ending in `Result` (`eventfn::Result<()>`,
+//! `anyhow::Result<()>`, `std::io::Result<()>`), so an alias must be named `...::Result` too.
+//!
 //! Names start with a letter and hold letters, digits, `-`, `.` and `_`, at most 240 characters
-//! (Architect's rule). Options:
+//! (Architect's rule); like Architect, eventfn also refuses a trailing `.`, `..`, and names
+//! starting with `aws` or `amazon`. Options:
 //!
 //! | option        | kinds | values | default |
 //! |---------------|-------|--------|---------|
