@@ -514,7 +514,7 @@ fn check_linked(
 }
 
 /// Writes the four outputs, each through a temporary file renamed into place, so a failure
-/// leaves the previous build's files whole.
+/// leaves the previous build's files whole and a reader never sees half a file.
 fn write_outputs(dir: &Path, manifest: &Manifest, executable: &Path) -> Result<Files> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let files = Files {
@@ -538,7 +538,8 @@ fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
         .file_name()
         .expect("output paths have a file name")
         .to_string_lossy();
-    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
+    // Unique per process: two builds of one app at once must not rename each other's file away.
+    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         std::fs::write(&tmp, bytes)?;
         #[cfg(unix)]
