@@ -46,6 +46,8 @@ fn parse_arg(input: ParseStream) -> syn::Result<Arg> {
 fn literal(expr: &Expr) -> Option<&Lit> {
     match expr {
         Expr::Lit(ExprLit { attrs, lit }) if attrs.is_empty() => Some(lit),
+        // A `$value:literal` passed through `macro_rules!` arrives in an invisible group.
+        Expr::Group(group) => literal(&group.expr),
         _ => None,
     }
 }

@@ -4,7 +4,7 @@
 
 use eventfn_core::manifest::MANIFEST_VERSION;
 use eventfn_core::{Kind, SECTION, validate_name};
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Item, ItemFn, Type};
@@ -74,22 +74,62 @@ fn not_a_function(kind: Kind, item: &TokenStream, errors: &mut Errors) {
     );
 }
 
-/// Renders a type as the user would write it: `Vec<Job>`, not `Vec < Job >`.
+/// Renders a type as the user wrote it, `Vec<Job>` or `HashMap<String, u32>`, with our own
+/// spacing rules rather than rustc's token printer, whose spacing may change between toolchains
+/// (and `eventfn.json` must be the same for the same code).
 fn type_name(ty: &Type) -> String {
-    let mut text = ty.to_token_stream().to_string();
-    for (from, to) in [
-        (" < ", "<"),
-        ("< ", "<"),
-        (" <", "<"),
-        (" >", ">"),
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" ,", ","),
-        ("& ", "&"),
-    ] {
-        text = text.replace(from, to);
+    fn print(tokens: TokenStream, out: &mut String) {
+        let mut word_before = false;
+        for tree in tokens {
+            match tree {
+                TokenTree::Ident(ident) => {
+                    if word_before {
+                        out.push(' ');
+                    }
+                    out.push_str(&ident.to_string());
+                    word_before = true;
+                }
+                TokenTree::Literal(literal) => {
+                    if word_before {
+                        out.push(' ');
+                    }
+                    out.push_str(&literal.to_string());
+                    word_before = true;
+                }
+                TokenTree::Punct(punct) => {
+                    let c = punct.as_char();
+                    match c {
+                        ',' | ';' => {
+                            out.push(c);
+                            out.push(' ');
+                        }
+                        '+' | '=' => {
+                            out.push(' ');
+                            out.push(c);
+                            out.push(' ');
+                        }
+                        _ => out.push(c),
+                    }
+                    word_before = false;
+                }
+                TokenTree::Group(group) => {
+                    let (open, close) = match group.delimiter() {
+                        Delimiter::Parenthesis => ("(", ")"),
+                        Delimiter::Bracket => ("[", "]"),
+                        Delimiter::Brace => ("{", "}"),
+                        Delimiter::None => ("", ""),
+                    };
+                    out.push_str(open);
+                    print(group.stream(), out);
+                    out.push_str(close);
+                    word_before = false;
+                }
+            }
+        }
     }
-    text
+    let mut out = String::new();
+    print(ty.to_token_stream(), &mut out);
+    out.trim_end().to_owned()
 }
 
 fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> TokenStream {
@@ -115,14 +155,19 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
     let head = format!("{head},\"function\":\"");
     let tail = format!("::{fn_name}\",\"file\":\"");
 
+    // The generated locals resolve in the macro's own context, whatever the spans of the user's
+    // tokens around them (a handler written by a `macro_rules!` macro, say).
+    let invocation = Ident::new("__eventfn_invocation", Span::mixed_site());
+    let payload = Ident::new("__eventfn_payload", Span::mixed_site());
+    let ctx = Ident::new("__eventfn_ctx", Span::mixed_site());
     let payload_arg = shape.payload.as_ref().map(|ty| {
         // Spanned on the user's type, so "cannot be deserialized" points at it.
-        quote_spanned!(ty.span()=> ::eventfn::__private::decode::<#ty>(&__eventfn_payload, &__eventfn_ctx)?,)
+        quote_spanned!(ty.span()=> ::eventfn::__private::decode::<#ty>(&#payload, &#ctx)?,)
     });
     let context_arg = shape
         .context
         .as_ref()
-        .map(|ty| quote_spanned!(ty.span()=> ::eventfn::__private::context::<#ty>(__eventfn_ctx),));
+        .map(|ty| quote_spanned!(ty.span()=> ::eventfn::__private::context::<#ty>(#ctx),));
     let output = shape
         .output
         .as_ref()
@@ -136,12 +181,17 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
     let boxed = quote_spanned! {function.sig.asyncness.span()=>
         ::std::boxed::Box::pin(async move {
             #[allow(unused_variables)] // a handler may take neither payload nor context
-            let (__eventfn_payload, __eventfn_ctx) = __eventfn_invocation.into_parts();
+            let (#payload, #ctx) = #invocation.into_parts();
             #call
         })
     };
 
+    let apple_section = format!("__DATA,{SECTION}");
+    // The registration exists exactly when the function does.
+    let cfgs = function.attrs.iter().filter(|a| a.path().is_ident("cfg"));
+
     quote! {
+        #(#cfgs)*
         #[doc(hidden)]
         const _: () = {
             const __EVENTFN_PIECES: &[::eventfn::__private::Piece] = &[
@@ -153,12 +203,13 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
                     "\",\"line\":", ::core::line!(), ",\"column\":", ::core::column!(), "}\n"
                 )),
             ];
-            const __EVENTFN_LEN: usize = ::eventfn::__private::record_len(__EVENTFN_PIECES);
+            const __EVENTFN_LEN: ::core::primitive::usize =
+                ::eventfn::__private::record_len(__EVENTFN_PIECES);
 
             #[used]
-            #[cfg_attr(target_vendor = "apple", unsafe(link_section = ::core::concat!("__DATA,", #SECTION)))]
+            #[cfg_attr(target_vendor = "apple", unsafe(link_section = #apple_section))]
             #[cfg_attr(not(target_vendor = "apple"), unsafe(link_section = #SECTION))]
-            static __EVENTFN_RECORD: [u8; __EVENTFN_LEN] =
+            static __EVENTFN_RECORD: [::core::primitive::u8; __EVENTFN_LEN] =
                 ::eventfn::__private::record::<__EVENTFN_LEN>(__EVENTFN_PIECES);
 
             #[::eventfn::__private::linkme::distributed_slice(::eventfn::__private::HANDLERS)]
@@ -170,7 +221,7 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
                 };
 
             fn __eventfn_call(
-                __eventfn_invocation: ::eventfn::__private::Invocation,
+                #invocation: ::eventfn::__private::Invocation,
             ) -> ::eventfn::__private::HandlerFuture {
                 #boxed
             }
