@@ -112,7 +112,7 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
             relative(&output.executable)
         ),
     );
-    check_linked(shell, &metadata, &output, &registrations, bin)?;
+    check_linked(shell, &metadata, package, &output, &registrations, bin)?;
     if registrations.is_empty() {
         bail!(
             "no handlers found in `{}`: declare one with #[eventfn::event(\"name\")], \
@@ -146,7 +146,7 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         .as_std_path()
         .join("eventfn")
         .join(&config.app);
-    let files = write_outputs(&dir, &manifest, &output.executable)?;
+    let files = write_outputs(&dir, &manifest, &executable)?;
     shell.status(
         "Writing",
         format!(
@@ -323,9 +323,10 @@ fn cross_target(architecture: Architecture) -> Result<Option<&'static str>> {
     if !installed {
         bail!(
             "building for {} Lambda needs the Rust target `{target}`, which is not installed: run \
-             `rustup target add {target}` (and make a linker for it available, e.g. with \
-             `cargo install cargo-zigbuild`)",
-            architecture.as_str()
+             `rustup target add {target}`, and name a linker for it in \
+             `CARGO_TARGET_{}_LINKER` (or in `.cargo/config.toml`)",
+            architecture.as_str(),
+            target.to_uppercase().replace('-', "_")
         );
     }
     Ok(Some(target))
@@ -333,6 +334,8 @@ fn cross_target(architecture: Architecture) -> Result<Option<&'static str>> {
 
 struct BuildOutput {
     executable: PathBuf,
+    /// The `--target` it was built for, if not the host.
+    target: Option<String>,
     /// rlibs of the crates that depend on `eventfn` (the ones that may declare handlers).
     libs: Vec<(PackageId, Target, PathBuf)>,
 }
@@ -344,19 +347,84 @@ fn cargo_build(
     bin: &Target,
     target: Option<&str>,
 ) -> Result<BuildOutput> {
+    let mut cargo_args = vec![
+        "-p".to_owned(),
+        package.name.to_string(),
+        "--bin".to_owned(),
+        bin.name.clone(),
+    ];
+    if args.release {
+        cargo_args.push("--release".to_owned());
+    }
+    let artifacts = run_cargo(shell, &package.manifest_path, target, &cargo_args)?;
+    let mut executable = None;
+    let mut libs = Vec::new();
+    for artifact in artifacts {
+        if artifact.package_id == package.id
+            && artifact.target.name == bin.name
+            && artifact.target.is_bin()
+        {
+            executable = artifact.executable.map(|p| p.into_std_path_buf());
+        } else {
+            libs.extend(rlibs(&artifact));
+        }
+    }
+    let executable = executable.ok_or_else(|| {
+        anyhow!(
+            "cargo built package `{}` but reported no executable for binary `{}`",
+            package.name,
+            bin.name
+        )
+    })?;
+    Ok(BuildOutput {
+        executable,
+        target: target.map(str::to_owned),
+        libs,
+    })
+}
+
+/// The rlibs an artifact message reports, if it is a library's.
+fn rlibs(artifact: &cargo_metadata::Artifact) -> Vec<(PackageId, Target, PathBuf)> {
+    let is_lib = artifact
+        .target
+        .kind
+        .iter()
+        .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib));
+    if !is_lib {
+        return Vec::new();
+    }
+    artifact
+        .filenames
+        .iter()
+        .filter(|file| file.extension() == Some("rlib"))
+        .map(|file| {
+            (
+                artifact.package_id.clone(),
+                artifact.target.clone(),
+                file.clone().into_std_path_buf(),
+            )
+        })
+        .collect()
+}
+
+/// Runs `cargo build <args>` with cargo's own progress on stderr and returns the artifacts it
+/// reports; a failed build is [`CargoFailed`].
+fn run_cargo(
+    shell: &Shell,
+    manifest_path: &cargo_metadata::camino::Utf8Path,
+    target: Option<&str>,
+    args: &[String],
+) -> Result<Vec<cargo_metadata::Artifact>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(&cargo);
     command
         .arg("build")
         .arg("--message-format=json-render-diagnostics")
         .arg("--manifest-path")
-        .arg(&package.manifest_path)
-        .args(["-p", package.name.as_str(), "--bin", &bin.name])
+        .arg(manifest_path)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    if args.release {
-        command.arg("--release");
-    }
     if let Some(target) = target {
         command.args(["--target", target]);
     }
@@ -374,54 +442,23 @@ fn cargo_build(
         .spawn()
         .with_context(|| format!("cannot run `{}`", cargo.to_string_lossy()))?;
     let stdout = child.stdout.take().expect("stdout is piped");
-
-    let mut executable = None;
-    let mut libs = Vec::new();
-    let mut messages = Vec::new();
+    let mut artifacts = Vec::new();
+    let mut lines = Vec::new();
     for message in Message::parse_stream(BufReader::new(stdout)) {
         match message.context("cannot read cargo's build messages")? {
-            Message::CompilerArtifact(artifact) => {
-                if artifact.package_id == package.id
-                    && artifact.target.name == bin.name
-                    && artifact.target.is_bin()
-                {
-                    executable = artifact.executable.map(|p| p.into_std_path_buf());
-                } else if artifact
-                    .target
-                    .kind
-                    .iter()
-                    .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib))
-                {
-                    for file in &artifact.filenames {
-                        if file.extension() == Some("rlib") {
-                            libs.push((
-                                artifact.package_id.clone(),
-                                artifact.target.clone(),
-                                file.clone().into_std_path_buf(),
-                            ));
-                        }
-                    }
-                }
-            }
-            Message::TextLine(line) => messages.push(line),
+            Message::CompilerArtifact(artifact) => artifacts.push(artifact),
+            Message::TextLine(line) => lines.push(line),
             _ => {}
         }
     }
     let status = child.wait().context("cargo build did not finish")?;
-    for line in messages {
+    for line in lines {
         eprintln!("{line}");
     }
     if !status.success() {
         return Err(CargoFailed.into());
     }
-    let executable = executable.ok_or_else(|| {
-        anyhow!(
-            "cargo built package `{}` but reported no executable for binary `{}`",
-            package.name,
-            bin.name
-        )
-    })?;
-    Ok(BuildOutput { executable, libs })
+    Ok(artifacts)
 }
 
 /// The glibc of Lambda's `provided.al2023` runtime: a binary that needs a newer one does not start.
@@ -431,13 +468,11 @@ fn check_glibc(executable: &[u8], path: &Path) -> Result<()> {
     match required_glibc(executable) {
         Some(needed) if needed > LAMBDA_GLIBC => bail!(
             "`{}` needs glibc {}.{}, but Lambda's provided.al2023 runtime has glibc {}.{}, so it \
-             would not start there: build on a system with glibc {}.{} or older (Amazon Linux 2023), \
-             or with `cargo zigbuild --target x86_64-unknown-linux-gnu.{}.{}`",
+             would not start there: build on a system with glibc {}.{} or older (such as an Amazon \
+             Linux 2023 container)",
             relative(path),
             needed.0,
             needed.1,
-            LAMBDA_GLIBC.0,
-            LAMBDA_GLIBC.1,
             LAMBDA_GLIBC.0,
             LAMBDA_GLIBC.1,
             LAMBDA_GLIBC.0,
@@ -449,45 +484,84 @@ fn check_glibc(executable: &[u8], path: &Path) -> Result<()> {
 
 /// Fails when a library crate's handlers did not make it into the binary: the linker drops an
 /// rlib's object files that nothing refers to, and their registrations with them.
+///
+/// Under LTO cargo writes rlibs as LLVM bitcode, which holds no readable section; those crates
+/// are then built once more with the dev profile, whose rlibs are native objects, to learn
+/// what they declare.
 fn check_linked(
     shell: &Shell,
     metadata: &Metadata,
+    app: &Package,
     output: &BuildOutput,
     in_binary: &[Registration],
     bin: &Target,
 ) -> Result<()> {
-    let handler_crates: Vec<&PackageId> = metadata
+    let handler_crates: Vec<&Package> = metadata
         .packages
         .iter()
         .filter(|p| depends_on_eventfn(p))
-        .map(|p| &p.id)
         .collect();
-    let mut missing: BTreeMap<String, Vec<Registration>> = BTreeMap::new();
+    let handler_crate = |id: &PackageId| handler_crates.iter().find(|p| &p.id == id).copied();
+    // (package, its library target's name, what the rlib declares)
+    let mut declared: Vec<(&Package, String, Vec<Registration>)> = Vec::new();
+    let mut bitcode: Vec<&Package> = Vec::new();
     for (id, target, rlib) in &output.libs {
-        if !handler_crates.contains(&id) {
+        let Some(package) = handler_crate(id) else {
+            continue;
+        };
+        match records_in_rlib(&read(rlib)?, rlib)? {
+            LibRecords::Read(records) => declared.push((package, target.name.clone(), records)),
+            LibRecords::Unreadable => bitcode.push(package),
+        }
+    }
+    if !bitcode.is_empty() {
+        let names: Vec<&str> = bitcode.iter().map(|p| p.name.as_str()).collect();
+        shell.status(
+            "Checking",
+            format!(
+                "handlers of {} (dev profile: LTO rlibs are bitcode)",
+                names.join(", ")
+            ),
+        );
+        let mut args = vec!["--lib".to_owned()];
+        for package in &bitcode {
+            args.push("-p".to_owned());
+            args.push(package.id.repr.clone());
+        }
+        let artifacts = run_cargo(shell, &app.manifest_path, output.target.as_deref(), &args)?;
+        for (id, target, rlib) in artifacts.iter().flat_map(rlibs) {
+            let Some(package) = bitcode.iter().copied().find(|p| p.id == id) else {
+                continue;
+            };
+            match records_in_rlib(&read(&rlib)?, &rlib)? {
+                LibRecords::Read(records) => declared.push((package, target.name, records)),
+                LibRecords::Unreadable => bail!(
+                    "cannot tell whether the handlers of crate `{}` are linked: its rlib holds LLVM \
+                     bitcode even with the dev profile; turn `lto` off in [profile.dev]",
+                    package.name
+                ),
+            }
+        }
+    }
+
+    let mut missing: BTreeMap<String, Vec<Registration>> = BTreeMap::new();
+    for (package, lib_name, records) in declared {
+        let absent: Vec<Registration> = records
+            .into_iter()
+            .filter(|r| !in_binary.contains(r))
+            .collect();
+        if absent.is_empty() {
             continue;
         }
-        match records_in_rlib(&read(rlib)?, rlib)? {
-            LibRecords::Read(records) => {
-                let absent: Vec<Registration> = records
-                    .into_iter()
-                    .filter(|r| !in_binary.contains(r))
-                    .collect();
-                if !absent.is_empty() {
-                    missing
-                        .entry(target.name.replace('-', "_"))
-                        .or_default()
-                        .extend(absent);
-                }
-            }
-            LibRecords::Unreadable => shell.verbose(
-                "Skipping",
-                format!(
-                    "link check of crate `{}`: its rlib holds LLVM bitcode (LTO)",
-                    target.name
-                ),
-            ),
-        }
+        // The name the app's code uses for the crate: a renamed dependency goes by its new name.
+        let used_as = app
+            .dependencies
+            .iter()
+            .find(|d| d.name == package.name.as_str())
+            .and_then(|d| d.rename.clone())
+            .unwrap_or(lib_name)
+            .replace('-', "_");
+        missing.entry(used_as).or_default().extend(absent);
     }
     if missing.is_empty() {
         return Ok(());
@@ -513,9 +587,10 @@ fn check_linked(
     bail!("{}", message.trim_end())
 }
 
-/// Writes the four outputs, each through a temporary file renamed into place, so a failure
-/// leaves the previous build's files whole and a reader never sees half a file.
-fn write_outputs(dir: &Path, manifest: &Manifest, executable: &Path) -> Result<Files> {
+/// Writes the four outputs: every file first to a temporary beside it, then all renamed into
+/// place, so a failure leaves the previous build's files whole and together, and a reader never
+/// sees half a file.
+fn write_outputs(dir: &Path, manifest: &Manifest, executable: &[u8]) -> Result<Files> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let files = Files {
         manifest: dir.join("eventfn.json"),
@@ -525,20 +600,38 @@ fn write_outputs(dir: &Path, manifest: &Manifest, executable: &Path) -> Result<F
     };
     let mut json = serde_json::to_string_pretty(manifest)?;
     json.push('\n');
-    write_atomic(&files.manifest, json.as_bytes(), false)?;
-    write_atomic(&files.arc, arc::render(manifest).as_bytes(), false)?;
-    let binary = read(executable)?;
-    write_atomic(&files.bootstrap, &binary, true)?;
-    write_atomic(&files.zip, &zip_bootstrap(&binary)?, false)?;
-    Ok(files)
+    let outputs: [(&Path, Vec<u8>, bool); 4] = [
+        (&files.manifest, json.into_bytes(), false),
+        (&files.arc, arc::render(manifest).into_bytes(), false),
+        (&files.bootstrap, executable.to_vec(), true),
+        (&files.zip, zip_bootstrap(executable)?, false),
+    ];
+    let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
+    let result = (|| -> Result<()> {
+        for (path, bytes, executable) in &outputs {
+            staged.push((stage(path, bytes, *executable)?, path));
+        }
+        for (tmp, path) in &staged {
+            std::fs::rename(tmp, path)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for (tmp, _) in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+    result.map(|()| files)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
+/// Writes `bytes` to a temporary file beside `path`, unique to this process (two builds of one
+/// app at once must not rename each other's file away), and returns its path.
+fn stage(path: &Path, bytes: &[u8], executable: bool) -> Result<PathBuf> {
     let file_name = path
         .file_name()
         .expect("output paths have a file name")
         .to_string_lossy();
-    // Unique per process: two builds of one app at once must not rename each other's file away.
     let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         std::fs::write(&tmp, bytes)?;
@@ -549,13 +642,13 @@ fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
         }
         #[cfg(not(unix))]
         let _ = executable;
-        std::fs::rename(&tmp, path)
+        Ok(())
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write `{}`", path.display()));
+        return Err(e).with_context(|| format!("cannot write `{}`", tmp.display()));
     }
-    Ok(())
+    Ok(tmp)
 }
 
 /// The `provided.al2023` artifact: one executable file named `bootstrap`, mode 0755, with a fixed

@@ -96,7 +96,6 @@ impl Architecture {
 
 /// An app: what `cargo eventfn build` writes to `eventfn.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub version: u32,
     pub app: String,
@@ -109,7 +108,6 @@ pub struct Manifest {
 
 /// One handler, its options resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Handler {
     pub kind: Kind,
     pub name: String,
@@ -124,7 +122,6 @@ pub struct Handler {
 
 /// A handler's options with defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Options {
     /// Seconds.
     pub timeout: u32,
@@ -141,7 +138,6 @@ pub struct Options {
 
 /// Where a handler is declared.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Source {
     pub file: String,
     pub line: u32,
@@ -169,6 +165,7 @@ impl Manifest {
     /// Distinct names of one kind, sorted.
     pub fn names(&self, kind: Kind) -> Vec<&str> {
         let mut names: Vec<&str> = self.of_kind(kind).map(|h| h.name.as_str()).collect();
+        names.sort_unstable();
         names.dedup();
         names
     }

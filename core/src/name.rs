@@ -1,10 +1,12 @@
 //! Names of events, queues and schedules.
 //!
-//! Architect's rule, which eventfn keeps so that `app.arc` stays valid for Architect's tools and
-//! every name can become an SNS topic, SQS queue or rule name: start with a letter; letters,
+//! Architect's rule, which eventfn keeps so that `app.arc` stays valid for Architect's tools:
+//! start with a letter; letters,
 //! digits, `-`, `.` and `_` only; at most 240 characters. Architect's reader of `app.arc` also
 //! refuses names that end with `.`, hold `..`, or start with `aws` or `amazon` (in any case, names
-//! AWS reserves), so they are refused here too.
+//! AWS reserves), so they are refused here too. AWS resource names are stricter still (no `.` in
+//! SNS topic names, 80 characters for SQS queues): deployment derives them from these names
+//! rather than using them as they are.
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_LEN: usize = 240;

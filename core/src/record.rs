@@ -31,7 +31,6 @@ pub struct Registration {
 
 /// Options as written on the attribute (`None`: left to the default).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DeclaredOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u32>,

@@ -12,7 +12,7 @@ pub const DESCRIBE_ENV: &str = "EVENTFN_DESCRIBE";
 
 /// Serves the app's handlers in the environment the process runs in.
 ///
-/// - with `EVENTFN_DESCRIBE=1`: prints every registration as a JSON array on stdout and returns;
+/// - with `EVENTFN_DESCRIBE=1` (any value but empty, `0` or `false`): prints every registration as a JSON array on stdout and returns;
 /// - on AWS Lambda (`AWS_LAMBDA_RUNTIME_API` set) and in the local sandbox: not served by this
 ///   version of eventfn yet, which says so and returns an error.
 ///
@@ -20,7 +20,7 @@ pub const DESCRIBE_ENV: &str = "EVENTFN_DESCRIBE";
 /// conflicting ones (two queues with one name, say) is an error naming them.
 pub async fn run() -> Result<()> {
     let entries = handlers()?;
-    if std::env::var_os(DESCRIBE_ENV).is_some() {
+    if std::env::var(DESCRIBE_ENV).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false")) {
         let registrations: Vec<_> = entries.iter().map(|e| &e.registration).collect();
         println!("{}", serde_json::to_string_pretty(&registrations)?);
         return Ok(());

@@ -45,18 +45,22 @@ fn basic_fixture_yields_the_exact_manifest() {
     assert!(zipped == bytes, "bootstrap.zip holds the built bootstrap");
 }
 
-#[test]
-fn manifest_survives_lto_strip_and_one_codegen_unit() {
-    // Its own target dir, so these profile settings do not invalidate the shared release build.
-    let target = root().join("target/lto-fixture");
-    let target_str = target.to_str().unwrap();
-    let envs = [
-        ("CARGO_TARGET_DIR", target_str),
+/// Release builds with fat LTO, stripped, one codegen unit: in their own target dir, so these
+/// profile settings do not invalidate the shared release build.
+fn lto_env() -> [(&'static str, &'static str); 4] {
+    static TARGET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let target = TARGET.get_or_init(|| root().join("target/lto-fixture").display().to_string());
+    [
+        ("CARGO_TARGET_DIR", target.as_str()),
         ("CARGO_PROFILE_RELEASE_LTO", "true"),
         ("CARGO_PROFILE_RELEASE_STRIP", "true"),
         ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"),
-    ];
-    let summary = build_ok(&["-p", "fixture-basic", "--release"], &envs);
+    ]
+}
+
+#[test]
+fn manifest_survives_lto_strip_and_one_codegen_unit() {
+    let summary = build_ok(&["-p", "fixture-basic", "--release"], &lto_env());
     assert_eq!(summary["profile"], "release");
     let expected = read(root().join("tests/fixtures/basic/expected/eventfn.json"));
     assert_eq!(read(summary_path(&summary, "manifest")), expected);
@@ -71,17 +75,36 @@ fn manifest_survives_lto_strip_and_one_codegen_unit() {
     assert!(file.section_by_name("eventfn_manifest").is_some());
 }
 
-#[test]
-fn unlinked_library_handlers_fail_the_build() {
-    let err = build_err(&["-p", "fixture-unlinked"], 1);
+fn assert_unlinked_error(err: &str) {
     assert!(
         err.contains(
-            "error: 1 handler of crate `fixture_lib` is not linked into binary `fixture-unlinked`: \
+            "error: 1 handler of crate `handlers` is not linked into binary `fixture-unlinked`: \
              `fixture_lib::record_order` (tests/fixtures/lib/src/lib.rs:3:1)"
         ),
         "{err}"
     );
-    assert!(err.contains("Add `use fixture_lib as _;` to"), "{err}");
+    assert!(err.contains("Add `use handlers as _;` to"), "{err}");
+}
+
+#[test]
+fn unlinked_library_handlers_fail_the_build() {
+    assert_unlinked_error(&build_err(&["-p", "fixture-unlinked"], 1));
+}
+
+#[test]
+fn unlinked_library_handlers_fail_the_build_under_lto_too() {
+    // LTO rlibs are bitcode: the check builds the library once more with the dev profile.
+    let output = eventfn(
+        &["build", "-p", "fixture-unlinked", "--release"],
+        &lto_env(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("Checking handlers of fixture-lib (dev profile: LTO rlibs are bitcode)"),
+        "{err}"
+    );
+    assert_unlinked_error(&err);
 }
 
 #[test]
