@@ -79,6 +79,7 @@
 
 mod context;
 mod error;
+pub mod lambda;
 mod publish;
 mod registry;
 mod run;

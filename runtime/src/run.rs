@@ -13,8 +13,9 @@ pub const DESCRIBE_ENV: &str = "EVENTFN_DESCRIBE";
 /// Serves the app's handlers in the environment the process runs in.
 ///
 /// - with `EVENTFN_DESCRIBE=1` (any value but empty, `0` or `false`): prints every registration as a JSON array on stdout and returns;
-/// - on AWS Lambda (`AWS_LAMBDA_RUNTIME_API` set) and in the local sandbox: not served by this
-///   version of eventfn yet, which says so and returns an error.
+/// - on AWS Lambda (`AWS_LAMBDA_RUNTIME_API` set): serves the handler named by
+///   `EVENTFN_HANDLER` (see [`lambda`](crate::lambda)) until the runtime stops;
+/// - elsewhere: the local sandbox is not in this version yet, which it says, returning an error.
 ///
 /// Before anything else it checks the registry: no handlers, an unreadable registration or two
 /// conflicting ones (two queues with one name, say) is an error naming them.
@@ -25,15 +26,14 @@ pub async fn run() -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&registrations)?);
         return Ok(());
     }
-    let place = if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        "on AWS Lambda"
-    } else {
-        "locally"
-    };
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return crate::lambda::serve(entries).await;
+    }
     Err(message(format!(
-        "eventfn: this app has {} handler{}, but this version of eventfn cannot serve them {place} \
-         yet. Build its manifest and Lambda artifact with `cargo eventfn build`, or set \
-         {DESCRIBE_ENV}=1 to list them",
+        "eventfn: this app has {} handler{}, and it runs on AWS Lambda (where \
+         AWS_LAMBDA_RUNTIME_API is set); the local sandbox is not in this version yet. Build its \
+         manifest and Lambda artifact with `cargo eventfn build`, or set {DESCRIBE_ENV}=1 to list \
+         its handlers",
         entries.len(),
         if entries.len() == 1 { "" } else { "s" }
     )))

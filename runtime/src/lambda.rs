@@ -1,0 +1,544 @@
+//! Serving handlers on AWS Lambda, through `lambda_runtime` and `aws_lambda_events`.
+//!
+//! Each deployed function runs one handler, named by `EVENTFN_HANDLER` (its Rust path, like
+//! `welcome::send_welcome`). What arrives is recognised by its shape:
+//!
+//! | input | delivered as |
+//! |---|---|
+//! | `{"Records": [{"Sns": ...}]}` | SNS to Lambda: each record's `Message` is the payload |
+//! | `{"Records": [{"eventSource": "aws:sqs", "body": ...}]}` | an SQS batch: each `body` is the payload, or an SNS notification envelope whose `Message` is (SNS to SQS without raw delivery); failed records are reported in `batchItemFailures` |
+//! | `{"source": "aws.events" \| "aws.scheduler", "detail-type": ...}` | a schedule firing |
+//! | anything else | a direct invoke (`aws lambda invoke`): the body is the payload |
+//!
+//! Fields AWS or its emulators leave out are not required: Architect's sandbox sends SNS records
+//! with nothing but `{"Sns": {"Message": ...}}`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sns::{MessageAttribute, SnsEvent, SnsMessage};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use eventfn_core::Kind;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+use crate::Delivery;
+use crate::registry::Entry;
+
+/// The environment variable that names the handler a function runs.
+pub const HANDLER_ENV: &str = "EVENTFN_HANDLER";
+
+/// Message attributes `eventfn::publish` sets, read back on delivery.
+pub const NAME_ATTRIBUTE: &str = "eventfn.name";
+pub const TIME_ATTRIBUTE: &str = "eventfn.time";
+pub const DELAY_ATTRIBUTE: &str = "eventfn.delay";
+
+/// How long before Lambda's own deadline a handler is stopped, so its failure is still reported.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(100);
+
+/// Why an invocation, or one record of it, failed. Its kind becomes the Lambda error type
+/// (`eventfn.HandlerError`, ...), its text the error message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// No handler, or an unknown one, selected: reported as an init error.
+    Init,
+    /// The handler returned `Err`.
+    HandlerError,
+    /// The handler panicked.
+    Panic,
+    /// The handler ran past its timeout or the Lambda deadline.
+    Timeout,
+    /// The payload does not deserialize into the handler's type.
+    PayloadError,
+    /// The event is not the one this function handles.
+    UnknownEvent,
+    /// The input is not a shape eventfn knows.
+    BadInput,
+}
+
+impl FailureKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Init => "Init",
+            FailureKind::HandlerError => "HandlerError",
+            FailureKind::Panic => "Panic",
+            FailureKind::Timeout => "Timeout",
+            FailureKind::PayloadError => "PayloadError",
+            FailureKind::UnknownEvent => "UnknownEvent",
+            FailureKind::BadInput => "BadInput",
+        }
+    }
+}
+
+impl Failure {
+    fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl From<Failure> for Diagnostic {
+    fn from(failure: Failure) -> Diagnostic {
+        Diagnostic {
+            error_type: format!("eventfn.{}", failure.kind.as_str()),
+            error_message: failure.message,
+        }
+    }
+}
+
+/// Picks the handler named by `EVENTFN_HANDLER` (`value`).
+pub fn select(entries: &'static [Entry], value: Option<&str>) -> Result<&'static Entry, Failure> {
+    let list = || {
+        entries
+            .iter()
+            .map(|e| e.registration.function.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(wanted) = value.filter(|v| !v.is_empty()) else {
+        return Err(Failure::new(
+            FailureKind::Init,
+            format!(
+                "{HANDLER_ENV} is not set: it names the handler this function runs, one of: {}",
+                list()
+            ),
+        ));
+    };
+    entries
+        .iter()
+        .find(|e| e.registration.function == wanted)
+        .ok_or_else(|| {
+            Failure::new(
+                FailureKind::Init,
+                format!(
+                    "{HANDLER_ENV}=`{wanted}` is not a handler of this binary; its handlers are: {}",
+                    list()
+                ),
+            )
+        })
+}
+
+/// One message to hand to the handler.
+struct Message {
+    id: String,
+    body: String,
+    /// The event name the publisher gave, when it said.
+    name: Option<String>,
+    time: u64,
+    delay: u64,
+    attempt: u32,
+}
+
+/// Runs one handler for every invocation of its function.
+pub struct Dispatcher {
+    entry: &'static Entry,
+}
+
+impl Dispatcher {
+    pub fn new(entry: &'static Entry) -> Dispatcher {
+        Dispatcher { entry }
+    }
+
+    /// Handles one invocation. `deadline` is Lambda's, in milliseconds since the epoch (0: none).
+    /// An SQS batch answers with its failed records; anything else fails as a whole.
+    pub async fn dispatch(&self, payload: Value, deadline: u64) -> Result<Value, Failure> {
+        match classify(payload)? {
+            Input::Single(messages) => {
+                for message in messages {
+                    self.deliver(message, deadline).await?;
+                }
+                Ok(Value::Null)
+            }
+            Input::Batch(records) => {
+                let mut response = SqsBatchResponse::default();
+                for (id, message) in records {
+                    let result = match message {
+                        Ok(message) => self.deliver(message, deadline).await,
+                        Err(failure) => Err(failure),
+                    };
+                    if let Err(failure) = result {
+                        tracing::error!(
+                            error_type = failure.kind.as_str(),
+                            message_id = id,
+                            "{failure}"
+                        );
+                        let mut item = BatchItemFailure::default();
+                        item.item_identifier = id;
+                        response.batch_item_failures.push(item);
+                    }
+                }
+                serde_json::to_value(response)
+                    .map_err(|e| Failure::new(FailureKind::BadInput, e.to_string()))
+            }
+            Input::Schedule { id, time } => {
+                if self.entry.registration.kind != Kind::Schedule {
+                    return Err(Failure::new(
+                        FailureKind::UnknownEvent,
+                        format!(
+                            "a scheduled event reached {} handler `{}`, which is not a schedule",
+                            self.entry.registration.kind.as_str(),
+                            self.entry.registration.function
+                        ),
+                    ));
+                }
+                let message = Message {
+                    id,
+                    body: "null".to_owned(),
+                    name: None,
+                    time,
+                    delay: 0,
+                    attempt: 1,
+                };
+                self.deliver(message, deadline).await.map(|()| Value::Null)
+            }
+        }
+    }
+
+    async fn deliver(&self, message: Message, lambda_deadline: u64) -> Result<(), Failure> {
+        let registration = &self.entry.registration;
+        let what = format!(
+            "{} `{}`, handler `{}` (message {}, attempt {})",
+            registration.kind.as_str(),
+            registration.name,
+            registration.function,
+            if message.id.is_empty() {
+                "without id"
+            } else {
+                &message.id
+            },
+            message.attempt
+        );
+        if let Some(name) = &message.name
+            && name != &registration.name
+        {
+            return Err(Failure::new(
+                FailureKind::UnknownEvent,
+                format!(
+                    "received `{name}`, but this function runs {} handler `{}` of `{}`",
+                    registration.kind.as_str(),
+                    registration.function,
+                    registration.name
+                ),
+            ));
+        }
+        let deadline = deadline(registration.options.timeout, lambda_deadline);
+        let delivery = Delivery {
+            id: message.id,
+            time: message.time,
+            delay: message.delay,
+            attempt: message.attempt,
+            deadline,
+        };
+        // Its own task: a panic is caught there and the runtime keeps serving.
+        let task = tokio::spawn(self.entry.invoke(message.body, delivery));
+        let outcome = match deadline.and_then(|d| d.duration_since(SystemTime::now()).ok()) {
+            Some(left) => {
+                let abort = task.abort_handle();
+                match tokio::time::timeout(left, task).await {
+                    Ok(joined) => joined,
+                    Err(_) => {
+                        abort.abort();
+                        return Err(Failure::new(
+                            FailureKind::Timeout,
+                            format!("{what} timed out after {} ms", left.as_millis()),
+                        ));
+                    }
+                }
+            }
+            None if deadline.is_some() => {
+                return Err(Failure::new(
+                    FailureKind::Timeout,
+                    format!("{what} had no time left before the Lambda deadline"),
+                ));
+            }
+            None => task.await,
+        };
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                let kind = if error.is::<crate::PayloadError>() {
+                    FailureKind::PayloadError
+                } else {
+                    FailureKind::HandlerError
+                };
+                Err(Failure::new(kind, format!("{what} failed: {error}")))
+            }
+            Err(join) => {
+                let cause = if join.is_panic() {
+                    let panic = join.into_panic();
+                    panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic without a message".to_owned())
+                } else {
+                    "the task was cancelled".to_owned()
+                };
+                Err(Failure::new(
+                    FailureKind::Panic,
+                    format!("{what} panicked: {cause}"),
+                ))
+            }
+        }
+    }
+}
+
+/// When the handler must be done: its own timeout if it declared one, and a little before
+/// Lambda's deadline in any case.
+fn deadline(timeout_secs: Option<u32>, lambda_deadline_ms: u64) -> Option<SystemTime> {
+    let own = timeout_secs.map(|s| SystemTime::now() + Duration::from_secs(u64::from(s)));
+    let lambda = (lambda_deadline_ms > 0)
+        .then(|| UNIX_EPOCH + Duration::from_millis(lambda_deadline_ms) - DEADLINE_MARGIN);
+    match (own, lambda) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+enum Input {
+    /// SNS records or a direct invoke: the invocation fails if any message does.
+    Single(Vec<Message>),
+    /// An SQS batch: (messageId, message or why it could not be read).
+    Batch(Vec<(String, Result<Message, Failure>)>),
+    Schedule {
+        id: String,
+        time: u64,
+    },
+}
+
+fn bad_input(what: impl fmt::Display) -> Failure {
+    Failure::new(FailureKind::BadInput, what.to_string())
+}
+
+fn classify(payload: Value) -> Result<Input, Failure> {
+    let Value::Object(object) = &payload else {
+        return Ok(Input::Single(vec![direct(payload)]));
+    };
+    if let Some(records) = object.get("Records") {
+        let Some(first) = records.as_array().and_then(|r| r.first()) else {
+            return Err(bad_input(
+                "the event has an empty or malformed `Records` list: nothing to handle",
+            ));
+        };
+        if first.get("Sns").is_some() {
+            return sns(payload).map(Input::Single);
+        }
+        if first.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")
+            || first.get("body").is_some()
+        {
+            let event: SqsEvent = serde_json::from_value(payload)
+                .map_err(|e| bad_input(format!("unreadable SQS event: {e}")))?;
+            return Ok(Input::Batch(event.records.into_iter().map(sqs).collect()));
+        }
+        return Err(bad_input(
+            "the event's `Records` are neither SNS nor SQS records, the only kinds eventfn handles",
+        ));
+    }
+    let source = object.get("source").and_then(Value::as_str);
+    if matches!(source, Some("aws.events" | "aws.scheduler")) && object.contains_key("detail-type")
+    {
+        let event: EventBridgeEvent = serde_json::from_value(payload)
+            .map_err(|e| bad_input(format!("unreadable EventBridge event: {e}")))?;
+        return Ok(Input::Schedule {
+            id: event.id.unwrap_or_default(),
+            time: event
+                .time
+                .map_or_else(now_ms, |t| t.timestamp_millis().max(0) as u64),
+        });
+    }
+    Ok(Input::Single(vec![direct(payload)]))
+}
+
+fn direct(payload: Value) -> Message {
+    Message {
+        id: String::new(),
+        body: payload.to_string(),
+        name: None,
+        time: now_ms(),
+        delay: 0,
+        attempt: 1,
+    }
+}
+
+/// SNS records, read with `aws_lambda_events` when they have every field AWS sends, and field by
+/// field when an emulator left some out.
+fn sns(payload: Value) -> Result<Vec<Message>, Failure> {
+    let typed: Option<SnsEvent> = serde::Deserialize::deserialize(&payload).ok();
+    let records: Vec<SnsMessage> = match typed {
+        Some(event) => event.records.into_iter().map(|r| r.sns).collect(),
+        None => {
+            let records = payload["Records"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            records
+                .iter()
+                .map(|record| lenient_sns(&record["Sns"]).map_err(bad_input))
+                .collect::<Result<_, _>>()?
+        }
+    };
+    Ok(records.into_iter().map(|m| from_sns(m, 1)).collect())
+}
+
+/// An SNS message from whatever fields it has; only `Message` is required.
+fn lenient_sns(value: &Value) -> Result<SnsMessage, String> {
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    let mut message = SnsMessage::default();
+    message.message = text("Message").ok_or("an SNS record without a `Message` string")?;
+    message.message_id = text("MessageId").unwrap_or_default();
+    message.topic_arn = text("TopicArn").unwrap_or_default();
+    if let Some(time) = value
+        .get("Timestamp")
+        .and_then(|t| serde::Deserialize::deserialize(t).ok())
+    {
+        message.timestamp = time;
+    } else {
+        message.timestamp = SystemTime::now().into();
+    }
+    if let Some(attributes) = value.get("MessageAttributes") {
+        message.message_attributes = serde::Deserialize::deserialize(attributes)
+            .map_err(|e| format!("unreadable SNS `MessageAttributes`: {e}"))?;
+    }
+    Ok(message)
+}
+
+fn sns_attribute<'a>(
+    attributes: &'a HashMap<String, MessageAttribute>,
+    key: &str,
+) -> Option<&'a str> {
+    attributes.get(key).map(|a| a.value.as_str())
+}
+
+fn from_sns(message: SnsMessage, attempt: u32) -> Message {
+    let attrs = &message.message_attributes;
+    let number = |key| sns_attribute(attrs, key).and_then(|v| v.parse::<u64>().ok());
+    Message {
+        name: sns_attribute(attrs, NAME_ATTRIBUTE).map(str::to_owned),
+        time: number(TIME_ATTRIBUTE)
+            .unwrap_or_else(|| message.timestamp.timestamp_millis().max(0) as u64),
+        delay: number(DELAY_ATTRIBUTE).unwrap_or(0),
+        id: message.message_id,
+        body: message.message,
+        attempt,
+    }
+}
+
+/// One SQS record: its body, or the SNS notification its body wraps.
+fn sqs(record: SqsMessage) -> (String, Result<Message, Failure>) {
+    let id = record.message_id.clone().unwrap_or_default();
+    let attempt = record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let Some(body) = record.body else {
+        let failure = bad_input(format!("SQS message {id} has no body"));
+        return (id, Err(failure));
+    };
+    if let Some(envelope) = sns_envelope(&body) {
+        return (id, Ok(from_sns(envelope, attempt)));
+    }
+    let attribute = |key: &str| {
+        record
+            .message_attributes
+            .get(key)
+            .and_then(|a| a.string_value.as_deref())
+    };
+    let number = |key| attribute(key).and_then(|v| v.parse::<u64>().ok());
+    let sent = record
+        .attributes
+        .get("SentTimestamp")
+        .and_then(|n| n.parse().ok());
+    let message = Message {
+        name: attribute(NAME_ATTRIBUTE).map(str::to_owned),
+        time: number(TIME_ATTRIBUTE).or(sent).unwrap_or_else(now_ms),
+        delay: number(DELAY_ATTRIBUTE).unwrap_or(0),
+        id: id.clone(),
+        body,
+        attempt,
+    };
+    (id, Ok(message))
+}
+
+/// The SNS notification an SQS body holds when SNS delivers to SQS without raw delivery.
+fn sns_envelope(body: &str) -> Option<SnsMessage> {
+    // Cheap test first: most bodies of a queue are the payload itself.
+    if !body.trim_start().starts_with('{') || !body.contains("\"TopicArn\"") {
+        return None;
+    }
+    let value: Value = serde_json::from_str(body).ok()?;
+    if value.get("Type").and_then(Value::as_str) != Some("Notification") {
+        return None;
+    }
+    match serde_json::from_value::<SnsMessage>(value.clone()) {
+        Ok(message) => Some(message),
+        Err(_) => lenient_sns(&value).ok(),
+    }
+}
+
+/// Serves `entry` on Lambda until the runtime stops.
+pub(crate) async fn serve(entries: &'static [Entry]) -> crate::Result<()> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let entry = match select(entries, std::env::var(HANDLER_ENV).ok().as_deref()) {
+        Ok(entry) => entry,
+        Err(failure) => {
+            report_init_error(&failure).await;
+            return Err(crate::error::message(format!("eventfn: {failure}")));
+        }
+    };
+    let dispatcher: &'static Dispatcher = Box::leak(Box::new(Dispatcher::new(entry)));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<Value>| async move {
+            dispatcher
+                .dispatch(event.payload, event.context.deadline)
+                .await
+        },
+    ))
+    .await
+    .map_err(|e| crate::error::message(format!("eventfn: the Lambda runtime stopped: {e}")))
+}
+
+/// Tells Lambda why the function cannot start. `lambda_runtime` reports init errors only for
+/// its own SnapStart hooks, so this posts to `/runtime/init/error` through its API client.
+async fn report_init_error(failure: &Failure) {
+    let diagnostic = Diagnostic::from(failure.clone());
+    let result = async {
+        let client = lambda_runtime_api_client::Client::builder().build()?;
+        let body = serde_json::to_vec(&diagnostic)?;
+        let request = lambda_runtime_api_client::build_request()
+            .method("POST")
+            .uri("/2018-06-01/runtime/init/error")
+            .header("lambda-runtime-function-error-type", "Runtime.InitError")
+            .body(lambda_runtime_api_client::body::Body::from(body))?;
+        client.call(request).await?;
+        Ok::<(), lambda_runtime_api_client::BoxError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!("could not report the init error to the Lambda Runtime API: {e}");
+    }
+}

@@ -1,0 +1,275 @@
+//! Dispatch of real Lambda payloads (`tests/fixtures/`) to typed handlers, as `eventfn::run()`
+//! does on Lambda; here without the Runtime API (tests/tests/lambda.rs runs it under the
+//! `cargo lambda` emulator).
+
+use std::sync::Mutex;
+
+use eventfn::lambda::{Dispatcher, FailureKind, select};
+use eventfn::{Context, event, queue, schedule};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Deserialize)]
+struct Signup {
+    user: User,
+}
+
+#[derive(Debug, Deserialize)]
+struct User {
+    email: String,
+}
+
+/// What a handler saw: (handler, email or n, id, time, delay, attempt).
+type Seen = (String, String, String, u64, u64, u32);
+
+/// What the handlers saw, for the assertions.
+static SEEN: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
+
+fn seen(handler: &str, what: String, ctx: &Context) {
+    SEEN.lock().unwrap().push((
+        handler.to_owned(),
+        what,
+        ctx.id().to_owned(),
+        ctx.time(),
+        ctx.delay(),
+        ctx.attempt(),
+    ));
+}
+
+fn take_seen(handler: &str) -> Vec<Seen> {
+    let mut all = SEEN.lock().unwrap();
+    let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|s| s.0 == handler);
+    *all = rest;
+    mine
+}
+
+#[event("account-signup")]
+async fn welcome(signup: Signup, ctx: Context) -> eventfn::Result<()> {
+    seen("welcome", signup.user.email, &ctx);
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct Job {
+    n: u32,
+}
+
+#[queue("jobs")]
+async fn jobs(job: Job, ctx: Context) -> eventfn::Result<()> {
+    seen("jobs", job.n.to_string(), &ctx);
+    Ok(())
+}
+
+#[event("failing")]
+async fn failing(job: Job) -> eventfn::Result<()> {
+    match job.n {
+        13 => Err(format!("unlucky {}", job.n).into()),
+        666 => panic!("the handler panicked on purpose"),
+        _ => Ok(()),
+    }
+}
+
+#[event("slow", timeout = "1s")]
+async fn slow() -> eventfn::Result<()> {
+    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    Ok(())
+}
+
+#[schedule("rate(1 day)")]
+async fn nightly(ctx: Context) -> eventfn::Result<()> {
+    seen("nightly", String::new(), &ctx);
+    Ok(())
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn dispatcher(function: &str) -> Dispatcher {
+    Dispatcher::new(select(eventfn::handlers().unwrap(), Some(function)).unwrap())
+}
+
+#[tokio::test]
+async fn sns_records_reach_the_handler_with_their_metadata() {
+    let d = dispatcher("lambda::welcome");
+    assert_eq!(d.dispatch(fixture("sns.json"), 0).await, Ok(Value::Null));
+    let seen = take_seen("welcome");
+    assert_eq!(seen.len(), 1);
+    let (_, email, id, time, delay, attempt) = &seen[0];
+    assert_eq!(email, "a@example.com");
+    assert_eq!(id, "95df01b4-ee98-5cb9-9903-4c221d41eb5e");
+    assert_eq!((*time, *delay, *attempt), (1_700_000_000_000, 0, 1));
+}
+
+#[tokio::test]
+async fn architect_sandbox_sns_records_are_read_leniently() {
+    let d = dispatcher("lambda::welcome");
+    d.dispatch(fixture("sns-architect-sandbox.json"), 0)
+        .await
+        .unwrap();
+    assert_eq!(take_seen("welcome")[0].1, "b@example.com");
+}
+
+#[tokio::test]
+async fn sns_notifications_through_sqs_are_unwrapped() {
+    let d = dispatcher("lambda::welcome");
+    let response = d
+        .dispatch(fixture("sqs-sns-envelope.json"), 0)
+        .await
+        .unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let seen = take_seen("welcome");
+    let (_, email, id, time, delay, attempt) = &seen[0];
+    assert_eq!(email, "c@example.com");
+    assert_eq!(id, "5d1f1b4a-2fce-5c40-9d6f-3f0a8f8a1c11");
+    assert_eq!((*time, *delay, *attempt), (1_714_557_600_000, 300_000, 2));
+}
+
+#[tokio::test]
+async fn raw_sqs_delivery_reads_the_body_and_attributes() {
+    let d = dispatcher("lambda::welcome");
+    d.dispatch(fixture("sqs-raw.json"), 0).await.unwrap();
+    let seen = take_seen("welcome");
+    let (_, email, id, time, _, attempt) = &seen[0];
+    assert_eq!(email, "d@example.com");
+    assert_eq!(id, "059f36b4-87a3-44ab-83d2-661975830a7d");
+    assert_eq!((*time, *attempt), (1_545_082_649_183, 1));
+}
+
+#[tokio::test]
+async fn an_sqs_batch_reports_only_its_failed_records() {
+    let d = dispatcher("lambda::jobs");
+    let response = d
+        .dispatch(fixture("sqs-batch-one-bad.json"), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})
+    );
+    let done: Vec<String> = take_seen("jobs").into_iter().map(|s| s.1).collect();
+    assert_eq!(done, ["1", "3"]);
+}
+
+#[tokio::test]
+async fn schedules_fire_from_rules_and_from_the_scheduler() {
+    let d = dispatcher("lambda::nightly");
+    d.dispatch(fixture("eventbridge-rule.json"), 0)
+        .await
+        .unwrap();
+    d.dispatch(fixture("eventbridge-scheduler.json"), 0)
+        .await
+        .unwrap();
+    let seen = take_seen("nightly");
+    assert_eq!(seen[0].2, "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa");
+    assert_eq!(seen[0].3, 1_444_323_186_000);
+    assert_eq!(seen[1].2, "c6f3f1a8-3b0c-4a8b-9c34-6d3b3f4a2e11");
+}
+
+#[tokio::test]
+async fn a_direct_invoke_is_the_bare_payload() {
+    let d = dispatcher("lambda::welcome");
+    d.dispatch(fixture("direct.json"), 0).await.unwrap();
+    assert_eq!(take_seen("welcome")[0].1, "e@example.com");
+}
+
+async fn failure(function: &str, payload: Value) -> (FailureKind, String) {
+    let failure = dispatcher(function).dispatch(payload, 0).await.unwrap_err();
+    (failure.kind, failure.message)
+}
+
+#[tokio::test]
+async fn failures_name_event_handler_and_cause_and_the_next_call_works() {
+    let d = dispatcher("lambda::failing");
+    let (kind, message) = failure("lambda::failing", json!({"n": 13})).await;
+    assert_eq!(kind, FailureKind::HandlerError);
+    assert_eq!(
+        message,
+        "event `failing`, handler `lambda::failing` (message without id, attempt 1) failed: unlucky 13"
+    );
+
+    let (kind, message) = failure("lambda::failing", json!({"n": 666})).await;
+    assert_eq!(kind, FailureKind::Panic);
+    assert!(
+        message.ends_with("panicked: the handler panicked on purpose"),
+        "{message}"
+    );
+
+    let (kind, message) = failure("lambda::failing", json!({"m": 1})).await;
+    assert_eq!(kind, FailureKind::PayloadError);
+    assert!(
+        message.contains("cannot read the payload as `Job`: missing field `n`"),
+        "{message}"
+    );
+
+    // The dispatcher keeps serving after each of those.
+    assert_eq!(d.dispatch(json!({"n": 1}), 0).await, Ok(Value::Null));
+}
+
+#[tokio::test]
+async fn a_handler_past_its_timeout_fails() {
+    let (kind, message) = failure("lambda::slow", json!(null)).await;
+    assert_eq!(kind, FailureKind::Timeout);
+    assert!(message.contains("handler `lambda::slow`"), "{message}");
+    assert!(message.contains("timed out after"), "{message}");
+}
+
+#[tokio::test]
+async fn bad_inputs_are_clear_errors() {
+    let (kind, message) = failure("lambda::welcome", json!({"Records": []})).await;
+    assert_eq!(kind, FailureKind::BadInput);
+    assert!(
+        message.contains("empty or malformed `Records`"),
+        "{message}"
+    );
+
+    let (kind, message) = failure("lambda::welcome", json!({"Records": [{"s3": {}}]})).await;
+    assert_eq!(kind, FailureKind::BadInput);
+    assert!(message.contains("neither SNS nor SQS"), "{message}");
+
+    let (kind, message) = failure(
+        "lambda::welcome",
+        json!({"Records": [{"Sns": {"Subject": "no message"}}]}),
+    )
+    .await;
+    assert_eq!(kind, FailureKind::BadInput);
+    assert!(message.contains("without a `Message`"), "{message}");
+
+    // An event published under another name: this function is not its subscriber.
+    let mut other = fixture("sns.json");
+    other["Records"][0]["Sns"]["MessageAttributes"]["eventfn.name"]["Value"] = json!("other-event");
+    let (kind, message) = failure("lambda::welcome", other).await;
+    assert_eq!(kind, FailureKind::UnknownEvent);
+    assert!(
+        message.starts_with(
+            "received `other-event`, but this function runs event handler `lambda::welcome`"
+        ),
+        "{message}"
+    );
+
+    let (kind, _) = failure("lambda::welcome", fixture("eventbridge-rule.json")).await;
+    assert_eq!(kind, FailureKind::UnknownEvent);
+}
+
+#[test]
+fn the_handler_must_be_named() {
+    let entries = eventfn::handlers().unwrap();
+    let missing = select(entries, None).err().unwrap();
+    assert_eq!(missing.kind, FailureKind::Init);
+    assert!(
+        missing.message.starts_with(
+            "EVENTFN_HANDLER is not set: it names the handler this function runs, one of: "
+        ),
+        "{}",
+        missing.message
+    );
+    let unknown = select(entries, Some("lambda::nope")).err().unwrap();
+    assert!(
+        unknown
+            .message
+            .starts_with("EVENTFN_HANDLER=`lambda::nope` is not a handler of this binary"),
+        "{}",
+        unknown.message
+    );
+}
