@@ -157,10 +157,16 @@ impl Dispatcher {
         Dispatcher { entry }
     }
 
-    /// Handles one invocation. `deadline` is Lambda's, in milliseconds since the epoch (0: none).
-    /// An SQS batch answers with its failed records; anything else fails as a whole.
-    pub async fn dispatch(&self, payload: Value, deadline: u64) -> Result<Value, Failure> {
-        match classify(payload)? {
+    /// Handles one invocation: `request_id` is Lambda's (the id of a direct invoke), `deadline`
+    /// Lambda's, in milliseconds since the epoch (0: none). An SQS batch answers with its failed
+    /// records; anything else fails as a whole.
+    pub async fn dispatch(
+        &self,
+        payload: Value,
+        request_id: &str,
+        deadline: u64,
+    ) -> Result<Value, Failure> {
+        match classify(payload, request_id)? {
             Input::Single(messages) => {
                 for message in messages {
                     self.deliver(message, deadline).await?;
@@ -239,6 +245,7 @@ impl Dispatcher {
                 ),
             ));
         }
+        let (id, attempt) = (message.id.clone(), message.attempt);
         let deadline = deadline(registration.options.timeout, lambda_deadline);
         let delivery = Delivery {
             id: message.id,
@@ -273,14 +280,15 @@ impl Dispatcher {
         };
         match outcome {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => {
-                let kind = if error.is::<crate::PayloadError>() {
-                    FailureKind::PayloadError
-                } else {
-                    FailureKind::HandlerError
-                };
-                Err(Failure::new(kind, format!("{what} failed: {error}")))
-            }
+            // A payload error already names the event and handler.
+            Ok(Err(error)) if error.is::<crate::PayloadError>() => Err(Failure::new(
+                FailureKind::PayloadError,
+                format!("{error} (message {id}, attempt {attempt})"),
+            )),
+            Ok(Err(error)) => Err(Failure::new(
+                FailureKind::HandlerError,
+                format!("{what} failed: {error}"),
+            )),
             Err(join) => {
                 let cause = if join.is_panic() {
                     let panic = join.into_panic();
@@ -305,8 +313,15 @@ impl Dispatcher {
 /// Lambda's deadline in any case.
 fn deadline(timeout_secs: Option<u32>, lambda_deadline_ms: u64) -> Option<SystemTime> {
     let own = timeout_secs.map(|s| SystemTime::now() + Duration::from_secs(u64::from(s)));
-    let lambda = (lambda_deadline_ms > 0)
-        .then(|| UNIX_EPOCH + Duration::from_millis(lambda_deadline_ms) - DEADLINE_MARGIN);
+    // Lambda sends the deadline in milliseconds since the epoch; the `cargo lambda` emulator
+    // sends the time allowed (600000): a value before 2001 can only be that.
+    const EPOCH_2001_MS: u64 = 978_307_200_000;
+    let lambda = match lambda_deadline_ms {
+        0 => None,
+        ms if ms < EPOCH_2001_MS => Some(SystemTime::now() + Duration::from_millis(ms)),
+        ms => Some(UNIX_EPOCH + Duration::from_millis(ms)),
+    }
+    .map(|d| d - DEADLINE_MARGIN);
     match (own, lambda) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -334,9 +349,9 @@ fn bad_input(what: impl fmt::Display) -> Failure {
     Failure::new(FailureKind::BadInput, what.to_string())
 }
 
-fn classify(payload: Value) -> Result<Input, Failure> {
+fn classify(payload: Value, request_id: &str) -> Result<Input, Failure> {
     let Value::Object(object) = &payload else {
-        return Ok(Input::Single(vec![direct(payload)]));
+        return Ok(Input::Single(vec![direct(payload, request_id)]));
     };
     if let Some(records) = object.get("Records") {
         let Some(first) = records.as_array().and_then(|r| r.first()) else {
@@ -370,12 +385,12 @@ fn classify(payload: Value) -> Result<Input, Failure> {
                 .map_or_else(now_ms, |t| t.timestamp_millis().max(0) as u64),
         });
     }
-    Ok(Input::Single(vec![direct(payload)]))
+    Ok(Input::Single(vec![direct(payload, request_id)]))
 }
 
-fn direct(payload: Value) -> Message {
+fn direct(payload: Value, request_id: &str) -> Message {
     Message {
-        id: String::new(),
+        id: request_id.to_owned(),
         body: payload.to_string(),
         name: None,
         time: now_ms(),
@@ -513,8 +528,9 @@ pub(crate) async fn serve(entries: &'static [Entry]) -> crate::Result<()> {
     let dispatcher: &'static Dispatcher = Box::leak(Box::new(Dispatcher::new(entry)));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<Value>| async move {
+            let context = event.context;
             dispatcher
-                .dispatch(event.payload, event.context.deadline)
+                .dispatch(event.payload, &context.request_id, context.deadline)
                 .await
         },
     ))

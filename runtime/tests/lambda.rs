@@ -93,7 +93,10 @@ fn dispatcher(function: &str) -> Dispatcher {
 #[tokio::test]
 async fn sns_records_reach_the_handler_with_their_metadata() {
     let d = dispatcher("lambda::welcome");
-    assert_eq!(d.dispatch(fixture("sns.json"), 0).await, Ok(Value::Null));
+    assert_eq!(
+        d.dispatch(fixture("sns.json"), "req-1", 0).await,
+        Ok(Value::Null)
+    );
     let seen = take_seen("welcome");
     assert_eq!(seen.len(), 1);
     let (_, email, id, time, delay, attempt) = &seen[0];
@@ -105,7 +108,7 @@ async fn sns_records_reach_the_handler_with_their_metadata() {
 #[tokio::test]
 async fn architect_sandbox_sns_records_are_read_leniently() {
     let d = dispatcher("lambda::welcome");
-    d.dispatch(fixture("sns-architect-sandbox.json"), 0)
+    d.dispatch(fixture("sns-architect-sandbox.json"), "req-1", 0)
         .await
         .unwrap();
     assert_eq!(take_seen("welcome")[0].1, "b@example.com");
@@ -115,7 +118,7 @@ async fn architect_sandbox_sns_records_are_read_leniently() {
 async fn sns_notifications_through_sqs_are_unwrapped() {
     let d = dispatcher("lambda::welcome");
     let response = d
-        .dispatch(fixture("sqs-sns-envelope.json"), 0)
+        .dispatch(fixture("sqs-sns-envelope.json"), "req-1", 0)
         .await
         .unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
@@ -129,7 +132,9 @@ async fn sns_notifications_through_sqs_are_unwrapped() {
 #[tokio::test]
 async fn raw_sqs_delivery_reads_the_body_and_attributes() {
     let d = dispatcher("lambda::welcome");
-    d.dispatch(fixture("sqs-raw.json"), 0).await.unwrap();
+    d.dispatch(fixture("sqs-raw.json"), "req-1", 0)
+        .await
+        .unwrap();
     let seen = take_seen("welcome");
     let (_, email, id, time, _, attempt) = &seen[0];
     assert_eq!(email, "d@example.com");
@@ -141,7 +146,7 @@ async fn raw_sqs_delivery_reads_the_body_and_attributes() {
 async fn an_sqs_batch_reports_only_its_failed_records() {
     let d = dispatcher("lambda::jobs");
     let response = d
-        .dispatch(fixture("sqs-batch-one-bad.json"), 0)
+        .dispatch(fixture("sqs-batch-one-bad.json"), "req-1", 0)
         .await
         .unwrap();
     assert_eq!(
@@ -155,10 +160,10 @@ async fn an_sqs_batch_reports_only_its_failed_records() {
 #[tokio::test]
 async fn schedules_fire_from_rules_and_from_the_scheduler() {
     let d = dispatcher("lambda::nightly");
-    d.dispatch(fixture("eventbridge-rule.json"), 0)
+    d.dispatch(fixture("eventbridge-rule.json"), "req-1", 0)
         .await
         .unwrap();
-    d.dispatch(fixture("eventbridge-scheduler.json"), 0)
+    d.dispatch(fixture("eventbridge-scheduler.json"), "req-1", 0)
         .await
         .unwrap();
     let seen = take_seen("nightly");
@@ -170,12 +175,21 @@ async fn schedules_fire_from_rules_and_from_the_scheduler() {
 #[tokio::test]
 async fn a_direct_invoke_is_the_bare_payload() {
     let d = dispatcher("lambda::welcome");
-    d.dispatch(fixture("direct.json"), 0).await.unwrap();
-    assert_eq!(take_seen("welcome")[0].1, "e@example.com");
+    d.dispatch(fixture("direct.json"), "req-1", 0)
+        .await
+        .unwrap();
+    let seen = take_seen("welcome");
+    assert_eq!(
+        (seen[0].1.as_str(), seen[0].2.as_str()),
+        ("e@example.com", "req-1")
+    );
 }
 
 async fn failure(function: &str, payload: Value) -> (FailureKind, String) {
-    let failure = dispatcher(function).dispatch(payload, 0).await.unwrap_err();
+    let failure = dispatcher(function)
+        .dispatch(payload, "req-1", 0)
+        .await
+        .unwrap_err();
     (failure.kind, failure.message)
 }
 
@@ -186,7 +200,7 @@ async fn failures_name_event_handler_and_cause_and_the_next_call_works() {
     assert_eq!(kind, FailureKind::HandlerError);
     assert_eq!(
         message,
-        "event `failing`, handler `lambda::failing` (message without id, attempt 1) failed: unlucky 13"
+        "event `failing`, handler `lambda::failing` (message req-1, attempt 1) failed: unlucky 13"
     );
 
     let (kind, message) = failure("lambda::failing", json!({"n": 666})).await;
@@ -198,13 +212,17 @@ async fn failures_name_event_handler_and_cause_and_the_next_call_works() {
 
     let (kind, message) = failure("lambda::failing", json!({"m": 1})).await;
     assert_eq!(kind, FailureKind::PayloadError);
-    assert!(
-        message.contains("cannot read the payload as `Job`: missing field `n`"),
-        "{message}"
+    assert_eq!(
+        message,
+        "event `failing`: handler `lambda::failing` cannot read the payload as `Job`: missing field \
+         `n` at line 1 column 7 (message req-1, attempt 1)"
     );
 
     // The dispatcher keeps serving after each of those.
-    assert_eq!(d.dispatch(json!({"n": 1}), 0).await, Ok(Value::Null));
+    assert_eq!(
+        d.dispatch(json!({"n": 1}), "req-1", 0).await,
+        Ok(Value::Null)
+    );
 }
 
 #[tokio::test]
