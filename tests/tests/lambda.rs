@@ -1,0 +1,371 @@
+//! End to end on the Lambda Runtime API: each handler of `fixture-lambda-app`, built by
+//! `cargo eventfn build`, runs as its own function under the emulator of `cargo lambda watch`
+//! (installed by `scripts/setup`), which delivers real SNS, SQS and EventBridge payloads
+//! (`runtime/tests/fixtures/`) to it.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+/// The fixture app's bootstrap, built once per test process.
+fn bootstrap() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let summary = build_ok(&["-p", "fixture-lambda-app"], &[]);
+            PathBuf::from(summary["files"]["bootstrap"].as_str().unwrap())
+        })
+        .clone()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped, also when the test fails.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `cargo lambda watch --only-lambda-apis` on a free loopback port.
+struct Emulator {
+    port: u16,
+    _process: Process,
+}
+
+impl Emulator {
+    fn start() -> Emulator {
+        let cargo_lambda = root().join("target/tools/venv/bin/cargo-lambda");
+        assert!(
+            cargo_lambda.exists(),
+            "cargo-lambda is not installed in target/tools/venv: run `scripts/setup` (the README's test command does)"
+        );
+        let port = free_port();
+        let process = Process(
+            Command::new(cargo_lambda)
+                .args([
+                    "lambda",
+                    "watch",
+                    "--only-lambda-apis",
+                    "-A",
+                    "127.0.0.1",
+                    "-P",
+                ])
+                .arg(port.to_string())
+                .current_dir(root())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start cargo lambda watch"),
+        );
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the emulator did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Emulator {
+            port,
+            _process: process,
+        }
+    }
+
+    /// Runs `handler` as the emulator's function; the lines its handlers print are collected.
+    fn function(&self, handler: &str) -> Function {
+        let mut child = Command::new(bootstrap())
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{}/.rt", self.port),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("EVENTFN_HANDLER", handler)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the bootstrap");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let out = child.stdout.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                // The runtime's own log lines (`ERROR Lambda runtime invoke...`) go to stdout
+                // too, for CloudWatch; the handlers' lines start in lower case.
+                if !line.starts_with(char::is_uppercase) {
+                    sink.lock().unwrap().push(line);
+                }
+            }
+        });
+        Function {
+            lines,
+            process: Process(child),
+            port: self.port,
+        }
+    }
+}
+
+struct Function {
+    lines: Arc<Mutex<Vec<String>>>,
+    process: Process,
+    port: u16,
+}
+
+impl Function {
+    /// Invokes the function with a raw body; returns the status and the response body.
+    fn invoke_raw(&self, body: &str) -> (u16, Value) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .new_agent();
+        let url = format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/_/invocations",
+            self.port
+        );
+        let mut response = agent
+            .post(&url)
+            .header("content-type", "application/json")
+            .send(body)
+            .expect("invoke through the emulator");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn invoke(&self, body: &Value) -> (u16, Value) {
+        self.invoke_raw(&body.to_string())
+    }
+
+    /// The lines the handler printed so far, waiting a little for the last ones.
+    fn printed(&self, count: usize) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let lines = self.lines.lock().unwrap().clone();
+            if lines.len() >= count || started.elapsed() > Duration::from_secs(5) {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Asserts an error response of type `eventfn.<kind>` whose message contains `text`.
+    fn assert_fails(&self, body: &str, kind: &str, text: &str) {
+        let (status, response) = self.invoke_raw(body);
+        assert_eq!(status, 500, "{response}");
+        assert_eq!(
+            response["errorType"],
+            format!("eventfn.{kind}"),
+            "{response}"
+        );
+        let message = response["errorMessage"].as_str().unwrap_or_default();
+        assert!(message.contains(text), "{message}");
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = root().join("runtime/tests/fixtures").join(name);
+    serde_json::from_str(&read(path)).unwrap()
+}
+
+/// An SNS-through-SQS record whose envelope carries `message`.
+fn envelope_with(message: &Value) -> Value {
+    let mut event = fixture("sqs-sns-envelope.json");
+    let body = event["Records"][0]["body"].as_str().unwrap();
+    let mut envelope: Value = serde_json::from_str(body).unwrap();
+    envelope["Message"] = message.to_string().into();
+    event["Records"][0]["body"] = envelope.to_string().into();
+    event
+}
+
+#[test]
+fn an_event_handler_takes_every_delivery_shape() {
+    let emulator = Emulator::start();
+    let f = emulator.function("fixture_lambda_app::signup");
+    let payload = |user: &str| json!({ "user_id": user });
+
+    let mut sns = fixture("sns.json");
+    sns["Records"][0]["Sns"]["Message"] = payload("u-sns").to_string().into();
+    assert_eq!(f.invoke(&sns), (200, Value::Null));
+
+    let mut minimal = fixture("sns-architect-sandbox.json");
+    minimal["Records"][0]["Sns"]["Message"] = payload("u-arc").to_string().into();
+    assert_eq!(f.invoke(&minimal), (200, Value::Null));
+
+    assert_eq!(
+        f.invoke(&envelope_with(&payload("u-env"))),
+        (200, json!({"batchItemFailures": []}))
+    );
+
+    let mut raw = fixture("sqs-raw.json");
+    raw["Records"][0]["body"] = payload("u-raw").to_string().into();
+    assert_eq!(f.invoke(&raw), (200, json!({"batchItemFailures": []})));
+
+    assert_eq!(f.invoke(&payload("u-direct")), (200, Value::Null));
+
+    let printed = f.printed(5);
+    assert_eq!(printed.len(), 5, "{printed:?}");
+    assert_eq!(
+        printed[0],
+        "signup user=u-sns id=95df01b4-ee98-5cb9-9903-4c221d41eb5e attempt=1 delay=0"
+    );
+    assert!(
+        printed[1].starts_with("signup user=u-arc id= attempt=1"),
+        "{printed:?}"
+    );
+    assert_eq!(
+        printed[2],
+        "signup user=u-env id=5d1f1b4a-2fce-5c40-9d6f-3f0a8f8a1c11 attempt=2 delay=300000"
+    );
+    assert_eq!(
+        printed[3],
+        "signup user=u-raw id=059f36b4-87a3-44ab-83d2-661975830a7d attempt=1 delay=0"
+    );
+    assert!(
+        printed[4].starts_with("signup user=u-direct id="),
+        "{printed:?}"
+    );
+}
+
+#[test]
+fn failures_answer_with_their_cause_and_the_function_keeps_serving() {
+    let emulator = Emulator::start();
+    let f = emulator.function("fixture_lambda_app::signup");
+
+    f.assert_fails(
+        r#"{"user_id": 7}"#,
+        "PayloadError",
+        "event `account-signup`: handler `fixture_lambda_app::signup` cannot read the payload as `Signup`: field `user_id`: invalid type: integer `7`",
+    );
+    let mut other = fixture("sns.json");
+    other["Records"][0]["Sns"]["MessageAttributes"]["eventfn.name"]["Value"] =
+        json!("account-closed");
+    f.assert_fails(
+        &other.to_string(),
+        "UnknownEvent",
+        "received `account-closed`",
+    );
+    f.assert_fails(
+        r#"{"Records": []}"#,
+        "BadInput",
+        "empty or malformed `Records`",
+    );
+    f.assert_fails(
+        &fixture("eventbridge-rule.json").to_string(),
+        "UnknownEvent",
+        "not a schedule",
+    );
+
+    // Not JSON at all: lambda_runtime refuses it before eventfn sees it.
+    let (status, response) = f.invoke_raw("this is not json");
+    assert_eq!(status, 500, "{response}");
+
+    assert_eq!(f.invoke(&json!({"user_id": "after"})), (200, Value::Null));
+    assert!(
+        f.printed(1)
+            .iter()
+            .any(|l| l.starts_with("signup user=after"))
+    );
+}
+
+#[test]
+fn a_queue_batch_reports_its_failed_records_only() {
+    let emulator = Emulator::start();
+    let f = emulator.function("fixture_lambda_app::jobs");
+    let mut batch = fixture("sqs-batch-one-bad.json");
+    // m-1 fails (Err), m-2 does not deserialize, m-3 panics; m-4 succeeds.
+    batch["Records"][0]["body"] = json!({"n": 13}).to_string().into();
+    batch["Records"][2]["body"] = json!({"n": 666}).to_string().into();
+    let mut ok = batch["Records"][0].clone();
+    ok["messageId"] = "m-4".into();
+    ok["body"] = json!({"n": 4}).to_string().into();
+    batch["Records"].as_array_mut().unwrap().push(ok);
+    let (status, response) = f.invoke(&batch);
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [
+            {"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}, {"itemIdentifier": "m-3"}
+        ]})
+    );
+    assert_eq!(f.printed(1), ["job n=4 id=m-4 attempt=1"]);
+
+    // A direct invoke of the queue's handler fails as a whole, with the panic's message.
+    f.assert_fails(r#"{"n": 666}"#, "Panic", "panicked: job 666 panics");
+    f.assert_fails(r#"{"n": 13}"#, "HandlerError", "failed: job 13 is unlucky");
+    assert_eq!(f.invoke(&json!({"n": 5})).0, 200);
+}
+
+#[test]
+fn schedules_fire_from_eventbridge_rules_and_the_scheduler() {
+    let emulator = Emulator::start();
+    let f = emulator.function("fixture_lambda_app::hourly");
+    assert_eq!(
+        f.invoke(&fixture("eventbridge-rule.json")),
+        (200, Value::Null)
+    );
+    assert_eq!(
+        f.invoke(&fixture("eventbridge-scheduler.json")),
+        (200, Value::Null)
+    );
+    assert_eq!(
+        f.printed(2),
+        [
+            "hourly id=53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "hourly id=c6f3f1a8-3b0c-4a8b-9c34-6d3b3f4a2e11"
+        ]
+    );
+}
+
+#[test]
+fn a_handler_past_its_timeout_fails_and_the_next_call_is_served() {
+    let emulator = Emulator::start();
+    let f = emulator.function("fixture_lambda_app::slow");
+    let started = Instant::now();
+    f.assert_fails(
+        "null",
+        "Timeout",
+        "handler `fixture_lambda_app::slow` (message ",
+    );
+    f.assert_fails("null", "Timeout", "timed out after");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stopped by its own 1s timeout"
+    );
+}
+
+#[test]
+fn an_unknown_handler_fails_at_init() {
+    let emulator = Emulator::start();
+    let mut f = emulator.function("fixture_lambda_app::nope");
+    let status = f.process.0.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(f.process.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("EVENTFN_HANDLER=`fixture_lambda_app::nope` is not a handler of this binary; its handlers are: "),
+        "{stderr}"
+    );
+}
