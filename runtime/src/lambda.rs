@@ -25,15 +25,11 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
 use crate::Delivery;
+use crate::aws::{DELAY_ATTRIBUTE, NAME_ATTRIBUTE, TIME_ATTRIBUTE};
 use crate::registry::Entry;
 
 /// The environment variable that names the handler a function runs.
 pub const HANDLER_ENV: &str = "EVENTFN_HANDLER";
-
-/// Message attributes `eventfn::publish` sets, read back on delivery.
-pub const NAME_ATTRIBUTE: &str = "eventfn.name";
-pub const TIME_ATTRIBUTE: &str = "eventfn.time";
-pub const DELAY_ATTRIBUTE: &str = "eventfn.delay";
 
 /// How long before Lambda's own deadline a handler is stopped, so its failure is still reported.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(100);

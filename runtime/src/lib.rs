@@ -72,11 +72,18 @@
 //!
 //! Every invalid name, expression, option or signature is a compile error on the offending token.
 //!
+//! # On AWS Lambda
+//!
+//! [`run`] serves the handler named by `EVENTFN_HANDLER`; see [`lambda`] for what it accepts and
+//! how failures are reported, and [`aws`] for how [`publish`] and [`enqueue`] find topics and
+//! queues.
+//!
 //! # Limits of this version
 //!
-//! [`run`] checks the registry and can describe it (`EVENTFN_DESCRIBE=1`), but does not yet serve
-//! handlers on Lambda or in a local sandbox, and [`publish`] has no bus to send to outside them.
+//! Outside Lambda, [`run`] checks the registry and can describe it (`EVENTFN_DESCRIBE=1`); the
+//! local sandbox is not there yet.
 
+pub mod aws;
 mod context;
 mod error;
 pub mod lambda;
@@ -92,6 +99,6 @@ pub use context::Context;
 pub use error::{Error, PayloadError, Result};
 pub use eventfn_core::{Kind, Registration};
 pub use eventfn_macros::{event, queue, schedule};
-pub use publish::{Bus, MAX_PAYLOAD_BYTES, Message, enqueue, publish};
+pub use publish::{Bus, MAX_PAYLOAD_BYTES, Message, enqueue, enqueue_many, publish, publish_many};
 pub use registry::{Entry, handlers};
 pub use run::{DESCRIBE_ENV, Delivery, run};

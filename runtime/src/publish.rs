@@ -25,12 +25,43 @@ pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 /// # Ok(()) }
 /// ```
 pub async fn publish<T: Serialize + ?Sized>(name: &str, payload: &T) -> Result<()> {
-    send(Message::new(Kind::Event, name, payload)?).await
+    send(vec![Message::new(Kind::Event, name, payload)?]).await
+}
+
+/// Publishes several payloads to event `name` in as few requests as the bus allows (SNS
+/// `PublishBatch`, ten at a time). Every payload is checked before any is sent.
+pub async fn publish_many<'a, T, I>(name: &str, payloads: I) -> Result<()>
+where
+    T: Serialize + ?Sized + 'a,
+    I: IntoIterator<Item = &'a T>,
+{
+    send(messages(Kind::Event, name, payloads)?).await
 }
 
 /// Sends `payload` to queue `name`, whose handler receives it in a batch.
 pub async fn enqueue<T: Serialize + ?Sized>(name: &str, payload: &T) -> Result<()> {
-    send(Message::new(Kind::Queue, name, payload)?).await
+    send(vec![Message::new(Kind::Queue, name, payload)?]).await
+}
+
+/// Sends several payloads to queue `name` (SQS `SendMessageBatch`, ten at a time). Every payload
+/// is checked before any is sent.
+pub async fn enqueue_many<'a, T, I>(name: &str, payloads: I) -> Result<()>
+where
+    T: Serialize + ?Sized + 'a,
+    I: IntoIterator<Item = &'a T>,
+{
+    send(messages(Kind::Queue, name, payloads)?).await
+}
+
+fn messages<'a, T, I>(kind: Kind, name: &str, payloads: I) -> Result<Vec<Message>>
+where
+    T: Serialize + ?Sized + 'a,
+    I: IntoIterator<Item = &'a T>,
+{
+    payloads
+        .into_iter()
+        .map(|payload| Message::new(kind, name, payload))
+        .collect()
 }
 
 /// A message checked and ready to send.
@@ -41,6 +72,8 @@ pub struct Message {
     pub name: String,
     /// The payload as JSON.
     pub body: String,
+    /// When it was published, in milliseconds since the Unix epoch.
+    pub time: u64,
 }
 
 impl Message {
@@ -71,13 +104,18 @@ impl Message {
             kind,
             name: name.to_owned(),
             body,
+            time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
         })
     }
 }
 
-/// Where messages go: SNS and SQS on Lambda, the local bus in the sandbox.
+/// Where messages go: SNS and SQS on AWS, the local bus in the sandbox.
 pub trait Bus: Send + Sync + 'static {
-    fn send(&self, message: Message) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>>;
+    /// Sends one or more messages, all of one kind and to one name.
+    fn send(&self, messages: Vec<Message>)
+    -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>>;
 }
 
 static BUS: OnceLock<Box<dyn Bus>> = OnceLock::new();
@@ -88,15 +126,25 @@ pub fn connect(bus: Box<dyn Bus>) -> Result<()> {
         .map_err(|_| message("eventfn: an event bus is already connected to this process"))
 }
 
-async fn send(outgoing: Message) -> Result<()> {
-    match BUS.get() {
-        Some(bus) => bus.send(outgoing).await,
-        None => Err(message(format!(
-            "cannot send to `{}`: no event bus is connected to this process; messages are sent from \
-             handlers and processes started by `eventfn::run()`",
-            outgoing.name
-        ))),
+async fn send(outgoing: Vec<Message>) -> Result<()> {
+    let Some(first) = outgoing.first() else {
+        return Ok(());
+    };
+    if let Some(bus) = BUS.get() {
+        return bus.send(outgoing).await;
     }
+    if crate::aws::configured() {
+        let bus = BUS.get_or_init(|| Box::new(crate::aws::AwsBus::default()));
+        return bus.send(outgoing).await;
+    }
+    Err(message(format!(
+        "cannot send to `{}`: no event bus is connected to this process: on AWS, set {} or {} \
+         (the deployed template does), or {} to find topics and queues in SSM",
+        first.name,
+        crate::aws::TOPICS_ENV,
+        crate::aws::QUEUES_ENV,
+        crate::aws::STACK_ENV
+    )))
 }
 
 #[cfg(test)]

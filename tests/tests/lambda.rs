@@ -44,6 +44,63 @@ impl Drop for Process {
     }
 }
 
+fn wait_for_port(port: u16, what: &str) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what} did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn venv_tool(name: &str) -> PathBuf {
+    let tool = root().join("target/tools/venv/bin").join(name);
+    assert!(
+        tool.exists(),
+        "{name} is not installed in target/tools/venv: run `scripts/setup` (the README's test command does)"
+    );
+    tool
+}
+
+/// moto's AWS server on a free loopback port.
+struct Moto {
+    endpoint: String,
+    _process: Process,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = free_port();
+        let process = Process(
+            Command::new(venv_tool("moto_server"))
+                .args(["-H", "127.0.0.1", "-p"])
+                .arg(port.to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start moto_server"),
+        );
+        wait_for_port(port, "moto_server");
+        Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _process: process,
+        }
+    }
+
+    async fn config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
+            .load()
+            .await
+    }
+}
+
 /// `cargo lambda watch --only-lambda-apis` on a free loopback port.
 struct Emulator {
     port: u16,
@@ -52,11 +109,7 @@ struct Emulator {
 
 impl Emulator {
     fn start() -> Emulator {
-        let cargo_lambda = root().join("target/tools/venv/bin/cargo-lambda");
-        assert!(
-            cargo_lambda.exists(),
-            "cargo-lambda is not installed in target/tools/venv: run `scripts/setup` (the README's test command does)"
-        );
+        let cargo_lambda = venv_tool("cargo-lambda");
         let port = free_port();
         let process = Process(
             Command::new(cargo_lambda)
@@ -91,7 +144,12 @@ impl Emulator {
 
     /// Runs `handler` as the emulator's function; the lines its handlers print are collected.
     fn function(&self, handler: &str) -> Function {
+        self.function_with(handler, &[])
+    }
+
+    fn function_with(&self, handler: &str, envs: &[(&str, &str)]) -> Function {
         let mut child = Command::new(bootstrap())
+            .envs(envs.iter().copied())
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
                 format!("http://127.0.0.1:{}/.rt", self.port),
@@ -368,4 +426,155 @@ fn an_unknown_handler_fails_at_init() {
         stderr.contains("EVENTFN_HANDLER=`fixture_lambda_app::nope` is not a handler of this binary; its handlers are: "),
         "{stderr}"
     );
+}
+
+/// Every message in a queue, waiting until `count` have arrived.
+async fn drain(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    count: usize,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut all = Vec::new();
+    let started = Instant::now();
+    while all.len() < count && started.elapsed() < Duration::from_secs(20) {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .unwrap();
+        all.extend(received.messages.unwrap_or_default());
+    }
+    all
+}
+
+#[test]
+fn a_handler_publishes_to_sns_and_sqs_found_in_the_environment_and_ssm() {
+    let moto = Moto::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (topic, audit_queue, invoices) = rt.block_on(async {
+        let config = moto.config().await;
+        let (sns, sqs, ssm) = (
+            aws_sdk_sns::Client::new(&config),
+            aws_sdk_sqs::Client::new(&config),
+            aws_sdk_ssm::Client::new(&config),
+        );
+        let topic = sns
+            .create_topic()
+            .name("order-audit")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let audit_queue = sqs
+            .create_queue()
+            .queue_name("audit-copy")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let audit_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&audit_queue)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        sns.subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(audit_arn)
+            .send()
+            .await
+            .unwrap();
+        let invoices = sqs
+            .create_queue()
+            .queue_name("invoices")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        // The queue is found through SSM, as Architect does; the topic through the environment.
+        ssm.put_parameter()
+            .name("/ShopStaging/queues/invoices")
+            .value(&invoices)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+        (topic, audit_queue, invoices)
+    });
+
+    let emulator = Emulator::start();
+    let topics = json!({ "order.audit": topic }).to_string();
+    let f = emulator.function_with(
+        "fixture_lambda_app::forward",
+        &[
+            ("AWS_ENDPOINT_URL", &moto.endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("EVENTFN_TOPICS", &topics),
+            ("EVENTFN_STACK", "ShopStaging"),
+        ],
+    );
+    let order = json!({ "id": "o-1", "total": 120 });
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert_eq!(f.invoke(&order), (200, Value::Null));
+
+    // A name found in neither place is an error that says where it looked.
+    f.assert_fails(
+        r#"{"id": "o-2", "missing": true}"#,
+        "HandlerError",
+        "unknown event `order.missing`: it is not in EVENTFN_TOPICS, nor in SSM parameter `/ShopStaging/events/order.missing`",
+    );
+
+    rt.block_on(async {
+        let sqs = aws_sdk_sqs::Client::new(&moto.config().await);
+        // SNS delivers to the subscribed queue in its JSON envelope: 1 publish + 12 in batches.
+        let audit = drain(&sqs, &audit_queue, 13).await;
+        assert_eq!(audit.len(), 13);
+        let mut bodies = Vec::new();
+        for message in &audit {
+            let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            let attributes = &envelope["MessageAttributes"];
+            assert_eq!(
+                attributes["eventfn.name"],
+                json!({"Type": "String", "Value": "order.audit"})
+            );
+            assert_eq!(attributes["eventfn.time"]["Type"], "Number");
+            let time: u64 = attributes["eventfn.time"]["Value"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(time >= before, "{time} >= {before}");
+            bodies.push(envelope["Message"].as_str().unwrap().to_owned());
+        }
+        bodies.sort();
+        let mut expected: Vec<String> = (0..12)
+            .map(|i| json!({"copy": i, "order": "o-1"}).to_string())
+            .collect();
+        expected.push(order.to_string());
+        expected.sort();
+        assert_eq!(bodies, expected);
+
+        let sent = drain(&sqs, &invoices, 1).await;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].body(), Some(order.to_string().as_str()));
+        let attributes = sent[0].message_attributes().unwrap();
+        assert_eq!(attributes["eventfn.name"].string_value(), Some("invoices"));
+        assert_eq!(attributes["eventfn.time"].data_type(), "Number");
+    });
 }
