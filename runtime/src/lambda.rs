@@ -1,7 +1,13 @@
 //! Serving handlers on AWS Lambda, through `lambda_runtime` and `aws_lambda_events`.
 //!
 //! Each deployed function runs one handler, named by `EVENTFN_HANDLER` (its Rust path, like
-//! `welcome::send_welcome`). What arrives is recognised by its shape:
+//! `welcome::send_welcome`). With `EVENTFN_HANDLER=*` one function serves every handler of the
+//! binary, routing each message by the event name its publisher set (`eventfn.name`), or by the
+//! topic, queue or rule it came from (the names in `EVENTFN_TOPICS` / `EVENTFN_QUEUES`, else the
+//! last part of the ARN); every subscriber of an event then runs in the same invocation, so a
+//! failure of one retries them all: deploy one function per handler where that matters.
+//!
+//! What arrives is recognised by its shape:
 //!
 //! | input | delivered as |
 //! |---|---|
@@ -100,8 +106,8 @@ impl From<Failure> for Diagnostic {
     }
 }
 
-/// Picks the handler named by `EVENTFN_HANDLER` (`value`).
-pub fn select(entries: &'static [Entry], value: Option<&str>) -> Result<&'static Entry, Failure> {
+/// The dispatcher for `EVENTFN_HANDLER` (`value`): one handler, or `*` for all of them.
+pub fn select(entries: &'static [Entry], value: Option<&str>) -> Result<Dispatcher, Failure> {
     let list = || {
         entries
             .iter()
@@ -113,14 +119,22 @@ pub fn select(entries: &'static [Entry], value: Option<&str>) -> Result<&'static
         return Err(Failure::new(
             FailureKind::Init,
             format!(
-                "{HANDLER_ENV} is not set: it names the handler this function runs, one of: {}",
+                "{HANDLER_ENV} is not set: it names the handler this function runs, one of: {} \
+                 (or `*` for all of them)",
                 list()
             ),
         ));
     };
+    if wanted == "*" {
+        return Ok(Dispatcher {
+            selection: Selection::All(entries),
+            routes: Routes::from_env()?,
+        });
+    }
     entries
         .iter()
         .find(|e| e.registration.function == wanted)
+        .map(Dispatcher::new)
         .ok_or_else(|| {
             Failure::new(
                 FailureKind::Init,
@@ -133,24 +147,178 @@ pub fn select(entries: &'static [Entry], value: Option<&str>) -> Result<&'static
 }
 
 /// One message to hand to the handler.
+#[derive(Clone)]
 struct Message {
     id: String,
     body: String,
     /// The event name the publisher gave, when it said.
     name: Option<String>,
+    /// The ARN of the topic, queue or rule it came from, when known.
+    source: Option<String>,
+    /// A schedule firing rather than a payload.
+    schedule: bool,
     time: u64,
     delay: u64,
     attempt: u32,
 }
 
-/// Runs one handler for every invocation of its function.
+enum Selection {
+    One(&'static Entry),
+    All(&'static [Entry]),
+}
+
+/// Names of topics and queues by ARN, for routing when messages do not carry their name.
+#[derive(Default)]
+struct Routes {
+    by_arn: HashMap<String, String>,
+    /// Queue names (the last part of a queue URL or ARN) to the app's names.
+    by_queue: HashMap<String, String>,
+}
+
+impl Routes {
+    fn from_env() -> Result<Routes, Failure> {
+        let read = |var: &str| -> Result<HashMap<String, String>, Failure> {
+            match std::env::var(var) {
+                Err(_) => Ok(HashMap::new()),
+                Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                    Failure::new(
+                        FailureKind::Init,
+                        format!("{var} is not a JSON object of names to addresses ({e}): {text}"),
+                    )
+                }),
+            }
+        };
+        let mut routes = Routes::default();
+        for (name, arn) in read(crate::aws::TOPICS_ENV)? {
+            routes.by_arn.insert(arn, name);
+        }
+        for (name, url) in read(crate::aws::QUEUES_ENV)? {
+            routes.by_queue.insert(last_part(&url).to_owned(), name);
+        }
+        Ok(routes)
+    }
+
+    fn name_of(&self, arn: &str) -> String {
+        self.by_arn
+            .get(arn)
+            .or_else(|| self.by_queue.get(last_part(arn)))
+            .cloned()
+            .unwrap_or_else(|| last_part(arn).to_owned())
+    }
+}
+
+/// The last part of an ARN or URL: `arn:aws:sns:us-east-1:1:topic` → `topic`,
+/// `arn:aws:events:us-east-1:1:rule/nightly` → `nightly`.
+fn last_part(address: &str) -> &str {
+    address.rsplit([':', '/']).next().unwrap_or(address)
+}
+
+/// Runs the selected handler (or handlers) for every invocation of its function.
 pub struct Dispatcher {
-    entry: &'static Entry,
+    selection: Selection,
+    routes: Routes,
 }
 
 impl Dispatcher {
+    /// A dispatcher for one handler.
     pub fn new(entry: &'static Entry) -> Dispatcher {
-        Dispatcher { entry }
+        Dispatcher {
+            selection: Selection::One(entry),
+            routes: Routes::default(),
+        }
+    }
+
+    /// The handlers a message goes to.
+    fn targets(&self, message: &Message) -> Result<Vec<&'static Entry>, Failure> {
+        let entries = match self.selection {
+            Selection::One(entry) => {
+                let r = &entry.registration;
+                if message.schedule && r.kind != Kind::Schedule {
+                    return Err(Failure::new(
+                        FailureKind::UnknownEvent,
+                        format!(
+                            "a scheduled event reached {} handler `{}`, which is not a schedule",
+                            r.kind.as_str(),
+                            r.function
+                        ),
+                    ));
+                }
+                if let Some(name) = &message.name
+                    && name != &r.name
+                {
+                    return Err(Failure::new(
+                        FailureKind::UnknownEvent,
+                        format!(
+                            "received `{name}`, but this function runs {} handler `{}` of `{}`",
+                            r.kind.as_str(),
+                            r.function,
+                            r.name
+                        ),
+                    ));
+                }
+                return Ok(vec![entry]);
+            }
+            Selection::All(entries) => entries,
+        };
+        let name = message.name.clone().or_else(|| {
+            message
+                .source
+                .as_deref()
+                .map(|arn| self.routes.name_of(arn))
+        });
+        let wanted = |e: &&Entry| {
+            (e.registration.kind == Kind::Schedule) == message.schedule
+                && name.as_deref() == Some(e.registration.name.as_str())
+        };
+        let mut targets: Vec<&'static Entry> = entries.iter().filter(wanted).collect();
+        if targets.is_empty() && message.schedule {
+            // A rule named otherwise: fine when the app has a single schedule.
+            let schedules: Vec<&'static Entry> = entries
+                .iter()
+                .filter(|e| e.registration.kind == Kind::Schedule)
+                .collect();
+            if let [one] = schedules.as_slice() {
+                targets.push(one);
+            }
+        }
+        if targets.is_empty() {
+            return Err(Failure::new(
+                FailureKind::UnknownEvent,
+                match name {
+                    Some(name) => format!("no handler of this binary handles `{name}`"),
+                    None => "cannot tell which event this is: it carries no `eventfn.name` \
+                             attribute and no source ARN"
+                        .to_owned(),
+                },
+            ));
+        }
+        Ok(targets)
+    }
+
+    /// Delivers a message to every handler it goes to; fails if any of them does.
+    async fn deliver(&self, message: Message, lambda_deadline: u64) -> Result<(), Failure> {
+        let targets = self.targets(&message)?;
+        if let [one] = targets.as_slice() {
+            return run(one, message, lambda_deadline).await;
+        }
+        let mut failures = Vec::new();
+        for entry in targets {
+            if let Err(failure) = run(entry, message.clone(), lambda_deadline).await {
+                failures.push(failure);
+            }
+        }
+        match failures.len() {
+            0 => Ok(()),
+            1 => Err(failures.remove(0)),
+            _ => Err(Failure::new(
+                failures[0].kind,
+                failures
+                    .iter()
+                    .map(|f| f.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+        }
     }
 
     /// Handles one invocation: `request_id` is Lambda's (the id of a direct invoke), `deadline`
@@ -190,21 +358,13 @@ impl Dispatcher {
                 serde_json::to_value(response)
                     .map_err(|e| Failure::new(FailureKind::BadInput, e.to_string()))
             }
-            Input::Schedule { id, time } => {
-                if self.entry.registration.kind != Kind::Schedule {
-                    return Err(Failure::new(
-                        FailureKind::UnknownEvent,
-                        format!(
-                            "a scheduled event reached {} handler `{}`, which is not a schedule",
-                            self.entry.registration.kind.as_str(),
-                            self.entry.registration.function
-                        ),
-                    ));
-                }
+            Input::Schedule { id, source, time } => {
                 let message = Message {
                     id,
                     body: "null".to_owned(),
                     name: None,
+                    source,
+                    schedule: true,
                     time,
                     delay: 0,
                     attempt: 1,
@@ -213,94 +373,82 @@ impl Dispatcher {
             }
         }
     }
+}
 
-    async fn deliver(&self, message: Message, lambda_deadline: u64) -> Result<(), Failure> {
-        let registration = &self.entry.registration;
-        let what = format!(
-            "{} `{}`, handler `{}` (message {}, attempt {})",
-            registration.kind.as_str(),
-            registration.name,
-            registration.function,
-            if message.id.is_empty() {
-                "without id"
-            } else {
-                &message.id
-            },
-            message.attempt
-        );
-        if let Some(name) = &message.name
-            && name != &registration.name
-        {
-            return Err(Failure::new(
-                FailureKind::UnknownEvent,
-                format!(
-                    "received `{name}`, but this function runs {} handler `{}` of `{}`",
-                    registration.kind.as_str(),
-                    registration.function,
-                    registration.name
-                ),
-            ));
-        }
-        let (id, attempt) = (message.id.clone(), message.attempt);
-        let deadline = deadline(registration.options.timeout, lambda_deadline);
-        let delivery = Delivery {
-            id: message.id,
-            time: message.time,
-            delay: message.delay,
-            attempt: message.attempt,
-            deadline,
-        };
-        // Its own task: a panic is caught there and the runtime keeps serving.
-        let task = tokio::spawn(self.entry.invoke(message.body, delivery));
-        let outcome = match deadline.and_then(|d| d.duration_since(SystemTime::now()).ok()) {
-            Some(left) => {
-                let abort = task.abort_handle();
-                match tokio::time::timeout(left, task).await {
-                    Ok(joined) => joined,
-                    Err(_) => {
-                        abort.abort();
-                        return Err(Failure::new(
-                            FailureKind::Timeout,
-                            format!("{what} timed out after {} ms", left.as_millis()),
-                        ));
-                    }
+/// Runs one handler on one message, within its deadline, catching its panics.
+async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> Result<(), Failure> {
+    let registration = &entry.registration;
+    let what = format!(
+        "{} `{}`, handler `{}` (message {}, attempt {})",
+        registration.kind.as_str(),
+        registration.name,
+        registration.function,
+        if message.id.is_empty() {
+            "without id"
+        } else {
+            &message.id
+        },
+        message.attempt
+    );
+    let (id, attempt) = (message.id.clone(), message.attempt);
+    let deadline = deadline(registration.options.timeout, lambda_deadline);
+    let delivery = Delivery {
+        id: message.id,
+        time: message.time,
+        delay: message.delay,
+        attempt: message.attempt,
+        deadline,
+    };
+    // Its own task: a panic is caught there and the runtime keeps serving.
+    let task = tokio::spawn(entry.invoke(message.body, delivery));
+    let outcome = match deadline.and_then(|d| d.duration_since(SystemTime::now()).ok()) {
+        Some(left) => {
+            let abort = task.abort_handle();
+            match tokio::time::timeout(left, task).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    abort.abort();
+                    return Err(Failure::new(
+                        FailureKind::Timeout,
+                        format!("{what} timed out after {} ms", left.as_millis()),
+                    ));
                 }
             }
-            None if deadline.is_some() => {
-                return Err(Failure::new(
-                    FailureKind::Timeout,
-                    format!("{what} had no time left before the Lambda deadline"),
-                ));
-            }
-            None => task.await,
-        };
-        match outcome {
-            Ok(Ok(())) => Ok(()),
-            // A payload error already names the event and handler.
-            Ok(Err(error)) if error.is::<crate::PayloadError>() => Err(Failure::new(
-                FailureKind::PayloadError,
-                format!("{error} (message {id}, attempt {attempt})"),
-            )),
-            Ok(Err(error)) => Err(Failure::new(
-                FailureKind::HandlerError,
-                format!("{what} failed: {error}"),
-            )),
-            Err(join) => {
-                let cause = if join.is_panic() {
-                    let panic = join.into_panic();
-                    panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "a panic without a message".to_owned())
-                } else {
-                    "the task was cancelled".to_owned()
-                };
-                Err(Failure::new(
-                    FailureKind::Panic,
-                    format!("{what} panicked: {cause}"),
-                ))
-            }
+        }
+        None if deadline.is_some() => {
+            return Err(Failure::new(
+                FailureKind::Timeout,
+                format!("{what} had no time left before the Lambda deadline"),
+            ));
+        }
+        None => task.await,
+    };
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        // A payload error already names the event and handler.
+        Ok(Err(error)) if error.is::<crate::PayloadError>() => Err(Failure::new(
+            FailureKind::PayloadError,
+            format!("{error} (message {id}, attempt {attempt})"),
+        )),
+        Ok(Err(error)) => Err(Failure::new(
+            FailureKind::HandlerError,
+            format!("{what} failed: {error}"),
+        )),
+        Err(join) => {
+            let cause = if join.is_panic() {
+                let panic = join.into_panic();
+                panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".to_owned())
+            } else {
+                "the task was cancelled".to_owned()
+            };
+            Err(Failure::new(
+                FailureKind::Panic,
+                format!("{what} panicked: {cause}"),
+            ))
         }
     }
 }
@@ -337,6 +485,8 @@ enum Input {
     Batch(Vec<(String, Result<Message, Failure>)>),
     Schedule {
         id: String,
+        /// The rule's or schedule's ARN.
+        source: Option<String>,
         time: u64,
     },
 }
@@ -376,6 +526,7 @@ fn classify(payload: Value, request_id: &str) -> Result<Input, Failure> {
             .map_err(|e| bad_input(format!("unreadable EventBridge event: {e}")))?;
         return Ok(Input::Schedule {
             id: event.id.unwrap_or_default(),
+            source: event.resources.and_then(|r| r.into_iter().next()),
             time: event
                 .time
                 .map_or_else(now_ms, |t| t.timestamp_millis().max(0) as u64),
@@ -389,6 +540,8 @@ fn direct(payload: Value, request_id: &str) -> Message {
         id: request_id.to_owned(),
         body: payload.to_string(),
         name: None,
+        source: None,
+        schedule: false,
         time: now_ms(),
         delay: 0,
         attempt: 1,
@@ -449,6 +602,8 @@ fn from_sns(message: SnsMessage, attempt: u32) -> Message {
     let number = |key| sns_attribute(attrs, key).and_then(|v| v.parse::<u64>().ok());
     Message {
         name: sns_attribute(attrs, NAME_ATTRIBUTE).map(str::to_owned),
+        source: Some(message.topic_arn).filter(|arn| !arn.is_empty()),
+        schedule: false,
         time: number(TIME_ATTRIBUTE)
             .unwrap_or_else(|| message.timestamp.timestamp_millis().max(0) as u64),
         delay: number(DELAY_ATTRIBUTE).unwrap_or(0),
@@ -486,6 +641,8 @@ fn sqs(record: SqsMessage) -> (String, Result<Message, Failure>) {
         .and_then(|n| n.parse().ok());
     let message = Message {
         name: attribute(NAME_ATTRIBUTE).map(str::to_owned),
+        source: record.event_source_arn.clone(),
+        schedule: false,
         time: number(TIME_ATTRIBUTE).or(sent).unwrap_or_else(now_ms),
         delay: number(DELAY_ATTRIBUTE).unwrap_or(0),
         id: id.clone(),
@@ -514,14 +671,14 @@ fn sns_envelope(body: &str) -> Option<SnsMessage> {
 /// Serves `entry` on Lambda until the runtime stops.
 pub(crate) async fn serve(entries: &'static [Entry]) -> crate::Result<()> {
     lambda_runtime::tracing::init_default_subscriber();
-    let entry = match select(entries, std::env::var(HANDLER_ENV).ok().as_deref()) {
-        Ok(entry) => entry,
+    let dispatcher = match select(entries, std::env::var(HANDLER_ENV).ok().as_deref()) {
+        Ok(dispatcher) => dispatcher,
         Err(failure) => {
             report_init_error(&failure).await;
             return Err(crate::error::message(format!("eventfn: {failure}")));
         }
     };
-    let dispatcher: &'static Dispatcher = Box::leak(Box::new(Dispatcher::new(entry)));
+    let dispatcher: &'static Dispatcher = Box::leak(Box::new(dispatcher));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<Value>| async move {
             let context = event.context;

@@ -5,6 +5,10 @@
 use std::sync::Mutex;
 
 use eventfn::lambda::{Dispatcher, FailureKind, select};
+
+// The handlers record what they saw in one list, and serving every handler (`*`) delivers to
+// several: the tests run one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 use eventfn::{Context, event, queue, schedule};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -49,6 +53,13 @@ async fn welcome(signup: Signup, ctx: Context) -> eventfn::Result<()> {
     Ok(())
 }
 
+/// A second subscriber of `account-signup`, seen only when every handler is served.
+#[event("account-signup")]
+async fn audit(signup: Signup, ctx: Context) -> eventfn::Result<()> {
+    seen("audit", signup.user.email, &ctx);
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 struct Job {
     n: u32,
@@ -87,11 +98,15 @@ fn fixture(name: &str) -> Value {
 }
 
 fn dispatcher(function: &str) -> Dispatcher {
-    Dispatcher::new(select(eventfn::handlers().unwrap(), Some(function)).unwrap())
+    match select(eventfn::handlers().unwrap(), Some(function)) {
+        Ok(dispatcher) => dispatcher,
+        Err(failure) => panic!("{failure}"),
+    }
 }
 
 #[tokio::test]
 async fn sns_records_reach_the_handler_with_their_metadata() {
+    let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
     assert_eq!(
         d.dispatch(fixture("sns.json"), "req-1", 0).await,
@@ -107,6 +122,7 @@ async fn sns_records_reach_the_handler_with_their_metadata() {
 
 #[tokio::test]
 async fn architect_sandbox_sns_records_are_read_leniently() {
+    let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
     d.dispatch(fixture("sns-architect-sandbox.json"), "req-1", 0)
         .await
@@ -116,6 +132,7 @@ async fn architect_sandbox_sns_records_are_read_leniently() {
 
 #[tokio::test]
 async fn sns_notifications_through_sqs_are_unwrapped() {
+    let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
     let response = d
         .dispatch(fixture("sqs-sns-envelope.json"), "req-1", 0)
@@ -131,6 +148,7 @@ async fn sns_notifications_through_sqs_are_unwrapped() {
 
 #[tokio::test]
 async fn raw_sqs_delivery_reads_the_body_and_attributes() {
+    let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
     d.dispatch(fixture("sqs-raw.json"), "req-1", 0)
         .await
@@ -144,6 +162,7 @@ async fn raw_sqs_delivery_reads_the_body_and_attributes() {
 
 #[tokio::test]
 async fn an_sqs_batch_reports_only_its_failed_records() {
+    let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::jobs");
     let response = d
         .dispatch(fixture("sqs-batch-one-bad.json"), "req-1", 0)
@@ -159,6 +178,7 @@ async fn an_sqs_batch_reports_only_its_failed_records() {
 
 #[tokio::test]
 async fn schedules_fire_from_rules_and_from_the_scheduler() {
+    let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::nightly");
     d.dispatch(fixture("eventbridge-rule.json"), "req-1", 0)
         .await
@@ -174,6 +194,7 @@ async fn schedules_fire_from_rules_and_from_the_scheduler() {
 
 #[tokio::test]
 async fn a_direct_invoke_is_the_bare_payload() {
+    let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
     d.dispatch(fixture("direct.json"), "req-1", 0)
         .await
@@ -195,6 +216,7 @@ async fn failure(function: &str, payload: Value) -> (FailureKind, String) {
 
 #[tokio::test]
 async fn failures_name_event_handler_and_cause_and_the_next_call_works() {
+    let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::failing");
     let (kind, message) = failure("lambda::failing", json!({"n": 13})).await;
     assert_eq!(kind, FailureKind::HandlerError);
@@ -227,6 +249,7 @@ async fn failures_name_event_handler_and_cause_and_the_next_call_works() {
 
 #[tokio::test]
 async fn a_handler_past_its_timeout_fails() {
+    let _serial = SERIAL.lock().await;
     let (kind, message) = failure("lambda::slow", json!(null)).await;
     assert_eq!(kind, FailureKind::Timeout);
     assert!(message.contains("handler `lambda::slow`"), "{message}");
@@ -235,6 +258,7 @@ async fn a_handler_past_its_timeout_fails() {
 
 #[tokio::test]
 async fn bad_inputs_are_clear_errors() {
+    let _serial = SERIAL.lock().await;
     let (kind, message) = failure("lambda::welcome", json!({"Records": []})).await;
     assert_eq!(kind, FailureKind::BadInput);
     assert!(
@@ -289,5 +313,51 @@ fn the_handler_must_be_named() {
             .starts_with("EVENTFN_HANDLER=`lambda::nope` is not a handler of this binary"),
         "{}",
         unknown.message
+    );
+}
+
+#[tokio::test]
+async fn one_function_can_serve_every_handler() {
+    let _serial = SERIAL.lock().await;
+    let all = dispatcher("*");
+
+    // By the name the publisher set: both subscribers of the event run.
+    all.dispatch(fixture("sns.json"), "req-1", 0).await.unwrap();
+    assert_eq!(take_seen("welcome").len(), 1);
+    assert_eq!(take_seen("audit").len(), 1);
+
+    // By the queue the batch came from (no name attribute): `arn:...:jobs`.
+    let response = all
+        .dispatch(fixture("sqs-batch-one-bad.json"), "req-1", 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})
+    );
+    assert_eq!(take_seen("jobs").len(), 2);
+
+    // The app's only schedule, whatever its rule is called.
+    all.dispatch(fixture("eventbridge-rule.json"), "req-1", 0)
+        .await
+        .unwrap();
+    assert_eq!(take_seen("nightly").len(), 1);
+
+    let mut other = fixture("sns.json");
+    other["Records"][0]["Sns"]["MessageAttributes"]["eventfn.name"]["Value"] = json!("other-event");
+    let failure = all.dispatch(other, "req-1", 0).await.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::UnknownEvent);
+    assert_eq!(
+        failure.message,
+        "no handler of this binary handles `other-event`"
+    );
+
+    let failure = all.dispatch(json!({"n": 1}), "req-1", 0).await.unwrap_err();
+    assert!(
+        failure
+            .message
+            .starts_with("cannot tell which event this is"),
+        "{}",
+        failure.message
     );
 }
