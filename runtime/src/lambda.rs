@@ -21,7 +21,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::FutureExt;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sns::{MessageAttribute, SnsEvent, SnsMessage};
@@ -378,19 +381,17 @@ impl Dispatcher {
 /// Runs one handler on one message, within its deadline, catching its panics.
 async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> Result<(), Failure> {
     let registration = &entry.registration;
-    let what = format!(
-        "{} `{}`, handler `{}` (message {}, attempt {})",
-        registration.kind.as_str(),
-        registration.name,
-        registration.function,
-        if message.id.is_empty() {
-            "without id"
-        } else {
-            &message.id
-        },
-        message.attempt
-    );
     let (id, attempt) = (message.id.clone(), message.attempt);
+    // Built only when something fails.
+    let what = || {
+        format!(
+            "{} `{}`, handler `{}` (message {}, attempt {attempt})",
+            registration.kind.as_str(),
+            registration.name,
+            registration.function,
+            if id.is_empty() { "without id" } else { &id },
+        )
+    };
     let deadline = deadline(registration.options.timeout, lambda_deadline);
     let delivery = Delivery {
         id: message.id,
@@ -399,29 +400,25 @@ async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> R
         attempt: message.attempt,
         deadline,
     };
-    // Its own task: a panic is caught there and the runtime keeps serving.
-    let task = tokio::spawn(entry.invoke(message.body, delivery));
-    let outcome = match deadline.and_then(|d| d.duration_since(SystemTime::now()).ok()) {
-        Some(left) => {
-            let abort = task.abort_handle();
-            match tokio::time::timeout(left, task).await {
-                Ok(joined) => joined,
-                Err(_) => {
-                    abort.abort();
-                    return Err(Failure::new(
-                        FailureKind::Timeout,
-                        format!("{what} timed out after {} ms", left.as_millis()),
-                    ));
-                }
+    // A panic is caught here, so the runtime keeps serving; dropping the call on timeout cancels it.
+    let call = AssertUnwindSafe(entry.invoke(message.body, delivery)).catch_unwind();
+    let outcome = match deadline.map(|d| d.duration_since(SystemTime::now())) {
+        Some(Ok(left)) => match tokio::time::timeout(left, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                return Err(Failure::new(
+                    FailureKind::Timeout,
+                    format!("{} timed out after {} ms", what(), left.as_millis()),
+                ));
             }
-        }
-        None if deadline.is_some() => {
+        },
+        Some(Err(_)) => {
             return Err(Failure::new(
                 FailureKind::Timeout,
-                format!("{what} had no time left before the Lambda deadline"),
+                format!("{} had no time left before the Lambda deadline", what()),
             ));
         }
-        None => task.await,
+        None => call.await,
     };
     match outcome {
         Ok(Ok(())) => Ok(()),
@@ -432,22 +429,17 @@ async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> R
         )),
         Ok(Err(error)) => Err(Failure::new(
             FailureKind::HandlerError,
-            format!("{what} failed: {error}"),
+            format!("{} failed: {error}", what()),
         )),
-        Err(join) => {
-            let cause = if join.is_panic() {
-                let panic = join.into_panic();
-                panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic without a message".to_owned())
-            } else {
-                "the task was cancelled".to_owned()
-            };
+        Err(panic) => {
+            let cause = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
             Err(Failure::new(
                 FailureKind::Panic,
-                format!("{what} panicked: {cause}"),
+                format!("{} panicked: {cause}", what()),
             ))
         }
     }

@@ -84,6 +84,8 @@
 //! local sandbox is not there yet.
 
 pub mod aws;
+#[cfg(feature = "aws")]
+mod aws_sdk;
 mod context;
 mod error;
 pub mod lambda;

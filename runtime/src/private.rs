@@ -40,6 +40,10 @@ impl Invocation {
 
 /// Deserializes a payload, naming the event, handler, type and field when it does not fit.
 pub fn decode<T: DeserializeOwned>(payload: &str, ctx: &Context) -> Result<T> {
+    // Tracking the path costs on every value; only a payload that fails is read again with it.
+    if let Ok(value) = serde_json::from_str(payload) {
+        return Ok(value);
+    }
     let mut json = serde_json::Deserializer::from_str(payload);
     serde_path_to_error::deserialize(&mut json).map_err(|e| {
         let path = e.path().to_string();

@@ -134,8 +134,17 @@ async fn send(outgoing: Vec<Message>) -> Result<()> {
         return bus.send(outgoing).await;
     }
     if crate::aws::configured() {
-        let bus = BUS.get_or_init(|| Box::new(crate::aws::AwsBus::default()));
-        return bus.send(outgoing).await;
+        #[cfg(feature = "aws")]
+        {
+            let bus = BUS.get_or_init(|| Box::new(crate::aws_sdk::AwsBus::default()));
+            return bus.send(outgoing).await;
+        }
+        #[cfg(not(feature = "aws"))]
+        return Err(message(format!(
+            "cannot send to `{}`: this app was built without the `aws` feature of eventfn, which \
+             publishes through SNS and SQS",
+            first.name
+        )));
     }
     Err(message(format!(
         "cannot send to `{}`: no event bus is connected to this process: on AWS, set {} or {} \

@@ -1,0 +1,321 @@
+//! The SDK side of [`crate::aws`]: the bus that sends through SNS and SQS (feature `aws`).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use eventfn_core::Kind;
+use tokio::sync::OnceCell;
+
+use crate::Result;
+use crate::aws::{
+    DELAY_ATTRIBUTE, NAME_ATTRIBUTE, QUEUES_ENV, STACK_ENV, TIME_ATTRIBUTE, TOPICS_ENV,
+};
+use crate::error::message as error;
+use crate::publish::{Bus, Message};
+
+/// Topic ARNs and queue URLs by kind and name.
+type Addresses = HashMap<(Kind, String), String>;
+
+#[derive(Default)]
+pub(crate) struct AwsBus {
+    config: OnceCell<SdkConfig>,
+    sns: OnceCell<aws_sdk_sns::Client>,
+    sqs: OnceCell<aws_sdk_sqs::Client>,
+    ssm: OnceCell<aws_sdk_ssm::Client>,
+    /// Addresses found so far, from the environment or SSM.
+    addresses: Mutex<Addresses>,
+    /// `EVENTFN_TOPICS` and `EVENTFN_QUEUES`, read once.
+    environment: std::sync::OnceLock<std::result::Result<Addresses, String>>,
+}
+
+impl AwsBus {
+    async fn config(&self) -> &SdkConfig {
+        self.config
+            .get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load())
+            .await
+    }
+
+    async fn sns(&self) -> &aws_sdk_sns::Client {
+        let config = self.config().await;
+        self.sns
+            .get_or_init(|| async { aws_sdk_sns::Client::new(config) })
+            .await
+    }
+
+    async fn sqs(&self) -> &aws_sdk_sqs::Client {
+        let config = self.config().await;
+        self.sqs
+            .get_or_init(|| async { aws_sdk_sqs::Client::new(config) })
+            .await
+    }
+
+    async fn ssm(&self) -> &aws_sdk_ssm::Client {
+        let config = self.config().await;
+        self.ssm
+            .get_or_init(|| async { aws_sdk_ssm::Client::new(config) })
+            .await
+    }
+
+    fn environment(&self) -> Result<&Addresses> {
+        self.environment
+            .get_or_init(|| {
+                let mut all = HashMap::new();
+                for (kind, var) in [(Kind::Event, TOPICS_ENV), (Kind::Queue, QUEUES_ENV)] {
+                    let Ok(text) = std::env::var(var) else {
+                        continue;
+                    };
+                    let map: HashMap<String, String> =
+                        serde_json::from_str(&text).map_err(|e| {
+                            format!(
+                                "{var} is not a JSON object of names to addresses ({e}): {text}"
+                            )
+                        })?;
+                    all.extend(
+                        map.into_iter()
+                            .map(|(name, address)| ((kind, name), address)),
+                    );
+                }
+                Ok(all)
+            })
+            .as_ref()
+            .map_err(|e| error(e.clone()))
+    }
+
+    /// The topic ARN of an event or the queue URL of a queue.
+    async fn address(&self, kind: Kind, name: &str) -> Result<String> {
+        let key = (kind, name.to_owned());
+        if let Some(found) = self.environment()?.get(&key) {
+            return Ok(found.clone());
+        }
+        if let Some(found) = self.addresses.lock().expect("not poisoned").get(&key) {
+            return Ok(found.clone());
+        }
+        let (what, var, folder) = match kind {
+            Kind::Queue => ("queue", QUEUES_ENV, "queues"),
+            Kind::Event | Kind::Schedule => ("event", TOPICS_ENV, "events"),
+        };
+        let Ok(stack) = std::env::var(STACK_ENV) else {
+            return Err(error(format!(
+                "unknown {what} `{name}`: it is not in {var}, and {STACK_ENV} is not set to look \
+                 for it in SSM"
+            )));
+        };
+        let parameter = format!("/{stack}/{folder}/{name}");
+        let found = self
+            .ssm()
+            .await
+            .get_parameter()
+            .name(&parameter)
+            .send()
+            .await
+            .map_err(|e| {
+                let e = e.into_service_error();
+                if e.is_parameter_not_found() {
+                    error(format!(
+                        "unknown {what} `{name}`: it is not in {var}, nor in SSM parameter `{parameter}`"
+                    ))
+                } else {
+                    error(format!("cannot read SSM parameter `{parameter}`: {e}"))
+                }
+            })?;
+        let value = found
+            .parameter
+            .and_then(|p| p.value)
+            .ok_or_else(|| error(format!("SSM parameter `{parameter}` has no value")))?;
+        self.addresses
+            .lock()
+            .expect("not poisoned")
+            .insert(key, value.clone());
+        Ok(value)
+    }
+
+    async fn publish(&self, messages: Vec<Message>) -> Result<()> {
+        let Some(first) = messages.first() else {
+            return Ok(());
+        };
+        let (kind, name) = (first.kind, first.name.clone());
+        let address = self.address(kind, &name).await?;
+        match kind {
+            Kind::Queue => self.send_sqs(&address, &name, messages).await,
+            Kind::Event | Kind::Schedule => self.send_sns(&address, &name, messages).await,
+        }
+    }
+
+    async fn send_sns(&self, topic: &str, name: &str, messages: Vec<Message>) -> Result<()> {
+        use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
+        let attribute = |kind: &str, value: String| {
+            MessageAttributeValue::builder()
+                .data_type(kind)
+                .string_value(value)
+                .build()
+                .map_err(|e| error(format!("cannot build an SNS message attribute: {e}")))
+        };
+        let attributes = |m: &Message| -> Result<HashMap<String, MessageAttributeValue>> {
+            Ok(HashMap::from([
+                (
+                    NAME_ATTRIBUTE.to_owned(),
+                    attribute("String", m.name.clone())?,
+                ),
+                (
+                    TIME_ATTRIBUTE.to_owned(),
+                    attribute("Number", m.time.to_string())?,
+                ),
+                (
+                    DELAY_ATTRIBUTE.to_owned(),
+                    attribute("Number", "0".to_owned())?,
+                ),
+            ]))
+        };
+        let sns = self.sns().await;
+        if let [one] = messages.as_slice() {
+            sns.publish()
+                .topic_arn(topic)
+                .message(&one.body)
+                .set_message_attributes(Some(attributes(one)?))
+                .send()
+                .await
+                .map_err(|e| {
+                    error(format!(
+                        "cannot publish `{name}` to {topic}: {}",
+                        e.into_service_error()
+                    ))
+                })?;
+            return Ok(());
+        }
+        for chunk in messages.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    PublishBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message(&m.body)
+                        .set_message_attributes(Some(attributes(m)?))
+                        .build()
+                        .map_err(|e| error(format!("cannot build an SNS batch entry: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let output = sns
+                .publish_batch()
+                .topic_arn(topic)
+                .set_publish_batch_request_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    error(format!(
+                        "cannot publish `{name}` to {topic}: {}",
+                        e.into_service_error()
+                    ))
+                })?;
+            let failed = output.failed();
+            if !failed.is_empty() {
+                let reasons: Vec<String> = failed
+                    .iter()
+                    .map(|f| format!("{}: {}", f.code(), f.message().unwrap_or_default()))
+                    .collect();
+                return Err(error(format!(
+                    "{} of {} messages to `{name}` were not published: {}",
+                    failed.len(),
+                    chunk.len(),
+                    reasons.join("; ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_sqs(&self, queue: &str, name: &str, messages: Vec<Message>) -> Result<()> {
+        use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+        let attribute = |kind: &str, value: String| {
+            MessageAttributeValue::builder()
+                .data_type(kind)
+                .string_value(value)
+                .build()
+                .map_err(|e| error(format!("cannot build an SQS message attribute: {e}")))
+        };
+        let attributes = |m: &Message| -> Result<HashMap<String, MessageAttributeValue>> {
+            Ok(HashMap::from([
+                (
+                    NAME_ATTRIBUTE.to_owned(),
+                    attribute("String", m.name.clone())?,
+                ),
+                (
+                    TIME_ATTRIBUTE.to_owned(),
+                    attribute("Number", m.time.to_string())?,
+                ),
+                (
+                    DELAY_ATTRIBUTE.to_owned(),
+                    attribute("Number", "0".to_owned())?,
+                ),
+            ]))
+        };
+        let sqs = self.sqs().await;
+        if let [one] = messages.as_slice() {
+            sqs.send_message()
+                .queue_url(queue)
+                .message_body(&one.body)
+                .set_message_attributes(Some(attributes(one)?))
+                .send()
+                .await
+                .map_err(|e| {
+                    error(format!(
+                        "cannot send to queue `{name}` ({queue}): {}",
+                        e.into_service_error()
+                    ))
+                })?;
+            return Ok(());
+        }
+        for chunk in messages.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(&m.body)
+                        .set_message_attributes(Some(attributes(m)?))
+                        .build()
+                        .map_err(|e| error(format!("cannot build an SQS batch entry: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let output = sqs
+                .send_message_batch()
+                .queue_url(queue)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    error(format!(
+                        "cannot send to queue `{name}` ({queue}): {}",
+                        e.into_service_error()
+                    ))
+                })?;
+            let failed = output.failed();
+            if !failed.is_empty() {
+                let reasons: Vec<String> = failed
+                    .iter()
+                    .map(|f| format!("{}: {}", f.code(), f.message().unwrap_or_default()))
+                    .collect();
+                return Err(error(format!(
+                    "{} of {} messages to queue `{name}` were not sent: {}",
+                    failed.len(),
+                    chunk.len(),
+                    reasons.join("; ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Bus for AwsBus {
+    fn send(
+        &self,
+        messages: Vec<Message>,
+    ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {
+        Box::pin(self.publish(messages))
+    }
+}
