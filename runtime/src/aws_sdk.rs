@@ -146,28 +146,20 @@ impl AwsBus {
 
     async fn send_sns(&self, topic: &str, name: &str, messages: Vec<Message>) -> Result<()> {
         use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
-        let attribute = |kind: &str, value: String| {
-            MessageAttributeValue::builder()
-                .data_type(kind)
-                .string_value(value)
-                .build()
-                .map_err(|e| error(format!("cannot build an SNS message attribute: {e}")))
-        };
         let attributes = |m: &Message| -> Result<HashMap<String, MessageAttributeValue>> {
-            Ok(HashMap::from([
-                (
-                    NAME_ATTRIBUTE.to_owned(),
-                    attribute("String", m.name.clone())?,
-                ),
-                (
-                    TIME_ATTRIBUTE.to_owned(),
-                    attribute("Number", m.time.to_string())?,
-                ),
-                (
-                    DELAY_ATTRIBUTE.to_owned(),
-                    attribute("Number", "0".to_owned())?,
-                ),
-            ]))
+            attribute_values(m)
+                .into_iter()
+                .map(|(key, data_type, value)| {
+                    let value = MessageAttributeValue::builder()
+                        .data_type(data_type)
+                        .string_value(value)
+                        .build()
+                        .map_err(|e| {
+                            error(format!("cannot build an SNS message attribute: {e}"))
+                        })?;
+                    Ok((key.to_owned(), value))
+                })
+                .collect()
         };
         let sns = self.sns().await;
         if let [one] = messages.as_slice() {
@@ -210,47 +202,32 @@ impl AwsBus {
                         e.into_service_error()
                     ))
                 })?;
-            let failed = output.failed();
-            if !failed.is_empty() {
-                let reasons: Vec<String> = failed
-                    .iter()
-                    .map(|f| format!("{}: {}", f.code(), f.message().unwrap_or_default()))
-                    .collect();
-                return Err(error(format!(
-                    "{} of {} messages to `{name}` were not published: {}",
-                    failed.len(),
-                    chunk.len(),
-                    reasons.join("; ")
-                )));
-            }
+            let failed = output.failed().iter();
+            refused(
+                failed.map(|f| (f.code(), f.message())),
+                chunk.len(),
+                &format!("`{name}`"),
+            )?;
         }
         Ok(())
     }
 
     async fn send_sqs(&self, queue: &str, name: &str, messages: Vec<Message>) -> Result<()> {
         use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-        let attribute = |kind: &str, value: String| {
-            MessageAttributeValue::builder()
-                .data_type(kind)
-                .string_value(value)
-                .build()
-                .map_err(|e| error(format!("cannot build an SQS message attribute: {e}")))
-        };
         let attributes = |m: &Message| -> Result<HashMap<String, MessageAttributeValue>> {
-            Ok(HashMap::from([
-                (
-                    NAME_ATTRIBUTE.to_owned(),
-                    attribute("String", m.name.clone())?,
-                ),
-                (
-                    TIME_ATTRIBUTE.to_owned(),
-                    attribute("Number", m.time.to_string())?,
-                ),
-                (
-                    DELAY_ATTRIBUTE.to_owned(),
-                    attribute("Number", "0".to_owned())?,
-                ),
-            ]))
+            attribute_values(m)
+                .into_iter()
+                .map(|(key, data_type, value)| {
+                    let value = MessageAttributeValue::builder()
+                        .data_type(data_type)
+                        .string_value(value)
+                        .build()
+                        .map_err(|e| {
+                            error(format!("cannot build an SQS message attribute: {e}"))
+                        })?;
+                    Ok((key.to_owned(), value))
+                })
+                .collect()
         };
         let sqs = self.sqs().await;
         if let [one] = messages.as_slice() {
@@ -293,19 +270,12 @@ impl AwsBus {
                         e.into_service_error()
                     ))
                 })?;
-            let failed = output.failed();
-            if !failed.is_empty() {
-                let reasons: Vec<String> = failed
-                    .iter()
-                    .map(|f| format!("{}: {}", f.code(), f.message().unwrap_or_default()))
-                    .collect();
-                return Err(error(format!(
-                    "{} of {} messages to queue `{name}` were not sent: {}",
-                    failed.len(),
-                    chunk.len(),
-                    reasons.join("; ")
-                )));
-            }
+            let failed = output.failed().iter();
+            refused(
+                failed.map(|f| (f.code(), f.message())),
+                chunk.len(),
+                &format!("queue `{name}`"),
+            )?;
         }
         Ok(())
     }
@@ -318,4 +288,32 @@ impl Bus for AwsBus {
     ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {
         Box::pin(self.publish(messages))
     }
+}
+
+/// The attributes every message carries, read back on delivery: (key, data type, value).
+fn attribute_values(message: &Message) -> [(&'static str, &'static str, String); 3] {
+    [
+        (NAME_ATTRIBUTE, "String", message.name.clone()),
+        (TIME_ATTRIBUTE, "Number", message.time.to_string()),
+        (DELAY_ATTRIBUTE, "Number", "0".to_owned()),
+    ]
+}
+
+/// Fails when a batch request accepted the call but refused some entries: (code, reason) each.
+fn refused<'a>(
+    failed: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    sent: usize,
+    to: &str,
+) -> Result<()> {
+    let reasons: Vec<String> = failed
+        .map(|(code, reason)| format!("{code}: {}", reason.unwrap_or_default()))
+        .collect();
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    Err(error(format!(
+        "{} of {sent} messages to {to} were not sent: {}",
+        reasons.len(),
+        reasons.join("; ")
+    )))
 }
