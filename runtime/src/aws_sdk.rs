@@ -112,13 +112,15 @@ impl AwsBus {
             .send()
             .await
             .map_err(|e| {
-                let e = e.into_service_error();
-                if e.is_parameter_not_found() {
+                if e.as_service_error().is_some_and(|e| e.is_parameter_not_found()) {
                     error(format!(
                         "unknown {what} `{name}`: it is not in {var}, nor in SSM parameter `{parameter}`"
                     ))
                 } else {
-                    error(format!("cannot read SSM parameter `{parameter}`: {e}"))
+                    error(format!(
+                        "cannot read SSM parameter `{parameter}`: {}",
+                        aws_sdk_ssm::error::DisplayErrorContext(&e)
+                    ))
                 }
             })?;
         let value = found
@@ -172,12 +174,12 @@ impl AwsBus {
                 .map_err(|e| {
                     error(format!(
                         "cannot publish `{name}` to {topic}: {}",
-                        e.into_service_error()
+                        aws_sdk_sns::error::DisplayErrorContext(&e)
                     ))
                 })?;
             return Ok(());
         }
-        for chunk in messages.chunks(10) {
+        for chunk in batches(&messages) {
             let entries = chunk
                 .iter()
                 .enumerate()
@@ -199,7 +201,7 @@ impl AwsBus {
                 .map_err(|e| {
                     error(format!(
                         "cannot publish `{name}` to {topic}: {}",
-                        e.into_service_error()
+                        aws_sdk_sns::error::DisplayErrorContext(&e)
                     ))
                 })?;
             let failed = output.failed().iter();
@@ -230,22 +232,29 @@ impl AwsBus {
                 .collect()
         };
         let sqs = self.sqs().await;
+        // A FIFO queue needs a group (one per queue: its order is the publish order) and a
+        // deduplication id (each send is its own message).
+        let fifo = queue.ends_with(".fifo");
+        let group = fifo.then(|| name.to_owned());
+        let dedup = |m: &Message| fifo.then(|| deduplication_id(m));
         if let [one] = messages.as_slice() {
             sqs.send_message()
                 .queue_url(queue)
                 .message_body(&one.body)
+                .set_message_group_id(group.clone())
+                .set_message_deduplication_id(dedup(one))
                 .set_message_attributes(Some(attributes(one)?))
                 .send()
                 .await
                 .map_err(|e| {
                     error(format!(
                         "cannot send to queue `{name}` ({queue}): {}",
-                        e.into_service_error()
+                        aws_sdk_sns::error::DisplayErrorContext(&e)
                     ))
                 })?;
             return Ok(());
         }
-        for chunk in messages.chunks(10) {
+        for chunk in batches(&messages) {
             let entries = chunk
                 .iter()
                 .enumerate()
@@ -253,6 +262,8 @@ impl AwsBus {
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
                         .message_body(&m.body)
+                        .set_message_group_id(group.clone())
+                        .set_message_deduplication_id(dedup(m))
                         .set_message_attributes(Some(attributes(m)?))
                         .build()
                         .map_err(|e| error(format!("cannot build an SQS batch entry: {e}")))
@@ -267,7 +278,7 @@ impl AwsBus {
                 .map_err(|e| {
                     error(format!(
                         "cannot send to queue `{name}` ({queue}): {}",
-                        e.into_service_error()
+                        aws_sdk_sns::error::DisplayErrorContext(&e)
                     ))
                 })?;
             let failed = output.failed().iter();
@@ -316,4 +327,58 @@ fn refused<'a>(
         reasons.len(),
         reasons.join("; ")
     )))
+}
+
+/// Batch requests take at most ten messages and 256 KB in all.
+fn batches(messages: &[Message]) -> Vec<&[Message]> {
+    const MAX_COUNT: usize = 10;
+    const MAX_BYTES: usize = 256 * 1024;
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, message) in messages.iter().enumerate() {
+        let size = message.size();
+        if i > start && (i - start == MAX_COUNT || bytes + size > MAX_BYTES) {
+            batches.push(&messages[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < messages.len() {
+        batches.push(&messages[start..]);
+    }
+    batches
+}
+
+/// A deduplication id unique to this send: SQS drops a FIFO message whose id it saw in the last
+/// five minutes, and two publishes of one payload are two messages.
+fn deduplication_id(message: &Message) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        message.time,
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(bytes: usize) -> Message {
+        Message::new(Kind::Event, "e", &"x".repeat(bytes)).unwrap()
+    }
+
+    #[test]
+    fn batches_hold_ten_messages_and_256_kb_at_most() {
+        let small: Vec<Message> = (0..23).map(|_| message(10)).collect();
+        let sizes: Vec<usize> = batches(&small).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [10, 10, 3]);
+
+        let large: Vec<Message> = (0..5).map(|_| message(100 * 1024)).collect();
+        let sizes: Vec<usize> = batches(&large).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [2, 2, 1]);
+        assert!(batches(&[]).is_empty());
+    }
 }

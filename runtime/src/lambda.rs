@@ -18,6 +18,9 @@
 //!
 //! Fields AWS or its emulators leave out are not required: Architect's sandbox sends SNS records
 //! with nothing but `{"Sns": {"Message": ...}}`.
+//!
+//! A handler's timeout stops it at an `.await`: a handler that blocks the thread (CPU work or
+//! blocking I/O without `spawn_blocking`) runs until Lambda ends the invocation.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -340,14 +343,22 @@ impl Dispatcher {
                 }
                 Ok(Value::Null)
             }
-            Input::Batch(records) => {
+            Input::Batch { records, fifo } => {
                 let mut response = SqsBatchResponse::default();
                 for (id, message) in records {
+                    // A FIFO queue keeps its order: after a failure, the rest of the batch is
+                    // returned untouched, to be delivered after the failed message.
+                    let held_back = fifo && !response.batch_item_failures.is_empty();
                     let result = match message {
+                        _ if held_back => Ok(()),
                         Ok(message) => self.deliver(message, deadline).await,
                         Err(failure) => Err(failure),
                     };
-                    if let Err(failure) = result {
+                    if held_back {
+                        let mut item = BatchItemFailure::default();
+                        item.item_identifier = id;
+                        response.batch_item_failures.push(item);
+                    } else if let Err(failure) = result {
                         tracing::error!(
                             error_type = failure.kind.as_str(),
                             message_id = id,
@@ -474,7 +485,11 @@ enum Input {
     /// SNS records or a direct invoke: the invocation fails if any message does.
     Single(Vec<Message>),
     /// An SQS batch: (messageId, message or why it could not be read).
-    Batch(Vec<(String, Result<Message, Failure>)>),
+    Batch {
+        records: Vec<(String, Result<Message, Failure>)>,
+        /// From a FIFO queue, whose order must hold.
+        fifo: bool,
+    },
     Schedule {
         id: String,
         /// The rule's or schedule's ARN.
@@ -505,7 +520,15 @@ fn classify(payload: Value, request_id: &str) -> Result<Input, Failure> {
         {
             let event: SqsEvent = serde_json::from_value(payload)
                 .map_err(|e| bad_input(format!("unreadable SQS event: {e}")))?;
-            return Ok(Input::Batch(event.records.into_iter().map(sqs).collect()));
+            let fifo = event.records.iter().any(|r| {
+                r.event_source_arn
+                    .as_deref()
+                    .is_some_and(|arn| arn.ends_with(".fifo"))
+            });
+            return Ok(Input::Batch {
+                records: event.records.into_iter().map(sqs).collect(),
+                fifo,
+            });
         }
         return Err(bad_input(
             "the event's `Records` are neither SNS nor SQS records, the only kinds eventfn handles",

@@ -13,9 +13,13 @@ use serde::Serialize;
 use crate::Result;
 use crate::error::message;
 
-/// The largest payload, as JSON, that can be published or enqueued: 256 KB, the SNS and SQS
-/// message size limit.
-pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// The largest payload, as JSON, that can be published or enqueued: SNS and SQS take 256 KB per
+/// message, counting its attributes, for which eventfn keeps 1 KB.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024 - ATTRIBUTE_ALLOWANCE;
+
+/// Room kept for the message attributes eventfn sets (`eventfn.name`, ...; a name is at most 240
+/// characters).
+const ATTRIBUTE_ALLOWANCE: usize = 1024;
 
 /// Publishes `payload` to every subscriber of event `name`.
 ///
@@ -77,6 +81,11 @@ pub struct Message {
 }
 
 impl Message {
+    /// What it counts against the 256 KB limits: its body and room for its attributes.
+    pub fn size(&self) -> usize {
+        self.body.len() + ATTRIBUTE_ALLOWANCE
+    }
+
     /// Checks the name, serializes the payload and checks its size.
     pub fn new<T: Serialize + ?Sized>(kind: Kind, name: &str, payload: &T) -> Result<Message> {
         let what = match kind {
@@ -96,7 +105,7 @@ impl Message {
         if body.len() > MAX_PAYLOAD_BYTES {
             return Err(message(format!(
                 "cannot send to {what} `{name}`: the payload is {} bytes as JSON; at most {MAX_PAYLOAD_BYTES} \
-                 bytes (256 KB) fit in a message. Store large data elsewhere (S3, a database) and send its key",
+                 bytes fit in a message (256 KB with its attributes). Store large data elsewhere (S3, a database) and send its key",
                 body.len()
             )));
         }

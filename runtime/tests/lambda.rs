@@ -361,3 +361,23 @@ async fn one_function_can_serve_every_handler() {
         failure.message
     );
 }
+
+#[tokio::test]
+async fn a_fifo_batch_stops_at_its_first_failure() {
+    let _serial = SERIAL.lock().await;
+    let mut batch = fixture("sqs-batch-one-bad.json");
+    for record in batch["Records"].as_array_mut().unwrap() {
+        record["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:jobs.fifo");
+    }
+    let response = dispatcher("lambda::jobs")
+        .dispatch(batch, "req-1", 0)
+        .await
+        .unwrap();
+    // m-2 does not deserialize; m-3 is returned without being delivered, to keep the order.
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-2"}, {"itemIdentifier": "m-3"}]})
+    );
+    let done: Vec<String> = take_seen("jobs").into_iter().map(|s| s.1).collect();
+    assert_eq!(done, ["1"]);
+}
