@@ -566,10 +566,19 @@ fn direct(payload: Value, request_id: &str) -> Message {
 /// SNS records, read with `aws_lambda_events` when they have every field AWS sends, and field by
 /// field when an emulator left some out.
 fn sns(payload: Value) -> Result<Vec<Message>, Failure> {
-    let typed: Option<SnsEvent> = serde::Deserialize::deserialize(&payload).ok();
-    let records: Vec<SnsMessage> = match typed {
-        Some(event) => event.records.into_iter().map(|r| r.sns).collect(),
-        None => {
+    // Records from AWS are signed and complete: moved into the typed event, not copied. Others
+    // (emulators) are read field by field.
+    let signed = payload["Records"]
+        .as_array()
+        .is_some_and(|r| r.iter().all(|r| r["Sns"].get("Signature").is_some()));
+    let records: Vec<SnsMessage> = match signed {
+        true => serde_json::from_value::<SnsEvent>(payload)
+            .map_err(|e| bad_input(format!("unreadable SNS event: {e}")))?
+            .records
+            .into_iter()
+            .map(|r| r.sns)
+            .collect(),
+        false => {
             let records = payload["Records"]
                 .as_array()
                 .map(Vec::as_slice)
