@@ -1,6 +1,6 @@
 //! Dispatch of one SNS record into a typed handler, eventfn against a hand-written
 //! `lambda_runtime` handler doing the same work: the body bytes Lambda hands the runtime are
-//! parsed (`LambdaEvent<Value>` for eventfn, `LambdaEvent<SnsEvent>` for the hand-written one),
+//! parsed (`LambdaEvent<Incoming>` for eventfn, `LambdaEvent<SnsEvent>` for the hand-written one),
 //! the message is deserialized into the handler's type, and the handler runs.
 //!
 //! Run: `cargo bench -p eventfn --bench dispatch`; compare `eventfn/<size>` with
@@ -10,7 +10,7 @@ use std::hint::black_box;
 
 use aws_lambda_events::event::sns::SnsEvent;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use eventfn::lambda::{Dispatcher, select};
+use eventfn::lambda::{Dispatcher, Incoming, select};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -102,7 +102,7 @@ fn dispatch(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("eventfn", label), &body, |b, body| {
             b.iter(|| {
                 runtime.block_on(async {
-                    let payload: Value = serde_json::from_slice(black_box(body)).unwrap();
+                    let payload: Incoming = serde_json::from_slice(black_box(body)).unwrap();
                     dispatcher.dispatch(payload, "req-1", 0).await.unwrap()
                 })
             })

@@ -29,15 +29,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_lambda_events::event::sns::{MessageAttribute, SnsEvent, SnsMessage};
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sns::{MessageAttribute, SnsMessage};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use eventfn_core::Kind;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
 use crate::Delivery;
 use crate::aws::{DELAY_ATTRIBUTE, NAME_ATTRIBUTE, TIME_ATTRIBUTE};
+pub use crate::incoming::Incoming;
+use crate::incoming::LenientSns;
 use crate::registry::Entry;
 
 /// The environment variable that names the handler a function runs.
@@ -234,38 +235,41 @@ impl Dispatcher {
         }
     }
 
-    /// The handlers a message goes to.
-    fn targets(&self, message: &Message) -> Result<Vec<&'static Entry>, Failure> {
-        let entries = match self.selection {
-            Selection::One(entry) => {
-                let r = &entry.registration;
-                if message.schedule && r.kind != Kind::Schedule {
-                    return Err(Failure::new(
-                        FailureKind::UnknownEvent,
-                        format!(
-                            "a scheduled event reached {} handler `{}`, which is not a schedule",
-                            r.kind.as_str(),
-                            r.function
-                        ),
-                    ));
-                }
-                if let Some(name) = &message.name
-                    && name != &r.name
-                {
-                    return Err(Failure::new(
-                        FailureKind::UnknownEvent,
-                        format!(
-                            "received `{name}`, but this function runs {} handler `{}` of `{}`",
-                            r.kind.as_str(),
-                            r.function,
-                            r.name
-                        ),
-                    ));
-                }
-                return Ok(vec![entry]);
-            }
-            Selection::All(entries) => entries,
-        };
+    /// Checks that a message is for the one handler this function runs.
+    fn check(entry: &'static Entry, message: &Message) -> Result<(), Failure> {
+        let r = &entry.registration;
+        if message.schedule && r.kind != Kind::Schedule {
+            return Err(Failure::new(
+                FailureKind::UnknownEvent,
+                format!(
+                    "a scheduled event reached {} handler `{}`, which is not a schedule",
+                    r.kind.as_str(),
+                    r.function
+                ),
+            ));
+        }
+        if let Some(name) = &message.name
+            && name != &r.name
+        {
+            return Err(Failure::new(
+                FailureKind::UnknownEvent,
+                format!(
+                    "received `{name}`, but this function runs {} handler `{}` of `{}`",
+                    r.kind.as_str(),
+                    r.function,
+                    r.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The handlers of this binary a message goes to, when it serves all of them.
+    fn targets(
+        &self,
+        entries: &'static [Entry],
+        message: &Message,
+    ) -> Result<Vec<&'static Entry>, Failure> {
         let name = message.name.clone().or_else(|| {
             message
                 .source
@@ -303,7 +307,13 @@ impl Dispatcher {
 
     /// Delivers a message to every handler it goes to; fails if any of them does.
     async fn deliver(&self, message: Message, lambda_deadline: u64) -> Result<(), Failure> {
-        let targets = self.targets(&message)?;
+        let targets = match self.selection {
+            Selection::One(entry) => {
+                Self::check(entry, &message)?;
+                return run(entry, message, lambda_deadline).await;
+            }
+            Selection::All(entries) => self.targets(entries, &message)?,
+        };
         if let [one] = targets.as_slice() {
             return run(one, message, lambda_deadline).await;
         }
@@ -332,11 +342,11 @@ impl Dispatcher {
     /// records; anything else fails as a whole.
     pub async fn dispatch(
         &self,
-        payload: Value,
+        incoming: Incoming,
         request_id: &str,
         deadline: u64,
     ) -> Result<Value, Failure> {
-        match classify(payload, request_id)? {
+        match classify(incoming, request_id)? {
             Input::Single(messages) => {
                 for message in messages {
                     self.deliver(message, deadline).await?;
@@ -502,116 +512,41 @@ fn bad_input(what: impl fmt::Display) -> Failure {
     Failure::new(FailureKind::BadInput, what.to_string())
 }
 
-fn classify(payload: Value, request_id: &str) -> Result<Input, Failure> {
-    let Value::Object(object) = &payload else {
-        return Ok(Input::Single(vec![direct(payload, request_id)]));
-    };
-    if let Some(records) = object.get("Records") {
-        let Some(first) = records.as_array().and_then(|r| r.first()) else {
-            return Err(bad_input(
-                "the event has an empty or malformed `Records` list: nothing to handle",
-            ));
-        };
-        if first.get("Sns").is_some() {
-            return sns(payload).map(Input::Single);
-        }
-        if first.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")
-            || first.get("body").is_some()
-        {
-            let event: SqsEvent = serde_json::from_value(payload)
-                .map_err(|e| bad_input(format!("unreadable SQS event: {e}")))?;
-            let fifo = event.records.iter().any(|r| {
+fn classify(incoming: Incoming, request_id: &str) -> Result<Input, Failure> {
+    match incoming {
+        Incoming::Sns(records) => Ok(Input::Single(
+            records.into_iter().map(|m| from_sns(m, 1)).collect(),
+        )),
+        Incoming::Sqs(records) => {
+            let fifo = records.iter().any(|r| {
                 r.event_source_arn
                     .as_deref()
                     .is_some_and(|arn| arn.ends_with(".fifo"))
             });
-            return Ok(Input::Batch {
-                records: event.records.into_iter().map(sqs).collect(),
+            Ok(Input::Batch {
+                records: records.into_iter().map(sqs).collect(),
                 fifo,
-            });
+            })
         }
-        return Err(bad_input(
-            "the event's `Records` are neither SNS nor SQS records, the only kinds eventfn handles",
-        ));
-    }
-    let source = object.get("source").and_then(Value::as_str);
-    if matches!(source, Some("aws.events" | "aws.scheduler")) && object.contains_key("detail-type")
-    {
-        let event: EventBridgeEvent = serde_json::from_value(payload)
-            .map_err(|e| bad_input(format!("unreadable EventBridge event: {e}")))?;
-        return Ok(Input::Schedule {
+        Incoming::Schedule(event) => Ok(Input::Schedule {
             id: event.id.unwrap_or_default(),
             source: event.resources.and_then(|r| r.into_iter().next()),
             time: event
                 .time
                 .map_or_else(now_ms, |t| t.timestamp_millis().max(0) as u64),
-        });
+        }),
+        Incoming::Direct(payload) => Ok(Input::Single(vec![Message {
+            id: request_id.to_owned(),
+            body: payload.to_string(),
+            name: None,
+            source: None,
+            schedule: false,
+            time: now_ms(),
+            delay: 0,
+            attempt: 1,
+        }])),
+        Incoming::Unreadable(why) => Err(bad_input(why)),
     }
-    Ok(Input::Single(vec![direct(payload, request_id)]))
-}
-
-fn direct(payload: Value, request_id: &str) -> Message {
-    Message {
-        id: request_id.to_owned(),
-        body: payload.to_string(),
-        name: None,
-        source: None,
-        schedule: false,
-        time: now_ms(),
-        delay: 0,
-        attempt: 1,
-    }
-}
-
-/// SNS records, read with `aws_lambda_events` when they have every field AWS sends, and field by
-/// field when an emulator left some out.
-fn sns(payload: Value) -> Result<Vec<Message>, Failure> {
-    // Records from AWS are signed and complete: moved into the typed event, not copied. Others
-    // (emulators) are read field by field.
-    let signed = payload["Records"]
-        .as_array()
-        .is_some_and(|r| r.iter().all(|r| r["Sns"].get("Signature").is_some()));
-    let records: Vec<SnsMessage> = match signed {
-        true => serde_json::from_value::<SnsEvent>(payload)
-            .map_err(|e| bad_input(format!("unreadable SNS event: {e}")))?
-            .records
-            .into_iter()
-            .map(|r| r.sns)
-            .collect(),
-        false => {
-            let records = payload["Records"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            records
-                .iter()
-                .map(|record| lenient_sns(&record["Sns"]).map_err(bad_input))
-                .collect::<Result<_, _>>()?
-        }
-    };
-    Ok(records.into_iter().map(|m| from_sns(m, 1)).collect())
-}
-
-/// An SNS message from whatever fields it has; only `Message` is required.
-fn lenient_sns(value: &Value) -> Result<SnsMessage, String> {
-    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-    let mut message = SnsMessage::default();
-    message.message = text("Message").ok_or("an SNS record without a `Message` string")?;
-    message.message_id = text("MessageId").unwrap_or_default();
-    message.topic_arn = text("TopicArn").unwrap_or_default();
-    if let Some(time) = value
-        .get("Timestamp")
-        .and_then(|t| serde::Deserialize::deserialize(t).ok())
-    {
-        message.timestamp = time;
-    } else {
-        message.timestamp = SystemTime::now().into();
-    }
-    if let Some(attributes) = value.get("MessageAttributes") {
-        message.message_attributes = serde::Deserialize::deserialize(attributes)
-            .map_err(|e| format!("unreadable SNS `MessageAttributes`: {e}"))?;
-    }
-    Ok(message)
 }
 
 fn sns_attribute<'a>(
@@ -682,14 +617,8 @@ fn sns_envelope(body: &str) -> Option<SnsMessage> {
     if !body.trim_start().starts_with('{') || !body.contains("\"TopicArn\"") {
         return None;
     }
-    let value: Value = serde_json::from_str(body).ok()?;
-    if value.get("Type").and_then(Value::as_str) != Some("Notification") {
-        return None;
-    }
-    match serde_json::from_value::<SnsMessage>(value.clone()) {
-        Ok(message) => Some(message),
-        Err(_) => lenient_sns(&value).ok(),
-    }
+    let LenientSns(message) = serde_json::from_str(body).ok()?;
+    message.filter(|m| m.sns_message_type == "Notification")
 }
 
 /// Serves `entry` on Lambda until the runtime stops.
@@ -704,7 +633,7 @@ pub(crate) async fn serve(entries: &'static [Entry]) -> crate::Result<()> {
     };
     let dispatcher: &'static Dispatcher = Box::leak(Box::new(dispatcher));
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<Value>| async move {
+        move |event: LambdaEvent<Incoming>| async move {
             let context = event.context;
             dispatcher
                 .dispatch(event.payload, &context.request_id, context.deadline)

@@ -88,6 +88,7 @@ pub mod aws;
 mod aws_sdk;
 mod context;
 mod error;
+mod incoming;
 pub mod lambda;
 mod publish;
 mod registry;

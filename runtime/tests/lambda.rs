@@ -109,7 +109,7 @@ async fn sns_records_reach_the_handler_with_their_metadata() {
     let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
     assert_eq!(
-        d.dispatch(fixture("sns.json"), "req-1", 0).await,
+        d.dispatch(fixture("sns.json").into(), "req-1", 0).await,
         Ok(Value::Null)
     );
     let seen = take_seen("welcome");
@@ -124,7 +124,7 @@ async fn sns_records_reach_the_handler_with_their_metadata() {
 async fn architect_sandbox_sns_records_are_read_leniently() {
     let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
-    d.dispatch(fixture("sns-architect-sandbox.json"), "req-1", 0)
+    d.dispatch(fixture("sns-architect-sandbox.json").into(), "req-1", 0)
         .await
         .unwrap();
     assert_eq!(take_seen("welcome")[0].1, "b@example.com");
@@ -135,7 +135,7 @@ async fn sns_notifications_through_sqs_are_unwrapped() {
     let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
     let response = d
-        .dispatch(fixture("sqs-sns-envelope.json"), "req-1", 0)
+        .dispatch(fixture("sqs-sns-envelope.json").into(), "req-1", 0)
         .await
         .unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
@@ -150,7 +150,7 @@ async fn sns_notifications_through_sqs_are_unwrapped() {
 async fn raw_sqs_delivery_reads_the_body_and_attributes() {
     let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
-    d.dispatch(fixture("sqs-raw.json"), "req-1", 0)
+    d.dispatch(fixture("sqs-raw.json").into(), "req-1", 0)
         .await
         .unwrap();
     let seen = take_seen("welcome");
@@ -165,7 +165,7 @@ async fn an_sqs_batch_reports_only_its_failed_records() {
     let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::jobs");
     let response = d
-        .dispatch(fixture("sqs-batch-one-bad.json"), "req-1", 0)
+        .dispatch(fixture("sqs-batch-one-bad.json").into(), "req-1", 0)
         .await
         .unwrap();
     assert_eq!(
@@ -180,10 +180,10 @@ async fn an_sqs_batch_reports_only_its_failed_records() {
 async fn schedules_fire_from_rules_and_from_the_scheduler() {
     let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::nightly");
-    d.dispatch(fixture("eventbridge-rule.json"), "req-1", 0)
+    d.dispatch(fixture("eventbridge-rule.json").into(), "req-1", 0)
         .await
         .unwrap();
-    d.dispatch(fixture("eventbridge-scheduler.json"), "req-1", 0)
+    d.dispatch(fixture("eventbridge-scheduler.json").into(), "req-1", 0)
         .await
         .unwrap();
     let seen = take_seen("nightly");
@@ -196,7 +196,7 @@ async fn schedules_fire_from_rules_and_from_the_scheduler() {
 async fn a_direct_invoke_is_the_bare_payload() {
     let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
-    d.dispatch(fixture("direct.json"), "req-1", 0)
+    d.dispatch(fixture("direct.json").into(), "req-1", 0)
         .await
         .unwrap();
     let seen = take_seen("welcome");
@@ -208,7 +208,7 @@ async fn a_direct_invoke_is_the_bare_payload() {
 
 async fn failure(function: &str, payload: Value) -> (FailureKind, String) {
     let failure = dispatcher(function)
-        .dispatch(payload, "req-1", 0)
+        .dispatch(payload.into(), "req-1", 0)
         .await
         .unwrap_err();
     (failure.kind, failure.message)
@@ -242,7 +242,7 @@ async fn failures_name_event_handler_and_cause_and_the_next_call_works() {
 
     // The dispatcher keeps serving after each of those.
     assert_eq!(
-        d.dispatch(json!({"n": 1}), "req-1", 0).await,
+        d.dispatch(json!({"n": 1}).into(), "req-1", 0).await,
         Ok(Value::Null)
     );
 }
@@ -322,13 +322,15 @@ async fn one_function_can_serve_every_handler() {
     let all = dispatcher("*");
 
     // By the name the publisher set: both subscribers of the event run.
-    all.dispatch(fixture("sns.json"), "req-1", 0).await.unwrap();
+    all.dispatch(fixture("sns.json").into(), "req-1", 0)
+        .await
+        .unwrap();
     assert_eq!(take_seen("welcome").len(), 1);
     assert_eq!(take_seen("audit").len(), 1);
 
     // By the queue the batch came from (no name attribute): `arn:...:jobs`.
     let response = all
-        .dispatch(fixture("sqs-batch-one-bad.json"), "req-1", 0)
+        .dispatch(fixture("sqs-batch-one-bad.json").into(), "req-1", 0)
         .await
         .unwrap();
     assert_eq!(
@@ -338,21 +340,24 @@ async fn one_function_can_serve_every_handler() {
     assert_eq!(take_seen("jobs").len(), 2);
 
     // The app's only schedule, whatever its rule is called.
-    all.dispatch(fixture("eventbridge-rule.json"), "req-1", 0)
+    all.dispatch(fixture("eventbridge-rule.json").into(), "req-1", 0)
         .await
         .unwrap();
     assert_eq!(take_seen("nightly").len(), 1);
 
     let mut other = fixture("sns.json");
     other["Records"][0]["Sns"]["MessageAttributes"]["eventfn.name"]["Value"] = json!("other-event");
-    let failure = all.dispatch(other, "req-1", 0).await.unwrap_err();
+    let failure = all.dispatch(other.into(), "req-1", 0).await.unwrap_err();
     assert_eq!(failure.kind, FailureKind::UnknownEvent);
     assert_eq!(
         failure.message,
         "no handler of this binary handles `other-event`"
     );
 
-    let failure = all.dispatch(json!({"n": 1}), "req-1", 0).await.unwrap_err();
+    let failure = all
+        .dispatch(json!({"n": 1}).into(), "req-1", 0)
+        .await
+        .unwrap_err();
     assert!(
         failure
             .message
@@ -370,7 +375,7 @@ async fn a_fifo_batch_stops_at_its_first_failure() {
         record["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:jobs.fifo");
     }
     let response = dispatcher("lambda::jobs")
-        .dispatch(batch, "req-1", 0)
+        .dispatch(batch.into(), "req-1", 0)
         .await
         .unwrap();
     // m-2 does not deserialize; m-3 is returned without being delivered, to keep the order.
