@@ -356,7 +356,25 @@ fn cargo_build(
     if args.release {
         cargo_args.push("--release".to_owned());
     }
-    let artifacts = run_cargo(shell, &package.manifest_path, target, &cargo_args)?;
+    // Linked as a position-dependent executable, the bootstrap needs no relocations from the
+    // loader: one with the AWS SDK carries some 33,000, whose processing and copied pages made
+    // up most of its cold start beyond a hello world's (runtime/benches/init.rs). Only the final
+    // link changes (dependencies stay position-independent code, as they can be in such an
+    // executable), at the cost of address randomization for the executable's own image; `--pie`
+    // keeps it.
+    let subcommand = if args.pie {
+        "build"
+    } else {
+        cargo_args.extend(["--".to_owned(), "-Crelocation-model=static".to_owned()]);
+        "rustc"
+    };
+    let artifacts = run_cargo(
+        shell,
+        subcommand,
+        &package.manifest_path,
+        target,
+        &cargo_args,
+    )?;
     let mut executable = None;
     let mut libs = Vec::new();
     for artifact in artifacts {
@@ -407,10 +425,12 @@ fn rlibs(artifact: &cargo_metadata::Artifact) -> Vec<(PackageId, Target, PathBuf
         .collect()
 }
 
-/// Runs `cargo build <args>` with cargo's own progress on stderr and returns the artifacts it
-/// reports; a failed build is [`CargoFailed`].
+/// Runs `cargo <subcommand> <args>` (`build`, or `rustc` for flags of the final crate only)
+/// with cargo's own progress on stderr and returns the artifacts it reports; a failed build is
+/// [`CargoFailed`].
 fn run_cargo(
     shell: &Shell,
+    subcommand: &str,
     manifest_path: &cargo_metadata::camino::Utf8Path,
     target: Option<&str>,
     args: &[String],
@@ -418,16 +438,19 @@ fn run_cargo(
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(&cargo);
     command
-        .arg("build")
+        .arg(subcommand)
         .arg("--message-format=json-render-diagnostics")
         .arg("--manifest-path")
-        .arg(manifest_path)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .arg(manifest_path);
     if let Some(target) = target {
         command.args(["--target", target]);
     }
+    // Options go before a `--` that hands flags to rustc.
+    let split = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    command
+        .args(&args[..split])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     // AWS-LC's CPU-jitter entropy costs tens of milliseconds at every Lambda cold start.
     if std::env::var_os("AWS_LC_SYS_NO_JITTER_ENTROPY").is_none() {
         command.env("AWS_LC_SYS_NO_JITTER_ENTROPY", "1");
@@ -441,6 +464,7 @@ fn run_cargo(
     if shell.verbose {
         command.arg("--verbose");
     }
+    command.args(&args[split..]);
     shell.verbose("Running", format!("{command:?}"));
     let mut child = command
         .spawn()
@@ -532,7 +556,13 @@ fn check_linked(
             args.push("-p".to_owned());
             args.push(package.id.repr.clone());
         }
-        let artifacts = run_cargo(shell, &app.manifest_path, output.target.as_deref(), &args)?;
+        let artifacts = run_cargo(
+            shell,
+            "build",
+            &app.manifest_path,
+            output.target.as_deref(),
+            &args,
+        )?;
         for (id, target, rlib) in artifacts.iter().flat_map(rlibs) {
             let Some(package) = bitcode.iter().copied().find(|p| p.id == id) else {
                 continue;

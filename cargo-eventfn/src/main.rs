@@ -76,6 +76,13 @@ pub struct BuildArgs {
     #[arg(long)]
     pub arm64: bool,
 
+    /// Link the bootstrap as a position-independent executable. By default it is linked
+    /// position-dependent, which spares the loader some 33,000 relocations of a bootstrap with
+    /// the AWS SDK at every cold start (about 0.35 ms measured), at the cost of address
+    /// randomization of the executable's own image.
+    #[arg(long)]
+    pub pie: bool,
+
     /// Output format on stdout: `human` prints nothing there; `json` prints a summary of what
     /// was written.
     #[arg(long, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]

@@ -1,12 +1,15 @@
 //! Init time: from process start to the first `GET /runtime/invocation/next` on the Runtime API,
-//! for the `welcome` example's bootstrap (which links the AWS SDK) against a hand-written
-//! `lambda_runtime` hello world without it (`examples/hello_lambda.rs`), both release builds.
+//! for the `welcome` example's bootstrap as `cargo eventfn build --release` writes it (it links
+//! the AWS SDK) against a hand-written `lambda_runtime` hello world without it, both on tokio's
+//! multi-thread runtime (`#[tokio::main]`, `examples/hello_lambda.rs`); and, for reference, that
+//! hello world on the current-thread runtime, which starts no worker threads
+//! (`examples/hello_lambda_current_thread.rs`).
 //!
 //! Run from the workspace root:
 //!
 //! ```sh
-//! cargo build --release -p welcome
-//! cargo build --release -p eventfn --example hello_lambda
+//! cargo run -p cargo-eventfn -- eventfn build --release --manifest-path examples/welcome/Cargo.toml
+//! cargo build --release -p eventfn --example hello_lambda --example hello_lambda_current_thread
 //! cargo bench -p eventfn --bench init
 //! ```
 
@@ -18,15 +21,15 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-fn release_binary(path: &str) -> PathBuf {
+/// `path` under the target directory, which must have been built (see the top of this file).
+fn built(path: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
-    let binary = target.join("release").join(path);
+    let binary = target.join(path);
     assert!(
         binary.exists(),
-        "{} is missing: run `cargo build --release -p welcome` and \
-         `cargo build --release -p eventfn --example hello_lambda` first",
+        "{} is missing: build it as the top of runtime/benches/init.rs says",
         binary.display()
     );
     binary
@@ -59,8 +62,9 @@ fn time_to_first_next(binary: &PathBuf, listener: &TcpListener, envs: &[(&str, &
 
 fn init(c: &mut Criterion) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let welcome = release_binary("welcome");
-    let hello = release_binary("examples/hello_lambda");
+    let welcome = built("eventfn/welcome/bootstrap");
+    let hello = built("release/examples/hello_lambda");
+    let hello_current_thread = built("release/examples/hello_lambda_current_thread");
     let mut group = c.benchmark_group("init-to-first-next");
     group.bench_function("eventfn-welcome", |b| {
         b.iter_custom(|iters| {
@@ -79,6 +83,13 @@ fn init(c: &mut Criterion) {
         b.iter_custom(|iters| {
             (0..iters)
                 .map(|_| time_to_first_next(&hello, &listener, &[]))
+                .sum()
+        })
+    });
+    group.bench_function("hand-written-hello-current-thread", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| time_to_first_next(&hello_current_thread, &listener, &[]))
                 .sum()
         })
     });

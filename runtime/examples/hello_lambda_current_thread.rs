@@ -1,5 +1,5 @@
-//! A hand-written `lambda_runtime` hello world with no SDK: the baseline of the init-time bench
-//! (`benches/init.rs`). Not an eventfn app.
+//! `hello_lambda` on tokio's current-thread runtime, which starts no worker threads: the second
+//! baseline of the init-time bench (`benches/init.rs`). Not an eventfn app.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
