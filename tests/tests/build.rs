@@ -43,6 +43,23 @@ fn basic_fixture_yields_the_exact_manifest() {
     let mut zipped = Vec::new();
     std::io::Read::read_to_end(&mut entry, &mut zipped).unwrap();
     assert!(zipped == bytes, "bootstrap.zip holds the built bootstrap");
+    // Position-dependent: the loader has no relocations to apply at cold start.
+    let kind = object::File::parse(&*bytes).unwrap().kind();
+    assert_eq!(kind, object::ObjectKind::Executable);
+}
+
+/// On a package no other test of this file builds: two builds of one package at once, one with
+/// `--pie`, would write the same binary.
+#[test]
+fn pie_keeps_a_position_independent_bootstrap() {
+    let summary = build_ok(&["-p", "fixture-lambda-app", "--pie"], &[]);
+    let bytes = std::fs::read(summary_path(&summary, "bootstrap")).unwrap();
+    let kind = object::File::parse(&*bytes).unwrap().kind();
+    assert_eq!(
+        kind,
+        object::ObjectKind::Dynamic,
+        "a PIE is a dynamic object"
+    );
 }
 
 /// Release builds with fat LTO, stripped, one codegen unit. Nothing else in the tests builds
@@ -219,6 +236,7 @@ fn help_describes_every_flag() {
         "--package",
         "--bin",
         "--arm64",
+        "--pie",
         "--message-format",
         "--verbose",
         "--color",
