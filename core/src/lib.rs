@@ -5,12 +5,14 @@
 //! Nothing here is specific to one of those: the same function decides whether a name, a schedule
 //! expression or an option value is valid wherever it is checked, so the three can never disagree.
 
+pub mod after;
 pub mod manifest;
 pub mod name;
 pub mod options;
 pub mod record;
 pub mod schedule;
 
+pub use after::parse_after;
 pub use manifest::{Handler, Kind, Manifest, Options, Source};
 pub use name::validate_name;
 pub use options::{Defaults, OptionKey};
