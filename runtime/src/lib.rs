@@ -93,6 +93,8 @@ pub mod lambda;
 mod publish;
 mod registry;
 mod run;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 
 #[doc(hidden)]
 #[path = "private.rs"]
