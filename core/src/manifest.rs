@@ -58,6 +58,13 @@ impl Kind {
         }
     }
 
+    /// The kind [`Kind::as_str`] names.
+    pub fn parse(text: &str) -> Option<Kind> {
+        [Kind::Event, Kind::Queue, Kind::Schedule]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+
     /// The attribute that declares handlers of this kind.
     pub fn attribute(self) -> &'static str {
         match self {
@@ -168,5 +175,19 @@ impl Manifest {
         names.sort_unstable();
         names.dedup();
         names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_read_back_what_as_str_writes() {
+        for kind in [Kind::Event, Kind::Queue, Kind::Schedule] {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Kind::parse("Event"), None);
+        assert_eq!(Kind::parse(""), None);
     }
 }

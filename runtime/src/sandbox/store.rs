@@ -37,12 +37,10 @@ impl State {
         }
     }
 
-    fn parse(text: &str) -> State {
-        match text {
-            "done" => State::Done,
-            "dead" => State::Dead,
-            _ => State::Pending,
-        }
+    fn parse(text: &str) -> Option<State> {
+        [State::Pending, State::Done, State::Dead]
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 }
 
@@ -145,25 +143,31 @@ const SELECT: &str = "
            d.attempts, d.due, d.duration, d.error
     FROM deliveries d JOIN events e ON e.id = d.event";
 
-fn parse_kind(text: &str) -> Kind {
-    match text {
-        "queue" => Kind::Queue,
-        "schedule" => Kind::Schedule,
-        _ => Kind::Event,
-    }
+/// Column `index` read with `parse`; text it does not know (a store written by another version,
+/// or damaged) is an error naming the column and the value, never a guess.
+fn known<T>(
+    r: &rusqlite::Row<'_>,
+    index: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(index)?;
+    parse(&text).ok_or_else(|| {
+        let why = format!("unknown value `{text}` in column {index} of the sandbox store");
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, why.into())
+    })
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
         id: r.get(0)?,
         event: r.get(1)?,
-        kind: parse_kind(&r.get::<_, String>(2)?),
+        kind: known(r, 2, Kind::parse)?,
         name: r.get(3)?,
         body: r.get(4)?,
         time: r.get::<_, i64>(5)? as u64,
         delay: r.get::<_, i64>(6)? as u64,
         handler: r.get(7)?,
-        state: State::parse(&r.get::<_, String>(8)?),
+        state: known(r, 8, State::parse)?,
         attempts: r.get(9)?,
         due: r.get::<_, i64>(10)? as u64,
         duration: r.get::<_, Option<i64>>(11)?.map(|d| d as u64),
@@ -455,6 +459,22 @@ mod tests {
         assert_eq!(store.pending().unwrap(), vec![replayed]);
         let error = store.replay(id, 20_000).unwrap_err();
         assert!(error.contains("is pending, not dead"), "{error}");
+    }
+
+    #[test]
+    fn a_value_the_store_does_not_know_is_an_error_not_a_guess() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("sandbox.db")).unwrap();
+        store.publish_all(&[signup(&["a"], 0)]).unwrap();
+        store
+            .db
+            .execute("UPDATE deliveries SET state = 'archived'", [])
+            .unwrap();
+        let error = store.list(Filter::All, 10).unwrap_err();
+        assert!(
+            error.contains("unknown value `archived` in column 8 of the sandbox store"),
+            "{error}"
+        );
     }
 
     #[test]
