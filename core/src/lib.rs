@@ -10,6 +10,7 @@ pub mod manifest;
 pub mod name;
 pub mod options;
 pub mod record;
+pub mod sandbox;
 pub mod schedule;
 
 pub use after::parse_after;

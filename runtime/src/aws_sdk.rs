@@ -139,6 +139,14 @@ impl AwsBus {
             return Ok(());
         };
         let (kind, name) = (first.kind, first.name.clone());
+        if first.delay > 0 {
+            return Err(error(format!(
+                "cannot send to {} `{name}` with a delay of {} ms: this version of eventfn delays \
+                 messages in the local sandbox only; on AWS, send it without `.after(...)`",
+                kind.as_str(),
+                first.delay
+            )));
+        }
         let address = self.address(kind, &name).await?;
         match kind {
             Kind::Queue => self.send_sqs(&address, &name, messages).await,

@@ -5,8 +5,6 @@ use std::time::SystemTime;
 use eventfn_core::Registration;
 use serde::Serialize;
 
-use crate::Result;
-
 /// The event being handled, passed to handlers that take it as an argument.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -55,8 +53,8 @@ impl Context {
         &self.handler.function
     }
 
-    /// Publishes an event, like [`crate::publish`].
-    pub async fn publish<T: Serialize + ?Sized>(&self, name: &str, payload: &T) -> Result<()> {
-        crate::publish(name, payload).await
+    /// Publishes an event when awaited, like [`crate::publish`]; `.after(...)` delays it.
+    pub fn publish<T: Serialize + ?Sized>(&self, name: &str, payload: &T) -> crate::Publish {
+        crate::publish(name, payload)
     }
 }

@@ -74,7 +74,7 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Init => "Init",
             FailureKind::HandlerError => "HandlerError",
@@ -401,8 +401,26 @@ impl Dispatcher {
 
 /// Runs one handler on one message, within its deadline, catching its panics.
 async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> Result<(), Failure> {
+    let delivery = Delivery {
+        id: message.id,
+        time: message.time,
+        delay: message.delay,
+        attempt: message.attempt,
+        deadline: deadline(entry.registration.options.timeout, lambda_deadline),
+    };
+    call(entry, message.body, delivery).await
+}
+
+/// Calls a handler with a JSON payload until `delivery.deadline`, catching its panics: how both
+/// Lambda and the local sandbox run an attempt. The failure names the event, the handler, the
+/// message and the attempt.
+pub(crate) async fn call(
+    entry: &'static Entry,
+    body: String,
+    delivery: Delivery,
+) -> Result<(), Failure> {
     let registration = &entry.registration;
-    let (id, attempt) = (message.id.clone(), message.attempt);
+    let (id, attempt, deadline) = (delivery.id.clone(), delivery.attempt, delivery.deadline);
     // Built only when something fails.
     let what = || {
         format!(
@@ -413,16 +431,8 @@ async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> R
             if id.is_empty() { "without id" } else { &id },
         )
     };
-    let deadline = deadline(registration.options.timeout, lambda_deadline);
-    let delivery = Delivery {
-        id: message.id,
-        time: message.time,
-        delay: message.delay,
-        attempt: message.attempt,
-        deadline,
-    };
     // A panic is caught here, so the runtime keeps serving; dropping the call on timeout cancels it.
-    let call = AssertUnwindSafe(entry.invoke(message.body, delivery)).catch_unwind();
+    let call = AssertUnwindSafe(entry.invoke(body, delivery)).catch_unwind();
     let outcome = match deadline.map(|d| d.duration_since(SystemTime::now())) {
         Some(Ok(left)) => match tokio::time::timeout(left, call).await {
             Ok(outcome) => outcome,
@@ -436,7 +446,7 @@ async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> R
         Some(Err(_)) => {
             return Err(Failure::new(
                 FailureKind::Timeout,
-                format!("{} had no time left before the Lambda deadline", what()),
+                format!("{} had no time left before its deadline", what()),
             ));
         }
         None => call.await,

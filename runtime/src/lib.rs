@@ -78,10 +78,18 @@
 //! how failures are reported, and [`aws`] for how [`publish`] and [`enqueue`] find topics and
 //! queues.
 //!
+//! # Locally
+//!
+//! Elsewhere, [`run`] serves the [`sandbox`]: `cargo eventfn dev` builds the app for this
+//! machine and runs it there, with a durable store, retries, dead letters, delays
+//! ([`Publish::after`]) and schedules, and an HTTP API on 127.0.0.1 that `cargo eventfn publish`,
+//! `trigger`, `events` and `replay` use. Another local process publishes into it through the same
+//! [`publish`] call when `EVENTFN_SANDBOX` holds the address it prints. With
+//! `EVENTFN_DESCRIBE=1`, [`run`] prints the app's registrations instead.
+//!
 //! # Limits of this version
 //!
-//! Outside Lambda, [`run`] checks the registry and can describe it (`EVENTFN_DESCRIBE=1`); the
-//! local sandbox is not there yet.
+//! Delays are honored in the sandbox only: on AWS a delayed publish is an error.
 
 pub mod aws;
 #[cfg(feature = "aws")]
@@ -104,6 +112,8 @@ pub use context::Context;
 pub use error::{Error, PayloadError, Result};
 pub use eventfn_core::{Kind, Registration};
 pub use eventfn_macros::{event, queue, schedule};
-pub use publish::{Bus, MAX_PAYLOAD_BYTES, Message, enqueue, enqueue_many, publish, publish_many};
+pub use publish::{
+    After, Bus, MAX_PAYLOAD_BYTES, Message, Publish, enqueue, enqueue_many, publish, publish_many,
+};
 pub use registry::{Entry, handlers};
 pub use run::{DESCRIBE_ENV, Delivery, run};

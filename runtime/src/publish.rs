@@ -3,11 +3,12 @@
 //! Every message is checked here, before anything is sent: the name must be valid, the payload
 //! must serialize to JSON, and the JSON must fit SNS's and SQS's 256 KB message limit.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use eventfn_core::{Kind, validate_name};
+use eventfn_core::{Kind, parse_after, validate_name};
 use serde::Serialize;
 
 use crate::Result;
@@ -21,40 +22,44 @@ pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024 - ATTRIBUTE_ALLOWANCE;
 /// characters).
 const ATTRIBUTE_ALLOWANCE: usize = 1024;
 
-/// Publishes `payload` to every subscriber of event `name`.
+/// Publishes `payload` to every subscriber of event `name`, when awaited; `.after(...)` delays it.
 ///
 /// ```no_run
 /// # async fn f() -> eventfn::Result<()> {
-/// eventfn::publish("account-signup", &serde_json::json!({ "user_id": "u1" })).await?;
+/// let signup = serde_json::json!({ "user_id": "u1" });
+/// eventfn::publish("account-signup", &signup).await?;
+/// // Delivered in five minutes, or later; never before.
+/// eventfn::publish("account-reminder", &signup).after("5 minutes").await?;
 /// # Ok(()) }
 /// ```
-pub async fn publish<T: Serialize + ?Sized>(name: &str, payload: &T) -> Result<()> {
-    send(vec![Message::new(Kind::Event, name, payload)?]).await
+pub fn publish<T: Serialize + ?Sized>(name: &str, payload: &T) -> Publish {
+    Publish::new(Message::new(Kind::Event, name, payload).map(|m| vec![m]))
 }
 
 /// Publishes several payloads to event `name` in as few requests as the bus allows (SNS
 /// `PublishBatch`, ten at a time). Every payload is checked before any is sent.
-pub async fn publish_many<'a, T, I>(name: &str, payloads: I) -> Result<()>
+pub fn publish_many<'a, T, I>(name: &str, payloads: I) -> Publish
 where
     T: Serialize + ?Sized + 'a,
     I: IntoIterator<Item = &'a T>,
 {
-    send(messages(Kind::Event, name, payloads)?).await
+    Publish::new(messages(Kind::Event, name, payloads))
 }
 
-/// Sends `payload` to queue `name`, whose handler receives it in a batch.
-pub async fn enqueue<T: Serialize + ?Sized>(name: &str, payload: &T) -> Result<()> {
-    send(vec![Message::new(Kind::Queue, name, payload)?]).await
+/// Sends `payload` to queue `name`, whose handler receives it in a batch, when awaited;
+/// `.after(...)` delays it.
+pub fn enqueue<T: Serialize + ?Sized>(name: &str, payload: &T) -> Publish {
+    Publish::new(Message::new(Kind::Queue, name, payload).map(|m| vec![m]))
 }
 
 /// Sends several payloads to queue `name` (SQS `SendMessageBatch`, ten at a time). Every payload
 /// is checked before any is sent.
-pub async fn enqueue_many<'a, T, I>(name: &str, payloads: I) -> Result<()>
+pub fn enqueue_many<'a, T, I>(name: &str, payloads: I) -> Publish
 where
     T: Serialize + ?Sized + 'a,
     I: IntoIterator<Item = &'a T>,
 {
-    send(messages(Kind::Queue, name, payloads)?).await
+    Publish::new(messages(Kind::Queue, name, payloads))
 }
 
 fn messages<'a, T, I>(kind: Kind, name: &str, payloads: I) -> Result<Vec<Message>>
@@ -68,6 +73,145 @@ where
         .collect()
 }
 
+/// A publish or enqueue, sent when awaited. The payload was checked and serialized when it was
+/// made, so it borrows nothing.
+#[must_use = "a publish sends nothing until it is awaited"]
+#[derive(Debug)]
+pub struct Publish {
+    messages: Result<Vec<Message>>,
+    after: Option<After>,
+}
+
+impl Publish {
+    fn new(messages: Result<Vec<Message>>) -> Publish {
+        Publish {
+            messages,
+            after: None,
+        }
+    }
+
+    /// Delivers no sooner than `after`, Ampt's: a number of milliseconds to wait, a Unix
+    /// timestamp in milliseconds, an RFC 3339 UTC time (`"2026-12-24T18:00:00Z"`), a count and a
+    /// unit (`"5 minutes"`, `"1 day"`, seconds to years), a [`Duration`] or a [`SystemTime`]. It
+    /// must lie in the future, at most a year ahead; anything else is an error when awaited,
+    /// before anything is sent.
+    ///
+    /// The sandbox honors delays; on AWS they are not supported by this version and are an
+    /// error.
+    pub fn after(mut self, after: impl Into<After>) -> Publish {
+        self.after = Some(after.into());
+        self
+    }
+
+    /// The messages to send, with their delay; an error if a payload or the delay is refused.
+    fn resolve(self) -> Result<Vec<Message>> {
+        let mut messages = self.messages?;
+        if let (Some(after), Some(first)) = (&self.after, messages.first()) {
+            let delay = after.delay_ms(first.time).map_err(|e| {
+                message(format!(
+                    "cannot send to {} `{}`: {e}",
+                    first.kind.as_str(),
+                    first.name
+                ))
+            })?;
+            for message in &mut messages {
+                message.delay = delay;
+            }
+        }
+        Ok(messages)
+    }
+}
+
+impl IntoFuture for Publish {
+    type Output = Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let messages = self.resolve();
+        Box::pin(async move { send(messages?).await })
+    }
+}
+
+/// When a delayed message may be delivered: see [`Publish::after`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After(AfterValue);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AfterValue {
+    /// Milliseconds, or a timestamp in milliseconds; negative is refused.
+    Number(i128),
+    Text(String),
+    Wait(Duration),
+    At(SystemTime),
+}
+
+impl After {
+    /// The delay asked for, in milliseconds, read at `now` (milliseconds since the Unix epoch).
+    pub fn delay_ms(&self, now: u64) -> std::result::Result<u64, String> {
+        let number = |n: i128| {
+            u64::try_from(n)
+                .map_err(|_| format!("after {n}: a delay cannot be negative"))
+                .and_then(|n| eventfn_core::after::after_ms(n, now))
+        };
+        match &self.0 {
+            AfterValue::Number(n) => number(*n),
+            AfterValue::Text(text) => parse_after(text, now),
+            AfterValue::Wait(wait) => {
+                number(wait.as_millis() as i128).map_err(|e| format!("after {wait:?}: {e}"))
+            }
+            AfterValue::At(at) => {
+                let at = at
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                eventfn_core::after::after_ms(at.max(1), now)
+                    .and_then(|delay| {
+                        if at > now {
+                            Ok(delay)
+                        } else {
+                            Err("that time is not in the future".to_owned())
+                        }
+                    })
+                    .map_err(|e| format!("after the time {at} (ms since the epoch): {e}"))
+            }
+        }
+    }
+}
+
+macro_rules! after_from_integer {
+    ($($t:ty)*) => {$(
+        impl From<$t> for After {
+            fn from(n: $t) -> After {
+                After(AfterValue::Number(n as i128))
+            }
+        }
+    )*};
+}
+after_from_integer!(i32 i64 u32 u64 usize);
+
+impl From<&str> for After {
+    fn from(text: &str) -> After {
+        After(AfterValue::Text(text.to_owned()))
+    }
+}
+
+impl From<String> for After {
+    fn from(text: String) -> After {
+        After(AfterValue::Text(text))
+    }
+}
+
+impl From<Duration> for After {
+    fn from(wait: Duration) -> After {
+        After(AfterValue::Wait(wait))
+    }
+}
+
+impl From<SystemTime> for After {
+    fn from(at: SystemTime) -> After {
+        After(AfterValue::At(at))
+    }
+}
+
 /// A message checked and ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -78,6 +222,8 @@ pub struct Message {
     pub body: String,
     /// When it was published, in milliseconds since the Unix epoch.
     pub time: u64,
+    /// How long to wait before delivering it, in milliseconds.
+    pub delay: u64,
 }
 
 impl Message {
@@ -88,10 +234,7 @@ impl Message {
 
     /// Checks the name, serializes the payload and checks its size.
     pub fn new<T: Serialize + ?Sized>(kind: Kind, name: &str, payload: &T) -> Result<Message> {
-        let what = match kind {
-            Kind::Queue => "queue",
-            Kind::Event | Kind::Schedule => "event",
-        };
+        let what = kind.as_str();
         validate_name(name).map_err(|e| {
             message(format!(
                 "cannot send to {what} `{name}`: invalid {what} name: {e}"
@@ -116,6 +259,7 @@ impl Message {
             time: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
+            delay: 0,
         })
     }
 }
@@ -142,6 +286,11 @@ async fn send(outgoing: Vec<Message>) -> Result<()> {
     if let Some(bus) = BUS.get() {
         return bus.send(outgoing).await;
     }
+    #[cfg(feature = "sandbox")]
+    if let Ok(url) = std::env::var(eventfn_core::sandbox::SANDBOX_ENV) {
+        let bus = crate::sandbox::http::HttpBus::new(&url)?;
+        return BUS.get_or_init(|| Box::new(bus)).send(outgoing).await;
+    }
     if crate::aws::configured() {
         #[cfg(feature = "aws")]
         {
@@ -156,9 +305,13 @@ async fn send(outgoing: Vec<Message>) -> Result<()> {
         )));
     }
     Err(message(format!(
-        "cannot send to `{}`: no event bus is connected to this process: on AWS, set {} or {} \
-         (the deployed template does), or {} to find topics and queues in SSM",
+        "cannot send to `{}`: no event bus is connected to this process: locally, run the app \
+         with `cargo eventfn dev` and set {}=http://127.0.0.1:{} (the address it prints) in \
+         this process; on AWS, set {} or {} (the deployed template does), or {} to find topics \
+         and queues in SSM",
         first.name,
+        eventfn_core::sandbox::SANDBOX_ENV,
+        eventfn_core::sandbox::DEFAULT_PORT,
         crate::aws::TOPICS_ENV,
         crate::aws::QUEUES_ENV,
         crate::aws::STACK_ENV

@@ -3,6 +3,7 @@
 use std::time::SystemTime;
 
 use crate::__private::Invocation;
+#[cfg(not(feature = "sandbox"))]
 use crate::error::message;
 use crate::registry::{Entry, handlers};
 use crate::{Context, Result};
@@ -15,7 +16,8 @@ pub const DESCRIBE_ENV: &str = "EVENTFN_DESCRIBE";
 /// - with `EVENTFN_DESCRIBE=1` (any value but empty, `0` or `false`): prints every registration as a JSON array on stdout and returns;
 /// - on AWS Lambda (`AWS_LAMBDA_RUNTIME_API` set): serves the handler named by
 ///   `EVENTFN_HANDLER` (see [`lambda`](crate::lambda)) until the runtime stops;
-/// - elsewhere: the local sandbox is not in this version yet, which it says, returning an error.
+/// - elsewhere: the local sandbox (see [`sandbox`](crate::sandbox)), until the process is
+///   stopped; without eventfn's `sandbox` feature, an error that says so.
 ///
 /// Before anything else it checks the registry: no handlers, an unreadable registration or two
 /// conflicting ones (two queues with one name, say) is an error naming them.
@@ -29,11 +31,14 @@ pub async fn run() -> Result<()> {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         return crate::lambda::serve(entries).await;
     }
+    #[cfg(feature = "sandbox")]
+    return crate::sandbox::serve(entries).await;
+    #[cfg(not(feature = "sandbox"))]
     Err(message(format!(
         "eventfn: this app has {} handler{}, and it runs on AWS Lambda (where \
-         AWS_LAMBDA_RUNTIME_API is set); the local sandbox is not in this version yet. Build its \
-         manifest and Lambda artifact with `cargo eventfn build`, or set {DESCRIBE_ENV}=1 to list \
-         its handlers",
+         AWS_LAMBDA_RUNTIME_API is set); it was built without the `sandbox` feature of eventfn, \
+         which runs it locally. Build its manifest and Lambda artifact with `cargo eventfn build`, \
+         or set {DESCRIBE_ENV}=1 to list its handlers",
         entries.len(),
         if entries.len() == 1 { "" } else { "s" }
     )))

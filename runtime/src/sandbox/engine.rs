@@ -1,0 +1,669 @@
+//! The sandbox's engine: accepts messages into the store, hands due deliveries to their handlers'
+//! workers, records what became of each attempt, retries with backoff and turns what is spent
+//! into dead letters.
+//!
+//! - One thread owns the store. Whatever is waiting when it wakes (publishes, outcomes,
+//!   replays, reads) runs in one transaction, and a publish is answered only once that is
+//!   committed: many publishes in flight cost one write of the log, and none is acknowledged
+//!   before it would survive the sandbox being killed.
+//! - The dispatcher keeps pending deliveries in a heap by due time and hands what is due to the
+//!   handler's workers: one delivery at a time for events and schedules, up to `batch_size` at
+//!   a time for queues. Each handler has its own workers (its `concurrency`, else
+//!   [`DEFAULT_WORKERS`]; one for a FIFO queue, which keeps its order), so a slow handler never
+//!   holds up another.
+//! - An attempt runs as on Lambda ([`crate::lambda`]): within the handler's timeout, panics
+//!   caught. A failure is retried after 1, 2, 4, ... times the first retry delay (at most five
+//!   minutes) while the handler's `retries` allow, then it is a dead letter. Each subscriber of
+//!   an event has its own delivery, so a failure never re-runs a sibling.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::sync::mpsc as sync_mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use eventfn_core::options::Defaults;
+use eventfn_core::{Kind, Options};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::clock::Clock;
+use super::log::{Line, Log, Shown, capture};
+use super::store::{self, Filter, NewEvent, Outcome, Store};
+use crate::publish::{Bus, Message};
+use crate::registry::Entry;
+use crate::{Delivery, Result};
+
+/// Workers per handler that does not set `concurrency`.
+pub const DEFAULT_WORKERS: usize = 64;
+
+/// The longest wait between two attempts.
+const MAX_RETRY_DELAY_MS: u64 = 5 * 60 * 1000;
+
+/// The longest delay a message may ask for: a year, as Ampt allows (366 days, for leap years).
+const MAX_DELAY_MS: u64 = 366 * 24 * 3600 * 1000;
+
+/// How many commands the store's thread takes into one transaction at most.
+const MAX_GROUP: usize = 4096;
+
+/// Why the sandbox did not accept something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request is wrong: its message says how.
+    Invalid(String),
+    /// The store failed.
+    Store(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Invalid(why) | Refusal::Store(why) => f.write_str(why),
+        }
+    }
+}
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The store's file.
+    pub store: std::path::PathBuf,
+    /// Options for handlers that leave them out.
+    pub defaults: Defaults,
+    /// The wait before the first retry, in milliseconds; each later one waits twice as long.
+    pub retry_delay_ms: u64,
+}
+
+struct Handler {
+    entry: &'static Entry,
+    options: Options,
+    ready: mpsc::UnboundedSender<Vec<store::Delivery>>,
+}
+
+/// A message accepted, to be stored with its handlers.
+struct Accepted {
+    kind: Kind,
+    name: String,
+    body: String,
+    time: u64,
+    delay: u64,
+    handlers: Vec<&'static str>,
+}
+
+type Reply<T> = oneshot::Sender<std::result::Result<T, String>>;
+
+enum Command {
+    Publish {
+        events: Vec<Accepted>,
+        reply: Reply<Vec<i64>>,
+    },
+    Finish {
+        id: i64,
+        attempt: u32,
+        duration_ms: u64,
+        outcome: Outcome,
+    },
+    Replay {
+        id: i64,
+        reply: Reply<store::Delivery>,
+    },
+    List {
+        filter: Filter,
+        limit: usize,
+        reply: Reply<Vec<store::Delivery>>,
+    },
+    Resume {
+        reply: Reply<usize>,
+    },
+}
+
+/// The running sandbox.
+pub struct Engine {
+    handlers: Vec<Handler>,
+    by_function: HashMap<&'static str, usize>,
+    store: sync_mpsc::Sender<Command>,
+    /// Into the dispatcher's heap.
+    schedule: mpsc::UnboundedSender<store::Delivery>,
+    retry_delay_ms: u64,
+    log: Log,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Engine {
+    /// Opens the store and starts the store's thread, the dispatcher and every handler's
+    /// workers; then delivers what the store holds pending (from before a restart). Must be
+    /// called within a tokio runtime.
+    pub async fn start(
+        entries: &'static [Entry],
+        settings: Settings,
+        log: Log,
+    ) -> std::result::Result<(Arc<Engine>, usize), String> {
+        let store = Store::open(&settings.store)?;
+        let (schedule, incoming) = mpsc::unbounded_channel();
+        let (commands, inbox) = sync_mpsc::channel();
+        let dispatch = schedule.clone();
+        std::thread::Builder::new()
+            .name("eventfn-store".into())
+            .spawn(move || store_thread(store, inbox, dispatch))
+            .map_err(|e| format!("cannot start the sandbox's store thread: {e}"))?;
+        let mut handlers = Vec::with_capacity(entries.len());
+        let mut workers = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let options = entry.registration.resolve(&settings.defaults).options;
+            let count = if options.fifo == Some(true) {
+                1
+            } else {
+                options.concurrency.map_or(DEFAULT_WORKERS, |c| c as usize)
+            };
+            let (ready, queue) = mpsc::unbounded_channel();
+            workers.push((count, Arc::new(Mutex::new(queue))));
+            handlers.push(Handler {
+                entry,
+                options,
+                ready,
+            });
+        }
+        let by_function = handlers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.entry.registration.function.as_str(), i))
+            .collect();
+        let engine = Arc::new(Engine {
+            handlers,
+            by_function,
+            store: commands,
+            schedule,
+            retry_delay_ms: settings.retry_delay_ms.max(1),
+            log,
+        });
+        for (index, (count, queue)) in workers.into_iter().enumerate() {
+            for _ in 0..count {
+                tokio::spawn(work(engine.clone(), index, queue.clone()));
+            }
+        }
+        tokio::spawn(dispatch_loop(engine.clone(), incoming));
+        let resumed = engine.ask(|reply| Command::Resume { reply }).await?;
+        Ok((engine, resumed))
+    }
+
+    /// Sends a command to the store's thread and waits for its answer.
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> Command,
+    ) -> std::result::Result<T, String> {
+        let (reply, answer) = oneshot::channel();
+        self.store
+            .send(command(reply))
+            .map_err(|_| "the sandbox's store has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the sandbox's store has stopped".to_owned())?
+    }
+
+    /// The handlers a message of `kind` named `name` goes to.
+    fn subscribers(
+        &self,
+        kind: Kind,
+        name: &str,
+    ) -> std::result::Result<Vec<&'static str>, Refusal> {
+        let found: Vec<&'static str> = self
+            .handlers
+            .iter()
+            .map(|h| &h.entry.registration)
+            .filter(|r| r.kind == kind && r.name == name)
+            .map(|r| r.function.as_str())
+            .collect();
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        let mut names: Vec<&str> = self
+            .handlers
+            .iter()
+            .map(|h| &h.entry.registration)
+            .filter(|r| r.kind == kind)
+            .map(|r| r.name.as_str())
+            .collect();
+        names.dedup();
+        let known = if names.is_empty() {
+            format!("it has no {}s", kind.as_str())
+        } else {
+            format!("its {}s are: {}", kind.as_str(), names.join(", "))
+        };
+        let what = match kind {
+            Kind::Event => format!("no handler of this app subscribes to event `{name}`"),
+            Kind::Queue => format!("this app has no queue `{name}`"),
+            Kind::Schedule => format!("this app has no schedule `{name}`"),
+        };
+        Err(Refusal::Invalid(format!("{what}; {known}")))
+    }
+
+    /// Stores messages, all or none, and delivers them when due; returns their events' ids once
+    /// they are on disk.
+    pub async fn accept(&self, messages: Vec<Message>) -> std::result::Result<Vec<i64>, Refusal> {
+        let mut events = Vec::with_capacity(messages.len());
+        for message in messages {
+            if message.delay > MAX_DELAY_MS {
+                return Err(Refusal::Invalid(format!(
+                    "cannot send to {} `{}`: a delay of {} ms is more than a year",
+                    message.kind.as_str(),
+                    message.name,
+                    message.delay
+                )));
+            }
+            let handlers = self.subscribers(message.kind, &message.name)?;
+            events.push(Accepted {
+                kind: message.kind,
+                name: message.name,
+                body: message.body,
+                time: message.time,
+                delay: message.delay,
+                handlers,
+            });
+        }
+        self.ask(|reply| Command::Publish { events, reply })
+            .await
+            .map_err(Refusal::Store)
+    }
+
+    /// Fires schedule `name` now.
+    pub async fn trigger(&self, name: &str) -> std::result::Result<i64, Refusal> {
+        let message = Message {
+            kind: Kind::Schedule,
+            name: name.to_owned(),
+            body: "null".to_owned(),
+            time: now_ms(),
+            delay: 0,
+        };
+        Ok(self.accept(vec![message]).await?[0])
+    }
+
+    /// Makes dead letter `id` pending again and delivers it.
+    pub async fn replay(&self, id: i64) -> std::result::Result<store::Delivery, Refusal> {
+        self.ask(|reply| Command::Replay { id, reply })
+            .await
+            .map_err(Refusal::Invalid)
+    }
+
+    /// Recent deliveries, newest first.
+    pub async fn list(
+        &self,
+        filter: Filter,
+        limit: usize,
+    ) -> std::result::Result<Vec<store::Delivery>, Refusal> {
+        self.ask(|reply| Command::List {
+            filter,
+            limit,
+            reply,
+        })
+        .await
+        .map_err(Refusal::Store)
+    }
+
+    /// The handlers, in link order.
+    pub fn entries(&self) -> impl Iterator<Item = &'static Entry> + '_ {
+        self.handlers.iter().map(|h| h.entry)
+    }
+
+    /// Starts the clock of every schedule: each fires at its times until the sandbox stops.
+    pub fn start_schedules(self: &Arc<Engine>) -> std::result::Result<(), String> {
+        for handler in &self.handlers {
+            let registration = &handler.entry.registration;
+            let Some(expression) = &registration.schedule else {
+                continue;
+            };
+            let clock = Clock::new(expression)
+                .map_err(|e| format!("schedule `{}`: {e}", registration.name))?;
+            tokio::spawn(tick(self.clone(), registration.name.clone(), clock));
+        }
+        Ok(())
+    }
+
+    /// Hands due deliveries to their handlers' workers: queues in batches of their
+    /// `batch_size`, in the order they were published.
+    fn hand_out(&self, due: Vec<store::Delivery>) {
+        let mut by_handler: HashMap<usize, Vec<store::Delivery>> = HashMap::new();
+        for delivery in due {
+            match self.by_function.get(delivery.handler.as_str()) {
+                Some(&index) => by_handler.entry(index).or_default().push(delivery),
+                None => self.orphan(delivery),
+            }
+        }
+        for (index, mut deliveries) in by_handler {
+            let handler = &self.handlers[index];
+            let size = handler.options.batch_size.unwrap_or(1).max(1) as usize;
+            deliveries.sort_by_key(|d| d.id);
+            let mut rest = deliveries.into_iter().peekable();
+            while rest.peek().is_some() {
+                let batch: Vec<store::Delivery> = rest.by_ref().take(size).collect();
+                // The workers stop only with the runtime.
+                let _ = handler.ready.send(batch);
+            }
+        }
+    }
+
+    /// A delivery to a handler the app no longer has (it changed since the delivery was
+    /// stored): a dead letter, to replay once the handler is back.
+    fn orphan(&self, delivery: store::Delivery) {
+        let error = format!(
+            "the app has no handler `{}` any more (it was stored for one before a restart)",
+            delivery.handler
+        );
+        self.log.warn(&format!(
+            "delivery {} of {} `{}`: {error}",
+            delivery.id,
+            delivery.kind.as_str(),
+            delivery.name
+        ));
+        let _ = self.store.send(Command::Finish {
+            id: delivery.id,
+            attempt: delivery.attempts,
+            duration_ms: 0,
+            outcome: Outcome::Dead { error },
+        });
+    }
+
+    /// Makes one attempt at a delivery; returns when to retry it if it failed and may be.
+    async fn attempt(&self, handler: &Handler, mut delivery: store::Delivery) -> Option<u64> {
+        let attempt = delivery.attempts + 1;
+        let started_at = now_ms();
+        let started = Instant::now();
+        let timeout = Duration::from_secs(u64::from(handler.options.timeout));
+        let context = Delivery {
+            id: delivery.event.to_string(),
+            time: delivery.time,
+            delay: delivery.delay,
+            attempt,
+            deadline: Some(SystemTime::now() + timeout),
+        };
+        let body = std::mem::take(&mut delivery.body);
+        // The body goes back into the delivery for a retry: handlers get their own copy.
+        let (result, captured) =
+            capture(crate::lambda::call(handler.entry, body.clone(), context)).await;
+        delivery.body = body;
+        let duration = started.elapsed();
+        let finished = now_ms();
+        let (outcome, retry_at) = match result {
+            Ok(()) => (Outcome::Done, None),
+            Err(failure) if attempt <= handler.options.retries => {
+                let wait = self
+                    .retry_delay_ms
+                    .saturating_mul(1 << (attempt - 1).min(20))
+                    .min(MAX_RETRY_DELAY_MS);
+                let due = finished + wait;
+                (
+                    Outcome::Retry {
+                        due,
+                        error: failure.message,
+                    },
+                    Some(due),
+                )
+            }
+            Err(failure) => (
+                Outcome::Dead {
+                    error: failure.message,
+                },
+                None,
+            ),
+        };
+        let registration = &handler.entry.registration;
+        self.log.delivery(
+            &Line {
+                time: started_at,
+                kind: registration.kind.as_str(),
+                name: &registration.name,
+                handler: &registration.function,
+                delivery: delivery.id,
+                attempt,
+                duration_us: duration.as_micros() as u64,
+                outcome: match &outcome {
+                    Outcome::Done => Shown::Done,
+                    Outcome::Retry { due, error } => Shown::Retry {
+                        wait_ms: due - finished,
+                        error,
+                    },
+                    Outcome::Dead { error } => Shown::Dead { error },
+                },
+            },
+            &captured,
+        );
+        if let Outcome::Retry { due, error } = &outcome {
+            delivery.attempts = attempt;
+            delivery.due = *due;
+            delivery.error = Some(error.clone());
+            let _ = self.schedule.send(delivery.clone());
+        }
+        let _ = self.store.send(Command::Finish {
+            id: delivery.id,
+            attempt,
+            duration_ms: duration.as_millis() as u64,
+            outcome,
+        });
+        retry_at
+    }
+}
+
+/// The store's thread: runs what is waiting in one transaction, then answers and hands new
+/// deliveries to the dispatcher.
+fn store_thread(
+    mut store: Store,
+    inbox: sync_mpsc::Receiver<Command>,
+    dispatch: mpsc::UnboundedSender<store::Delivery>,
+) {
+    enum Answer {
+        Published(Vec<(i64, Vec<store::Delivery>)>),
+        Replayed(std::result::Result<store::Delivery, String>),
+        Listed(std::result::Result<Vec<store::Delivery>, String>),
+        Resumed(std::result::Result<Vec<store::Delivery>, String>),
+        Nothing,
+    }
+    while let Ok(first) = inbox.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match inbox.try_recv() {
+                Ok(command) => group.push(command),
+                Err(_) => break,
+            }
+        }
+        let now = now_ms();
+        let mut answers = Vec::with_capacity(group.len());
+        let committed = store.atomically(|store| {
+            for command in &group {
+                answers.push(match command {
+                    Command::Publish { events, .. } => {
+                        let new: Vec<NewEvent<'_>> = events
+                            .iter()
+                            .map(|e| NewEvent {
+                                kind: e.kind,
+                                name: &e.name,
+                                body: &e.body,
+                                time: e.time,
+                                delay: e.delay,
+                                handlers: &e.handlers,
+                            })
+                            .collect();
+                        Answer::Published(store.publish_all(&new)?)
+                    }
+                    Command::Finish {
+                        id,
+                        attempt,
+                        duration_ms,
+                        outcome,
+                    } => {
+                        store.finish(*id, *attempt, *duration_ms, outcome)?;
+                        Answer::Nothing
+                    }
+                    Command::Replay { id, .. } => Answer::Replayed(store.replay(*id, now)),
+                    Command::List { filter, limit, .. } => {
+                        Answer::Listed(store.list(*filter, *limit))
+                    }
+                    Command::Resume { .. } => Answer::Resumed(store.pending()),
+                });
+            }
+            Ok(())
+        });
+        if let Err(error) = committed {
+            // Nothing of the group is stored: say so to everyone waiting. Outcomes not recorded
+            // leave their deliveries pending, so they are delivered again after a restart.
+            tracing::error!("the sandbox's store failed: {error}");
+            for command in group {
+                match command {
+                    Command::Publish { reply, .. } => drop(reply.send(Err(error.clone()))),
+                    Command::Replay { reply, .. } => drop(reply.send(Err(error.clone()))),
+                    Command::List { reply, .. } => drop(reply.send(Err(error.clone()))),
+                    Command::Resume { reply } => drop(reply.send(Err(error.clone()))),
+                    Command::Finish { .. } => {}
+                }
+            }
+            continue;
+        }
+        for (command, answer) in group.into_iter().zip(answers) {
+            // A requester that stopped waiting (a closed connection) needs no answer.
+            match (command, answer) {
+                (Command::Publish { reply, .. }, Answer::Published(stored)) => {
+                    let mut ids = Vec::with_capacity(stored.len());
+                    for (id, deliveries) in stored {
+                        ids.push(id);
+                        for delivery in deliveries {
+                            let _ = dispatch.send(delivery);
+                        }
+                    }
+                    let _ = reply.send(Ok(ids));
+                }
+                (Command::Replay { reply, .. }, Answer::Replayed(result)) => {
+                    if let Ok(delivery) = &result {
+                        let _ = dispatch.send(delivery.clone());
+                    }
+                    let _ = reply.send(result);
+                }
+                (Command::List { reply, .. }, Answer::Listed(result)) => {
+                    let _ = reply.send(result);
+                }
+                (Command::Resume { reply }, Answer::Resumed(result)) => {
+                    let _ = reply.send(result.map(|pending| {
+                        let count = pending.len();
+                        for delivery in pending {
+                            let _ = dispatch.send(delivery);
+                        }
+                        count
+                    }));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The dispatcher: pending deliveries by due time, handed out when due.
+async fn dispatch_loop(
+    engine: Arc<Engine>,
+    mut incoming: mpsc::UnboundedReceiver<store::Delivery>,
+) {
+    let mut heap: BinaryHeap<Reverse<(u64, i64)>> = BinaryHeap::new();
+    let mut waiting: HashMap<i64, store::Delivery> = HashMap::new();
+    loop {
+        let now = now_ms();
+        let mut due = Vec::new();
+        while let Some(&Reverse((at, id))) = heap.peek() {
+            if at > now {
+                break;
+            }
+            heap.pop();
+            if let Some(delivery) = waiting.remove(&id) {
+                due.push(delivery);
+            }
+        }
+        if !due.is_empty() {
+            engine.hand_out(due);
+        }
+        let next = heap.peek().map(|Reverse((at, _))| *at);
+        let mut add = |delivery: store::Delivery| {
+            heap.push(Reverse((delivery.due, delivery.id)));
+            waiting.insert(delivery.id, delivery);
+        };
+        tokio::select! {
+            received = incoming.recv() => {
+                let Some(delivery) = received else { return };
+                add(delivery);
+                while let Ok(delivery) = incoming.try_recv() {
+                    add(delivery);
+                }
+            }
+            () = sleep_until_ms(next.unwrap_or(u64::MAX)), if next.is_some() => {}
+        }
+        if heap.capacity() > 1024 && heap.len() < heap.capacity() / 4 {
+            heap.shrink_to_fit();
+            waiting.shrink_to_fit();
+        }
+    }
+}
+
+async fn sleep_until_ms(at: u64) {
+    let wait = at.saturating_sub(now_ms());
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+}
+
+/// One worker of a handler: takes a delivery (or a queue's batch) and attempts it.
+async fn work(
+    engine: Arc<Engine>,
+    index: usize,
+    queue: Arc<Mutex<mpsc::UnboundedReceiver<Vec<store::Delivery>>>>,
+) {
+    let handler = &engine.handlers[index];
+    loop {
+        let Some(batch) = queue.lock().await.recv().await else {
+            return;
+        };
+        let fifo = handler.options.fifo == Some(true);
+        let mut held_back: Option<u64> = None;
+        for mut delivery in batch {
+            if let Some(due) = held_back {
+                // A FIFO queue keeps its order: after a failure, the rest of the batch waits
+                // for the failed message, without an attempt counted.
+                delivery.due = due;
+                let _ = engine.schedule.send(delivery);
+                continue;
+            }
+            let retry = engine.attempt(handler, delivery).await;
+            if fifo && let Some(due) = retry {
+                held_back = Some(due);
+            }
+        }
+    }
+}
+
+/// A schedule's clock: fires it at each of its times.
+async fn tick(engine: Arc<Engine>, name: String, clock: Clock) {
+    let start = now_ms();
+    let mut after = start;
+    while let Some(next) = clock.next(start, after) {
+        sleep_until_ms(next).await;
+        after = next;
+        if let Err(refusal) = engine.trigger(&name).await {
+            engine
+                .log
+                .warn(&format!("schedule `{name}` did not fire: {refusal}"));
+        }
+    }
+}
+
+/// The sandbox as the process's event bus: what `eventfn::publish` sends to in the sandbox.
+pub struct LocalBus(pub Arc<Engine>);
+
+impl Bus for LocalBus {
+    fn send(
+        &self,
+        messages: Vec<Message>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + '_>> {
+        Box::pin(async move {
+            self.0
+                .accept(messages)
+                .await
+                .map(drop)
+                .map_err(|refusal| crate::error::message(refusal.to_string()))
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! The sandbox's live log: one line per delivery attempt on stdout (time, kind and name, handler,
+//! attempt, duration, outcome), with the `tracing` events the handler emitted during that attempt
+//! indented beneath it. What a handler prints with `println!` goes to stdout as it is printed,
+//! so it appears just above its delivery's line.
+//!
+//! Colors when stdout is a terminal, unless `NO_COLOR` is set or `CARGO_TERM_COLOR` says
+//! otherwise (`always`, `never`).
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io::{IsTerminal, Write};
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+tokio::task_local! {
+    /// The tracing output of the attempt running on this task.
+    static CAPTURED: RefCell<Vec<u8>>;
+}
+
+/// How the sandbox writes to the terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Log {
+    color: bool,
+}
+
+/// What became of an attempt, as logged.
+pub enum Shown<'a> {
+    Done,
+    Retry { wait_ms: u64, error: &'a str },
+    Dead { error: &'a str },
+}
+
+/// One attempt at a delivery, as logged.
+pub struct Line<'a> {
+    /// When it started, in milliseconds since the Unix epoch.
+    pub time: u64,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub handler: &'a str,
+    pub delivery: i64,
+    pub attempt: u32,
+    pub duration_us: u64,
+    pub outcome: Shown<'a>,
+}
+
+const RESET: &str = "\x1b[0m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[1;31m";
+const CYAN: &str = "\x1b[36m";
+
+impl Log {
+    pub fn from_env() -> Log {
+        let color = match std::env::var("CARGO_TERM_COLOR").as_deref() {
+            Ok("always") => true,
+            Ok("never") => false,
+            _ => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+        };
+        Log { color }
+    }
+
+    fn paint(&self, style: &'static str) -> (&'static str, &'static str) {
+        if self.color { (style, RESET) } else { ("", "") }
+    }
+
+    /// Sends `tracing` events to the log: beneath the delivery line of the attempt that emitted
+    /// them, else straight to stdout. `RUST_LOG` filters them (default: `info`). If the app has
+    /// installed a subscriber of its own, that one stays.
+    pub fn install_tracing(&self) {
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        // An app that set its own subscriber keeps it: that is not an error.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(Capture)
+            .with_ansi(self.color)
+            .without_time()
+            .with_target(false)
+            .try_init();
+    }
+
+    /// A line about the sandbox itself, like cargo's status lines.
+    pub fn status(&self, word: &str, text: &str) {
+        let (on, off) = self.paint(GREEN);
+        let (bold, _) = self.paint(BOLD);
+        println!("{on}{bold}{word:>12}{off} {text}");
+    }
+
+    /// A warning about the sandbox itself.
+    pub fn warn(&self, text: &str) {
+        let (on, off) = self.paint(YELLOW);
+        let (bold, _) = self.paint(BOLD);
+        println!("{on}{bold}warning{off}: {text}");
+    }
+
+    /// Writes one attempt's line and the tracing output captured during it, at once, so that
+    /// concurrent deliveries do not interleave.
+    pub fn delivery(&self, line: &Line<'_>, captured: &[u8]) {
+        let (dim, off) = self.paint(DIM);
+        let (cyan, _) = self.paint(CYAN);
+        let (outcome, color, error) = match &line.outcome {
+            Shown::Done => ("ok".to_owned(), GREEN, None),
+            Shown::Retry { wait_ms, error } => (
+                format!("failed, retry in {}", human_ms(*wait_ms)),
+                YELLOW,
+                Some(*error),
+            ),
+            Shown::Dead { error } => ("failed, dead letter".to_owned(), RED, Some(*error)),
+        };
+        let (on, _) = self.paint(color);
+        let mut text = format!(
+            "{dim}{}{off} {} {cyan}{}{off} → {} {dim}#{} attempt {}{off} {} {on}{outcome}{off}\n",
+            clock(line.time),
+            line.kind,
+            line.name,
+            line.handler,
+            line.delivery,
+            line.attempt,
+            human_us(line.duration_us),
+        );
+        if let Some(error) = error {
+            text.push_str(&format!("    {on}error{off}: {error}\n"));
+        }
+        for captured_line in String::from_utf8_lossy(captured).lines() {
+            text.push_str("    ");
+            text.push_str(captured_line);
+            text.push('\n');
+        }
+        let mut out = std::io::stdout().lock();
+        // A closed stdout must not stop deliveries: the store has the record.
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+}
+
+/// Runs `attempt` with its tracing output captured; returns its output and the captured bytes.
+pub async fn capture<F: Future>(attempt: F) -> (F::Output, Vec<u8>) {
+    CAPTURED
+        .scope(RefCell::new(Vec::new()), async {
+            let output = attempt.await;
+            (output, CAPTURED.with(|c| c.take()))
+        })
+        .await
+}
+
+/// The tracing writer: into the current attempt's capture when there is one, else stdout.
+struct Capture;
+
+struct CaptureWriter;
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = CaptureWriter;
+
+    fn make_writer(&'a self) -> CaptureWriter {
+        CaptureWriter
+    }
+}
+
+impl Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match CAPTURED.try_with(|c| c.borrow_mut().extend_from_slice(buf)) {
+            Ok(()) => Ok(buf.len()),
+            Err(_) => std::io::stdout().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
+}
+
+/// `HH:MM:SS.mmm`, UTC.
+fn clock(ms: u64) -> String {
+    let seconds = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        seconds / 3600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+        ms % 1000
+    )
+}
+
+fn human_us(us: u64) -> String {
+    match us {
+        0..1_000 => format!("{us}µs"),
+        1_000..10_000 => format!("{:.1}ms", us as f64 / 1000.0),
+        _ => human_ms(us / 1000),
+    }
+}
+
+fn human_ms(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..60_000 => format!("{:.1}s", ms as f64 / 1000.0).replace(".0s", "s"),
+        _ => format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_like_a_clock_and_durations_like_cargo() {
+        assert_eq!(clock(1_764_000_000_123), "16:00:00.123");
+        assert_eq!(human_us(420), "420µs");
+        assert_eq!(human_us(2_500), "2.5ms");
+        assert_eq!(human_us(42_000), "42ms");
+        assert_eq!(human_ms(1_000), "1s");
+        assert_eq!(human_ms(2_500), "2.5s");
+        assert_eq!(human_ms(125_000), "2m05s");
+    }
+
+    #[tokio::test]
+    async fn tracing_output_of_an_attempt_is_captured() {
+        let ((), captured) = capture(async {
+            let _ = CaptureWriter.write(b"inside\n").unwrap();
+        })
+        .await;
+        assert_eq!(captured, b"inside\n");
+    }
+}
