@@ -221,7 +221,7 @@ fn has_bin(package: &Package) -> bool {
     package.targets.iter().any(|t| t.is_bin())
 }
 
-fn select_package<'a>(metadata: &'a Metadata, args: &BuildArgs) -> Result<&'a Package> {
+pub(crate) fn select_package<'a>(metadata: &'a Metadata, args: &BuildArgs) -> Result<&'a Package> {
     let members = metadata.workspace_packages();
     if let Some(spec) = &args.package {
         return members
@@ -263,7 +263,7 @@ fn select_package<'a>(metadata: &'a Metadata, args: &BuildArgs) -> Result<&'a Pa
     }
 }
 
-fn select_bin<'a>(package: &'a Package, args: &BuildArgs) -> Result<&'a Target> {
+pub(crate) fn select_bin<'a>(package: &'a Package, args: &BuildArgs) -> Result<&'a Target> {
     let bins: Vec<&Target> = package.targets.iter().filter(|t| t.is_bin()).collect();
     if let Some(name) = &args.bin {
         return bins
@@ -399,6 +399,37 @@ fn cargo_build(
         target: target.map(str::to_owned),
         libs,
     })
+}
+
+/// Builds the app's binary for this machine (for `cargo eventfn dev`) and returns its path.
+pub(crate) fn host_build(
+    shell: &Shell,
+    args: &BuildArgs,
+    package: &Package,
+    bin: &Target,
+) -> Result<PathBuf> {
+    let mut cargo_args = vec![
+        "-p".to_owned(),
+        package.name.to_string(),
+        "--bin".to_owned(),
+        bin.name.clone(),
+    ];
+    if args.release {
+        cargo_args.push("--release".to_owned());
+    }
+    let artifacts = run_cargo(shell, "build", &package.manifest_path, None, &cargo_args)?;
+    artifacts
+        .into_iter()
+        .find(|a| a.package_id == package.id && a.target.name == bin.name && a.target.is_bin())
+        .and_then(|a| a.executable)
+        .map(|p| p.into_std_path_buf())
+        .ok_or_else(|| {
+            anyhow!(
+                "cargo built package `{}` but reported no executable for binary `{}`",
+                package.name,
+                bin.name
+            )
+        })
 }
 
 /// The rlibs an artifact message reports, if it is a library's.

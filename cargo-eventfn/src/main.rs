@@ -8,6 +8,8 @@ mod arc;
 mod artifact;
 mod build;
 mod config;
+mod dev;
+mod sandbox;
 mod shell;
 
 use std::path::PathBuf;
@@ -52,6 +54,27 @@ enum Command {
     /// `bootstrap` (the Lambda executable) and `bootstrap.zip` (the `provided.al2023` artifact).
     /// The handlers are read from the built binary, never by running it.
     Build(BuildArgs),
+
+    /// Build the app for this machine and run it in the local sandbox.
+    ///
+    /// Events, queues, schedules, delays, retries and dead letters run as on AWS, offline. Every
+    /// publish is stored (in <target-dir>/eventfn/<app>/sandbox/) before it is acknowledged, so
+    /// a restart, even after a kill, loses nothing. Each delivery attempt is logged with its
+    /// handler, attempt, duration and outcome. The sandbox's API listens on 127.0.0.1 only;
+    /// other local processes publish into it with EVENTFN_SANDBOX set to the address it prints.
+    Dev(dev::DevArgs),
+
+    /// Publish an event (or enqueue a job) into the running sandbox.
+    Publish(sandbox::PublishArgs),
+
+    /// Fire a schedule of the running sandbox now.
+    Trigger(sandbox::TriggerArgs),
+
+    /// List the running sandbox's recent deliveries: handler, state, attempts, duration, error.
+    Events(sandbox::EventsArgs),
+
+    /// Deliver a dead letter of the running sandbox again, with its attempts counted anew.
+    Replay(sandbox::ReplayArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -117,6 +140,11 @@ fn main() -> ExitCode {
     };
     let result = match args.command {
         Command::Build(build) => build::run(&shell, &build).map(drop),
+        Command::Dev(dev) => dev::run(&shell, &dev),
+        Command::Publish(publish) => sandbox::publish(&shell, &publish),
+        Command::Trigger(trigger) => sandbox::trigger(&shell, &trigger),
+        Command::Events(events) => sandbox::events(&events),
+        Command::Replay(replay) => sandbox::replay(&shell, &replay),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,3 +25,7 @@ pub use schedule::Schedule;
 /// A C identifier, so that ELF linkers also provide `__start_`/`__stop_` symbols; Mach-O prefixes
 /// it with the `__DATA` segment (and allows at most 16 characters).
 pub const SECTION: &str = "eventfn_manifest";
+
+/// The largest payload, as JSON, that a message may carry: SNS and SQS take 256 KB per message,
+/// counting its attributes, for which eventfn keeps 1 KB.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024 - 1024;

@@ -16,7 +16,7 @@ use crate::error::message;
 
 /// The largest payload, as JSON, that can be published or enqueued: SNS and SQS take 256 KB per
 /// message, counting its attributes, for which eventfn keeps 1 KB.
-pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024 - ATTRIBUTE_ALLOWANCE;
+pub const MAX_PAYLOAD_BYTES: usize = eventfn_core::MAX_PAYLOAD_BYTES;
 
 /// Room kept for the message attributes eventfn sets (`eventfn.name`, ...; a name is at most 240
 /// characters).

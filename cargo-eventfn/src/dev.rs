@@ -1,0 +1,146 @@
+//! `cargo eventfn dev`: build the app for this machine and run it as the local sandbox.
+//!
+//! The app's own binary is the sandbox (`eventfn::run()` serves it off Lambda), so after the
+//! build this process becomes the app (`exec` on Unix): stopping or killing it stops the
+//! sandbox, with nothing left behind but its store.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use cargo_metadata::MetadataCommand;
+use eventfn_core::sandbox::DEFAULT_PORT;
+
+use crate::build::{host_build, select_bin, select_package};
+use crate::config::AppConfig;
+use crate::shell::Shell;
+use crate::{BuildArgs, MessageFormat};
+
+/// The sandbox's settings, read by the runtime (`eventfn::sandbox`).
+const PORT_ENV: &str = "EVENTFN_SANDBOX_PORT";
+const DIR_ENV: &str = "EVENTFN_SANDBOX_DIR";
+const TIMEOUT_ENV: &str = "EVENTFN_SANDBOX_TIMEOUT";
+const RETRY_DELAY_ENV: &str = "EVENTFN_SANDBOX_RETRY_DELAY";
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DevArgs {
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Package to run (the app).
+    #[arg(short, long, value_name = "SPEC")]
+    pub package: Option<String>,
+
+    /// Binary of the package to run, when it has several.
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+
+    /// Build with the release profile.
+    #[arg(short, long)]
+    pub release: bool,
+
+    /// Port of the sandbox's API on 127.0.0.1; 0 picks a free one (printed at start).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+
+    /// Milliseconds before the first retry of a failed delivery; each next retry waits twice as
+    /// long, at most five minutes.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub retry_delay: u64,
+
+    /// Directory of the sandbox's store [default: <target-dir>/eventfn/<app>/sandbox].
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    /// Start from an empty store: forget every event, pending delivery and dead letter.
+    #[arg(long)]
+    pub reset: bool,
+}
+
+pub fn run(shell: &Shell, args: &DevArgs) -> Result<()> {
+    let selection = BuildArgs {
+        release: args.release,
+        manifest_path: args.manifest_path.clone(),
+        package: args.package.clone(),
+        bin: args.bin.clone(),
+        arm64: false,
+        pie: true,
+        message_format: MessageFormat::Human,
+    };
+    let mut metadata = MetadataCommand::new();
+    if let Some(path) = &args.manifest_path {
+        if !path.is_file() {
+            bail!(
+                "manifest path `{}` does not exist: pass the path of a Cargo.toml",
+                path.display()
+            );
+        }
+        metadata.manifest_path(path);
+    }
+    let metadata = metadata
+        .exec()
+        .context("could not read the cargo workspace (`cargo metadata` failed)")?;
+    let package = select_package(&metadata, &selection)?;
+    let bin = select_bin(package, &selection)?;
+    let config = AppConfig::from_package(package)?;
+    let profile = if args.release { "release" } else { "debug" };
+    shell.status(
+        "Building",
+        format!(
+            "app `{}` (package `{}`, binary `{}`) for this machine, {profile} profile",
+            config.app, package.name, bin.name
+        ),
+    );
+    let executable = host_build(shell, &selection, package, bin)?;
+    let dir = args.store.clone().unwrap_or_else(|| {
+        metadata
+            .target_directory
+            .as_std_path()
+            .join("eventfn")
+            .join(&config.app)
+            .join("sandbox")
+    });
+    if args.reset && dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove the sandbox's store at {}", dir.display()))?;
+        shell.status(
+            "Removed",
+            format!("the sandbox's store at {}", dir.display()),
+        );
+    }
+    shell.status("Running", format!("app `{}` in the sandbox", config.app));
+
+    let mut command = Command::new(&executable);
+    command
+        .env(PORT_ENV, args.port.to_string())
+        .env(DIR_ENV, &dir)
+        .env(TIMEOUT_ENV, config.defaults.timeout.to_string())
+        .env(RETRY_DELAY_ENV, args.retry_delay.to_string())
+        // Off Lambda, whatever the shell had.
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("EVENTFN_DESCRIBE");
+    if let Some(color) = shell.color.cargo_arg() {
+        command.env("CARGO_TERM_COLOR", color);
+    }
+    exec(command, &executable)
+}
+
+#[cfg(unix)]
+fn exec(mut command: Command, executable: &std::path::Path) -> Result<()> {
+    use std::os::unix::process::CommandExt as _;
+    let error = command.exec();
+    Err(anyhow!("cannot run `{}`: {error}", executable.display()))
+}
+
+#[cfg(not(unix))]
+fn exec(mut command: Command, executable: &std::path::Path) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run `{}`", executable.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(anyhow!("the sandbox stopped: {status}"))
+    }
+}
