@@ -227,6 +227,7 @@ impl Engine {
             .filter(|r| r.kind == kind)
             .map(|r| r.name.as_str())
             .collect();
+        names.sort_unstable();
         names.dedup();
         let known = if names.is_empty() {
             format!("it has no {}s", kind.as_str())

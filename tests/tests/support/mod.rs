@@ -14,6 +14,13 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The workspace's target directory.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
 /// The `cargo-eventfn` binary, built once per test process (a no-op when it is up to date).
 pub fn cargo_eventfn() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
@@ -25,10 +32,7 @@ pub fn cargo_eventfn() -> PathBuf {
                 .status()
                 .expect("run cargo build -p cargo-eventfn");
             assert!(status.success(), "cargo build -p cargo-eventfn failed");
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root().join("target"));
-            target.join("debug").join("cargo-eventfn")
+            target_dir().join("debug").join("cargo-eventfn")
         })
         .clone()
 }

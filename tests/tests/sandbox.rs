@@ -1,0 +1,496 @@
+//! End to end in the local sandbox: `cargo eventfn dev` runs `examples/welcome` and
+//! `fixture-sandbox-app` (each test with a store of its own, on a free port), and the tests drive
+//! it with `cargo eventfn publish`, `trigger`, `events` and `replay`, the HTTP API, and another
+//! process publishing through `eventfn::publish`. Handlers of the fixture write a line per
+//! delivery into the test's directory, which is what the tests count.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+/// A running sandbox: `cargo eventfn dev`, which became the app, killed when dropped.
+struct Sandbox {
+    url: String,
+    child: Child,
+    /// Everything it printed on stdout so far.
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sandbox {
+    /// Starts `cargo eventfn dev -p <package>` on a free port with its store in `dir`.
+    fn start(package: &str, dir: &Path) -> Sandbox {
+        let store = dir.join("store");
+        let mut child = Command::new(cargo_eventfn())
+            .args([
+                "eventfn",
+                "dev",
+                "-p",
+                package,
+                "--port",
+                "0",
+                "--retry-delay",
+                "100",
+            ])
+            .arg("--store")
+            .arg(&store)
+            .env("CARGO", env!("CARGO"))
+            .env("SANDBOX_TEST_DIR", dir)
+            .env("NO_COLOR", "1")
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run cargo eventfn dev");
+        let stdout = child.stdout.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (found, address) = std::sync::mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                println!("sandbox: {line}");
+                if let Some(rest) = line.trim_start().strip_prefix("Listening on ") {
+                    let url = rest.split(';').next().unwrap().to_owned();
+                    let _ = found.send(url);
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let mut sandbox = Sandbox {
+            url: String::new(),
+            child,
+            log,
+        };
+        // The first build of the app may take a while on a fresh machine.
+        sandbox.url = address
+            .recv_timeout(Duration::from_secs(600))
+            .expect("the sandbox printed where it listens");
+        assert!(
+            sandbox.url.starts_with("http://127.0.0.1:"),
+            "listens on loopback only: {}",
+            sandbox.url
+        );
+        sandbox
+    }
+
+    /// `cargo eventfn <args>` pointed at this sandbox.
+    fn eventfn(&self, args: &[&str]) -> Output {
+        eventfn(args, &[("EVENTFN_SANDBOX", &self.url)])
+    }
+
+    /// `cargo eventfn events <args>`, as JSON.
+    fn deliveries(&self, args: &[&str]) -> Vec<Value> {
+        let mut all = vec!["events", "--message-format", "json"];
+        all.extend_from_slice(args);
+        let output = self.eventfn(&all);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        listed["deliveries"].as_array().unwrap().clone()
+    }
+
+    /// The deliveries to `handler` once `done` holds for them (within a minute).
+    fn wait_for(&self, handler: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let found: Vec<Value> = self
+                .deliveries(&["--limit", "10000"])
+                .into_iter()
+                .filter(|d| d["handler"] == handler)
+                .collect();
+            if done(&found) {
+                return found;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "deliveries to {handler} are not as expected: {found:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn publish_ok(&self, args: &[&str]) -> String {
+        let mut all = vec!["publish"];
+        all.extend_from_slice(args);
+        let output = self.eventfn(&all);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stderr(&output)
+    }
+}
+
+fn lines(dir: &Path, file: &str) -> Vec<String> {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn test_dir(name: &str) -> PathBuf {
+    let dir = root().join("target/tmp/sandbox").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn all_done(count: usize) -> impl Fn(&[Value]) -> bool {
+    move |found| found.len() == count && found.iter().all(|d| d["state"] == "done")
+}
+
+#[test]
+fn welcome_fans_out_and_its_handlers_publish_onwards() {
+    let dir = test_dir("welcome");
+    let sandbox = Sandbox::start("welcome", &dir);
+    let said = sandbox.publish_ok(&[
+        "account-signup",
+        r#"{"user_id": "u1", "email": "ada@example.com"}"#,
+    ]);
+    assert!(
+        said.contains("Published event `account-signup` (event 1)"),
+        "{said}"
+    );
+    // Both subscribers ran; send_welcome published account-check-email, which was handled.
+    sandbox.wait_for("welcome::send_welcome", all_done(1));
+    sandbox.wait_for("welcome::audit", all_done(1));
+    let checked = sandbox.wait_for("welcome::check_email", all_done(1));
+    assert_eq!(checked[0]["name"], "account-check-email");
+    assert_eq!(checked[0]["attempts"], 1);
+    let log = sandbox.log.lock().unwrap().join("\n");
+    for expected in [
+        "event account-signup → welcome::send_welcome",
+        "event account-signup → welcome::audit",
+        "event account-check-email → welcome::check_email",
+        "welcome, ada@example.com",
+    ] {
+        assert!(
+            log.contains(expected),
+            "the live log shows `{expected}`:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn failures_are_retried_by_the_handlers_policy_and_dead_letters_replayed() {
+    let dir = test_dir("retries");
+    let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+    sandbox.publish_ok(&["flaky", "7"]);
+    let flaky = sandbox.wait_for("fixture_sandbox_app::flaky", all_done(1));
+    assert_eq!(flaky[0]["attempts"], 3);
+    assert_eq!(lines(&dir, "flaky"), ["7 1", "7 2", "7 3"]);
+
+    // retries = 1: two attempts, then a dead letter; its sibling ran once and is not re-run.
+    sandbox.publish_ok(&["broken", "8"]);
+    let dead = sandbox.wait_for("fixture_sandbox_app::broken", |found| {
+        found.len() == 1 && found[0]["state"] == "dead"
+    });
+    assert_eq!(dead[0]["attempts"], 2);
+    assert!(
+        dead[0]["error"].as_str().unwrap().contains("still broken"),
+        "{dead:?}"
+    );
+    let listed = sandbox.deliveries(&["--dead"]);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let id = dead[0]["id"].as_i64().unwrap().to_string();
+
+    // Replaying something not dead is refused.
+    let sibling_id = sandbox.wait_for("fixture_sandbox_app::sibling", all_done(1))[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let refused = sandbox.eventfn(&["replay", &sibling_id]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("is done, not dead"),
+        "{}",
+        stderr(&refused)
+    );
+
+    std::fs::write(dir.join("fixed"), "").unwrap();
+    let replayed = sandbox.eventfn(&["replay", &id]);
+    assert!(replayed.status.success(), "{}", stderr(&replayed));
+    sandbox.wait_for("fixture_sandbox_app::broken", all_done(1));
+    assert_eq!(lines(&dir, "broken"), ["8 1", "8 2", "8 1"]);
+    assert_eq!(lines(&dir, "sibling"), ["8"], "the sibling never ran again");
+
+    // A timeout is a failure like any other.
+    sandbox.publish_ok(&["slow", "null"]);
+    let slow = sandbox.wait_for("fixture_sandbox_app::slow", |found| {
+        found.len() == 1 && found[0]["state"] == "dead"
+    });
+    assert!(
+        slow[0]["error"].as_str().unwrap().contains("timed out"),
+        "{slow:?}"
+    );
+}
+
+#[test]
+fn a_delayed_event_waits_for_its_time() {
+    let dir = test_dir("delays");
+    let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+    let said = sandbox.publish_ok(&["later", "1", "--after", "3 seconds"]);
+    assert!(said.contains("delivered after 3s"), "{said}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let pending = sandbox.deliveries(&[]);
+    assert_eq!(pending[0]["state"], "pending", "{pending:?}");
+    assert!(
+        lines(&dir, "later").is_empty(),
+        "not delivered before its time"
+    );
+    sandbox.wait_for("fixture_sandbox_app::later", all_done(1));
+    let record = lines(&dir, "later");
+    let fields: Vec<u64> = record[0].split(' ').map(|f| f.parse().unwrap()).collect();
+    let [n, time, delay, ran] = fields[..] else {
+        panic!("{record:?}")
+    };
+    assert_eq!((n, delay), (1, 3000));
+    assert!(ran >= time + delay, "ran at {ran}, due at {}", time + delay);
+    assert!(
+        ran < time + delay + 2000,
+        "promptly after: {}",
+        ran - time - delay
+    );
+
+    // Another process, through eventfn::publish and EVENTFN_SANDBOX, with a delay.
+    let app = target_dir().join("debug/fixture-sandbox-app");
+    let output = Command::new(&app)
+        .args(["publish", "later", "2", "1000"])
+        .env("EVENTFN_SANDBOX", &sandbox.url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    sandbox.wait_for("fixture_sandbox_app::later", all_done(2));
+    let second = lines(&dir, "later")[1].clone();
+    assert!(
+        second.starts_with("2 ") && second.contains(" 1000 "),
+        "{second}"
+    );
+    let refused = Command::new(&app)
+        .args(["publish", "nowhere", "2"])
+        .env("EVENTFN_SANDBOX", &sandbox.url)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("no handler of this app subscribes to event `nowhere`"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
+fn schedules_fire_on_their_own_and_when_triggered_and_queues_deliver() {
+    let dir = test_dir("schedules");
+    let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+    let started = Instant::now();
+    let said = sandbox.eventfn(&["trigger", "new-year"]);
+    assert!(said.status.success(), "{}", stderr(&said));
+    sandbox.wait_for("fixture_sandbox_app::new_year", all_done(1));
+    assert_eq!(lines(&dir, "new-year"), ["fired"]);
+
+    let unknown = sandbox.eventfn(&["trigger", "never"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown)
+            .contains("this app has no schedule `never`; its schedules are: minutely, new-year"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    for n in 0..12 {
+        sandbox.publish_ok(&["--queue", "jobs", &n.to_string()]);
+    }
+    sandbox.wait_for("fixture_sandbox_app::jobs", all_done(12));
+
+    // rate(1 minute) fires a minute after the sandbox started, on its own.
+    sandbox.wait_for_minutely(started);
+    assert_eq!(lines(&dir, "minutely").len(), 1);
+}
+
+impl Sandbox {
+    fn wait_for_minutely(&self, started: Instant) {
+        let deadline = Duration::from_secs(90);
+        loop {
+            let fired: Vec<Value> = self
+                .deliveries(&["--limit", "10000"])
+                .into_iter()
+                .filter(|d| d["handler"] == "fixture_sandbox_app::minutely")
+                .collect();
+            if let [one] = fired.as_slice() {
+                assert_eq!(one["state"], "done");
+                assert!(
+                    started.elapsed() >= Duration::from_secs(55),
+                    "fired after {:?}",
+                    started.elapsed()
+                );
+                return;
+            }
+            assert!(started.elapsed() < deadline, "rate(1 minute) did not fire");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
+    let dir = test_dir("bad-input");
+    let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["flaky", "{not json"],
+            "the payload for event `flaky` is not JSON",
+        ),
+        (
+            &["nowhere", "1"],
+            "no handler of this app subscribes to event `nowhere`; its events are: broken, burst, flaky, later, slow",
+        ),
+        (
+            &["flaky", "1", "--after", "5 mintues"],
+            "--after: `after` is `5 mintues`",
+        ),
+        (&["flaky", "1", "--after=0"], "--after: "),
+        (&["flaky", "1", "--after=-5"], "--after: "),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec!["publish"];
+        all.extend_from_slice(args);
+        let output = sandbox.eventfn(&all);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    // Over 256 KB, read from stdin (an argument that long is more than a command line takes).
+    let mut publish = Command::new(cargo_eventfn())
+        .args(["eventfn", "publish", "flaky", "-"])
+        .env("EVENTFN_SANDBOX", &sandbox.url)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let big = format!("\"{}\"", "x".repeat(256 * 1024));
+    std::io::Write::write_all(&mut publish.stdin.take().unwrap(), big.as_bytes()).unwrap();
+    let output = publish.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("is 262146 bytes as JSON; at most 261120 bytes fit in a message"),
+        "{}",
+        stderr(&output)
+    );
+    // The API checks what other processes send, too.
+    let refused = ureq::post(format!("{}/v1/publish", sandbox.url))
+        .header("content-type", "application/json")
+        .send(json!({"messages": [{"kind": "event", "name": "flaky", "body": "{x"}]}).to_string());
+    let Err(ureq::Error::StatusCode(400)) = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(!Sandbox::probe(&sandbox.url).post("flaky", &json!("x".repeat(256 * 1024))));
+    assert!(sandbox.deliveries(&[]).is_empty(), "nothing stored");
+}
+
+#[test]
+fn a_killed_sandbox_loses_no_accepted_event() {
+    let dir = test_dir("kill");
+    let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+    // 64 publishers at once; the sandbox is killed (SIGKILL) in the middle of the burst.
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let next = Arc::new(AtomicUsize::new(0));
+    let url = sandbox.url.clone();
+    let publishers: Vec<_> = (0..64)
+        .map(|_| {
+            let (accepted, next, url) = (accepted.clone(), next.clone(), url.clone());
+            std::thread::spawn(move || {
+                let probe = Sandbox::probe(&url);
+                loop {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    if n >= 1000 {
+                        return;
+                    }
+                    if probe.post("burst", &json!(n)) {
+                        accepted.lock().unwrap().push(n);
+                    }
+                }
+            })
+        })
+        .collect();
+    while accepted.lock().unwrap().len() < 300 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut sandbox = sandbox;
+    sandbox.child.kill().unwrap();
+    sandbox.child.wait().unwrap();
+    for publisher in publishers {
+        publisher.join().unwrap();
+    }
+    let accepted = accepted.lock().unwrap().clone();
+    let delivered_before = lines(&dir, "burst").len();
+    println!(
+        "accepted {} of 1000 before the kill; {delivered_before} delivered",
+        accepted.len()
+    );
+    assert!(accepted.len() >= 300);
+    drop(sandbox);
+
+    let restarted = Sandbox::start("fixture-sandbox-app", &dir);
+    let started = Instant::now();
+    loop {
+        let delivered: std::collections::HashSet<usize> = lines(&dir, "burst")
+            .iter()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        let missing: Vec<usize> = accepted
+            .iter()
+            .copied()
+            .filter(|n| !delivered.contains(n))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "accepted but never delivered: {missing:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = restarted.log.lock().unwrap().join("\n");
+    assert!(log.contains("Resuming"), "{log}");
+}
+
+impl Sandbox {
+    /// A handle on a sandbox started elsewhere, for publishing only.
+    fn probe(url: &str) -> Probe {
+        Probe {
+            url: url.to_owned(),
+        }
+    }
+}
+
+struct Probe {
+    url: String,
+}
+
+impl Probe {
+    fn post(&self, name: &str, payload: &Value) -> bool {
+        let request =
+            json!({"messages": [{"kind": "event", "name": name, "body": payload.to_string()}]});
+        ureq::post(format!("{}/v1/publish", self.url))
+            .header("content-type", "application/json")
+            .send(request.to_string())
+            .is_ok_and(|r| r.status() == 200)
+    }
+}
