@@ -3,8 +3,10 @@
 //! indented beneath it. What a handler prints with `println!` goes to stdout as it is printed,
 //! so it appears just above its delivery's line.
 //!
-//! Colors when stdout is a terminal, unless `NO_COLOR` is set or `CARGO_TERM_COLOR` says
-//! otherwise (`always`, `never`).
+//! Delivery lines have colors when stdout is a terminal, unless `NO_COLOR` is set or
+//! `CARGO_TERM_COLOR` says otherwise (`always`, `never`). Tracing events are plain: eventfn
+//! leaves `tracing-subscriber`'s `ansi` feature off, since turning it on would also color what
+//! `lambda_runtime`'s subscriber writes to CloudWatch.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -75,7 +77,6 @@ impl Log {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(Capture)
-            .with_ansi(self.color)
             .without_time()
             .with_target(false)
             .try_init();
