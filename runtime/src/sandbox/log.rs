@@ -24,6 +24,8 @@ tokio::task_local! {
 #[derive(Debug, Clone, Copy)]
 pub struct Log {
     color: bool,
+    /// No delivery lines (benchmarks).
+    quiet: bool,
 }
 
 /// What became of an attempt, as logged.
@@ -61,7 +63,18 @@ impl Log {
             Ok("never") => false,
             _ => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
         };
-        Log { color }
+        Log {
+            color,
+            quiet: false,
+        }
+    }
+
+    /// A log that writes no delivery lines: what the benchmarks use.
+    pub fn quiet() -> Log {
+        Log {
+            color: false,
+            quiet: true,
+        }
     }
 
     fn paint(&self, style: &'static str) -> (&'static str, &'static str) {
@@ -99,6 +112,9 @@ impl Log {
     /// Writes one attempt's line and the tracing output captured during it, at once, so that
     /// concurrent deliveries do not interleave.
     pub fn delivery(&self, line: &Line<'_>, captured: &[u8]) {
+        if self.quiet {
+            return;
+        }
         let (dim, off) = self.paint(DIM);
         let (cyan, _) = self.paint(CYAN);
         let (outcome, color, error) = match &line.outcome {
