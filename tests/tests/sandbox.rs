@@ -88,6 +88,19 @@ impl Sandbox {
         sandbox
     }
 
+    /// The live log so far, once `ready` holds for it (within ten seconds: it is read from a
+    /// pipe, a little behind the store).
+    fn log_until(&self, ready: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let log = self.log.lock().unwrap().clone();
+            if ready(&log) || started.elapsed() > Duration::from_secs(10) {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `cargo eventfn <args>` pointed at this sandbox.
     fn eventfn(&self, args: &[&str]) -> Output {
         eventfn(args, &[("EVENTFN_SANDBOX", &self.url)])
@@ -169,7 +182,9 @@ fn welcome_fans_out_and_its_handlers_publish_onwards() {
     let checked = sandbox.wait_for("welcome::check_email", all_done(1));
     assert_eq!(checked[0]["name"], "account-check-email");
     assert_eq!(checked[0]["attempts"], 1);
-    let log = sandbox.log.lock().unwrap().join("\n");
+    let log = sandbox
+        .log_until(|log| log.iter().any(|l| l.contains("welcome::check_email")))
+        .join("\n");
     for expected in [
         "event account-signup → welcome::send_welcome",
         "event account-signup → welcome::audit",
@@ -191,6 +206,29 @@ fn failures_are_retried_by_the_handlers_policy_and_dead_letters_replayed() {
     let flaky = sandbox.wait_for("fixture_sandbox_app::flaky", all_done(1));
     assert_eq!(flaky[0]["attempts"], 3);
     assert_eq!(lines(&dir, "flaky"), ["7 1", "7 2", "7 3"]);
+    // The handler's tracing events are in the live log, beneath the line of their attempt.
+    let log = sandbox.log_until(|log| {
+        log.iter()
+            .filter(|l| l.contains("flaky handler ran"))
+            .count()
+            == 3
+    });
+    let first = log
+        .iter()
+        .position(|l| {
+            l.contains("event flaky → fixture_sandbox_app::flaky") && l.contains("attempt 1")
+        })
+        .unwrap_or_else(|| panic!("{log:#?}"));
+    assert!(
+        log[first].contains("failed, retry in 100ms"),
+        "{}",
+        log[first]
+    );
+    assert!(log[first + 1].starts_with("    error: "), "{log:#?}");
+    assert!(
+        log[first + 2].starts_with("    ") && log[first + 2].contains("flaky handler ran n=7"),
+        "{log:#?}"
+    );
 
     // retries = 1: two attempts, then a dead letter; its sibling ran once and is not re-run.
     sandbox.publish_ok(&["broken", "8"]);
@@ -468,7 +506,10 @@ fn a_killed_sandbox_loses_no_accepted_event() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let log = restarted.log.lock().unwrap().join("\n");
-    assert!(log.contains("Resuming"), "{log}");
+    assert!(
+        log.contains("Resuming"),
+        "the restart says it resumes pending deliveries: {log}"
+    );
 }
 
 impl Sandbox {
