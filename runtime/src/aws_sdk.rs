@@ -378,6 +378,21 @@ mod tests {
         Message::new(Kind::Event, "e", &"x".repeat(bytes)).unwrap()
     }
 
+    #[tokio::test]
+    async fn a_delay_is_refused_on_aws_before_anything_is_sent() {
+        let mut delayed = message(10);
+        delayed.delay = 60_000;
+        let error = AwsBus::default()
+            .publish(vec![delayed])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("cannot send to event `e` with a delay of 60000 ms"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn batches_hold_ten_messages_and_256_kb_at_most() {
         let small: Vec<Message> = (0..23).map(|_| message(10)).collect();

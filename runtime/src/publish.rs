@@ -359,6 +359,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn after_sets_the_delay_and_is_checked_before_anything_is_sent() {
+        let delay = |after: After| {
+            publish("e", &1)
+                .after(after)
+                .resolve()
+                .map(|m| m[0].delay)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(delay(After::from(5_000)).unwrap(), 5_000);
+        assert_eq!(delay(After::from("5 minutes")).unwrap(), 300_000);
+        assert_eq!(delay(After::from(Duration::from_secs(2))).unwrap(), 2_000);
+        let at = delay(After::from(SystemTime::now() + Duration::from_secs(60))).unwrap();
+        assert!((59_000..=60_000).contains(&at), "{at}");
+        for (after, expected) in [
+            (
+                After::from(-5),
+                "cannot send to event `e`: after -5: a delay cannot be negative",
+            ),
+            (
+                After::from("5 mintues"),
+                "cannot send to event `e`: `after` is `5 mintues`",
+            ),
+            (After::from(0), "cannot send to event `e`:"),
+            (After::from(SystemTime::UNIX_EPOCH), "is not in the future"),
+        ] {
+            let error = delay(after).unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        }
+        // Refused when awaited, before any bus is asked.
+        let error = publish("e", &1)
+            .after("soon")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`after` is `soon`"), "{error}");
+        let batch = publish_many("e", [&1, &2]).after(10).resolve().unwrap();
+        assert!(batch.iter().all(|m| m.delay == 10));
+    }
+
+    #[tokio::test]
     async fn without_a_bus_says_so() {
         let err = publish("account-signup", &1).await.unwrap_err().to_string();
         assert!(err.contains("no event bus is connected"), "{err}");
