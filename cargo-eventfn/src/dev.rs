@@ -22,6 +22,9 @@ const DIR_ENV: &str = "EVENTFN_SANDBOX_DIR";
 const TIMEOUT_ENV: &str = "EVENTFN_SANDBOX_TIMEOUT";
 const RETRY_DELAY_ENV: &str = "EVENTFN_SANDBOX_RETRY_DELAY";
 
+/// The store's files in its directory: the SQLite database and its write-ahead log.
+const STORE_FILES: [&str; 3] = ["sandbox.db", "sandbox.db-wal", "sandbox.db-shm"];
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct DevArgs {
     /// Path to Cargo.toml.
@@ -53,7 +56,8 @@ pub struct DevArgs {
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
 
-    /// Start from an empty store: forget every event, pending delivery and dead letter.
+    /// Start from an empty store: forget every event, pending delivery and dead letter. Stop a
+    /// sandbox that is using the store first.
     #[arg(long)]
     pub reset: bool,
 }
@@ -101,13 +105,23 @@ pub fn run(shell: &Shell, args: &DevArgs) -> Result<()> {
             .join(&config.app)
             .join("sandbox")
     });
-    if args.reset && dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .with_context(|| format!("cannot remove the sandbox's store at {}", dir.display()))?;
-        shell.status(
-            "Removed",
-            format!("the sandbox's store at {}", dir.display()),
-        );
+    if args.reset {
+        // The store's own files only: `--store` may name a directory that holds other things.
+        let mut removed = false;
+        for file in STORE_FILES {
+            let path = dir.join(file);
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed = true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => bail!("cannot remove {}: {e}", path.display()),
+            }
+        }
+        if removed {
+            shell.status(
+                "Removed",
+                format!("the sandbox's store in {}", dir.display()),
+            );
+        }
     }
     shell.status("Running", format!("app `{}` in the sandbox", config.app));
 

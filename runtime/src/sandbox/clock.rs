@@ -52,7 +52,10 @@ impl Clock {
             Clock::Rate { period } => {
                 let period = (*period).max(1);
                 let elapsed = after.saturating_sub(start);
-                Some(start + (elapsed / period + 1) * period)
+                // A period longer than the calendar can hold never comes round.
+                (elapsed / period + 1)
+                    .checked_mul(period)
+                    .and_then(|since| start.checked_add(since))
             }
             Clock::Cron(cron) => {
                 let after: DateTime<Utc> = Utc.timestamp_millis_opt(after as i64).single()?;
@@ -81,6 +84,8 @@ mod tests {
         assert_eq!(clock.next(1_000, 301_000), Some(601_000));
         let day = Clock::new("rate(1 day)").unwrap();
         assert_eq!(day.next(0, 0), Some(86_400_000));
+        let never = Clock::new("rate(1000000000000000000 days)").unwrap();
+        assert_eq!(never.next(1_000, 1_000), None);
     }
 
     #[test]

@@ -96,6 +96,11 @@ enum Command {
         events: Vec<Accepted>,
         reply: Reply<Vec<i64>>,
     },
+    /// Attempt `attempt` of delivery `id` begins.
+    Start {
+        id: i64,
+        attempt: u32,
+    },
     Finish {
         id: i64,
         attempt: u32,
@@ -367,9 +372,39 @@ impl Engine {
         });
     }
 
-    /// Makes one attempt at a delivery; returns when to retry it if it failed and may be.
-    async fn attempt(&self, handler: &Handler, mut delivery: store::Delivery) -> Option<u64> {
-        let attempt = delivery.attempts + 1;
+    /// Makes one attempt at a delivery; returns it, with its new due time, if it failed and is
+    /// to be retried. The attempt is counted before the handler runs, so a handler that takes
+    /// the process down still spends its attempts and ends as a dead letter.
+    async fn attempt(
+        &self,
+        handler: &Handler,
+        mut delivery: store::Delivery,
+    ) -> Option<store::Delivery> {
+        let (id, attempt) = (delivery.id, delivery.attempts + 1);
+        let registration = &handler.entry.registration;
+        if attempt > handler.options.retries + 1 {
+            // Its last attempt was started before the sandbox stopped, and never finished.
+            let error = format!(
+                "{} `{}`, handler `{}`: the sandbox stopped during attempt {} of {}, its last",
+                registration.kind.as_str(),
+                registration.name,
+                registration.function,
+                delivery.attempts,
+                handler.options.retries + 1
+            );
+            self.log.warn(&format!("delivery {}: {error}", delivery.id));
+            let _ = self.store.send(Command::Finish {
+                id: delivery.id,
+                attempt: delivery.attempts,
+                duration_ms: 0,
+                outcome: Outcome::Dead { error },
+            });
+            return None;
+        }
+        let _ = self.store.send(Command::Start {
+            id: delivery.id,
+            attempt,
+        });
         let started_at = now_ms();
         let started = Instant::now();
         let timeout = Duration::from_secs(u64::from(handler.options.timeout));
@@ -387,30 +422,22 @@ impl Engine {
         delivery.body = body;
         let duration = started.elapsed();
         let finished = now_ms();
-        let (outcome, retry_at) = match result {
-            Ok(()) => (Outcome::Done, None),
+        let outcome = match result {
+            Ok(()) => Outcome::Done,
             Err(failure) if attempt <= handler.options.retries => {
                 let wait = self
                     .retry_delay_ms
                     .saturating_mul(1 << (attempt - 1).min(20))
                     .min(MAX_RETRY_DELAY_MS);
-                let due = finished + wait;
-                (
-                    Outcome::Retry {
-                        due,
-                        error: failure.message,
-                    },
-                    Some(due),
-                )
-            }
-            Err(failure) => (
-                Outcome::Dead {
+                Outcome::Retry {
+                    due: finished + wait,
                     error: failure.message,
-                },
-                None,
-            ),
+                }
+            }
+            Err(failure) => Outcome::Dead {
+                error: failure.message,
+            },
         };
-        let registration = &handler.entry.registration;
         self.log.delivery(
             &Line {
                 time: started_at,
@@ -431,19 +458,24 @@ impl Engine {
             },
             &captured,
         );
-        if let Outcome::Retry { due, error } = &outcome {
-            delivery.attempts = attempt;
-            delivery.due = *due;
-            delivery.error = Some(error.clone());
-            let _ = self.schedule.send(delivery.clone());
-        }
+        let retry = match &outcome {
+            Outcome::Retry { due, error } => {
+                delivery.attempts = attempt;
+                delivery.due = *due;
+                delivery.error = Some(error.clone());
+                Some(delivery)
+            }
+            Outcome::Done | Outcome::Dead { .. } => None,
+        };
+        // Recorded before the retry is scheduled: the store sees the outcomes of one delivery in
+        // the order they happened.
         let _ = self.store.send(Command::Finish {
-            id: delivery.id,
+            id,
             attempt,
             duration_ms: duration.as_millis() as u64,
             outcome,
         });
-        retry_at
+        retry
     }
 }
 
@@ -497,6 +529,10 @@ fn store_thread(
                         store.finish(*id, *attempt, *duration_ms, outcome)?;
                         Answer::Nothing
                     }
+                    Command::Start { id, attempt } => {
+                        store.start(*id, *attempt)?;
+                        Answer::Nothing
+                    }
                     Command::Replay { id, .. } => Answer::Replayed(store.replay(*id, now)),
                     Command::List { filter, limit, .. } => {
                         Answer::Listed(store.list(*filter, *limit))
@@ -516,7 +552,7 @@ fn store_thread(
                     Command::Replay { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::List { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::Resume { reply } => drop(reply.send(Err(error.clone()))),
-                    Command::Finish { .. } => {}
+                    Command::Start { .. } | Command::Finish { .. } => {}
                 }
             }
             continue;
@@ -593,7 +629,9 @@ async fn dispatch_loop(
                     add(delivery);
                 }
             }
-            () = sleep_until_ms(next.unwrap_or(u64::MAX)), if next.is_some() => {}
+            () = tokio::time::sleep(Duration::from_millis(
+                next.unwrap_or(0).saturating_sub(now_ms()).min(1000)
+            )), if next.is_some() => {}
         }
         if heap.capacity() > 1024 && heap.len() < heap.capacity() / 4 {
             heap.shrink_to_fit();
@@ -602,9 +640,17 @@ async fn dispatch_loop(
     }
 }
 
+/// Sleeps until `at` on the wall clock, waking at least once a second to read it again: tokio's
+/// timers do not count time the machine spends suspended, and a delay that came due meanwhile
+/// must still be delivered promptly.
 async fn sleep_until_ms(at: u64) {
-    let wait = at.saturating_sub(now_ms());
-    tokio::time::sleep(Duration::from_millis(wait)).await;
+    loop {
+        let wait = at.saturating_sub(now_ms());
+        if wait == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(wait.min(1000))).await;
+    }
 }
 
 /// One worker of a handler: takes a delivery (or a queue's batch) and attempts it.
@@ -619,18 +665,17 @@ async fn work(
             return;
         };
         let fifo = handler.options.fifo == Some(true);
-        let mut held_back: Option<u64> = None;
-        for mut delivery in batch {
-            if let Some(due) = held_back {
-                // A FIFO queue keeps its order: after a failure, the rest of the batch waits
-                // for the failed message, without an attempt counted.
-                delivery.due = due;
-                let _ = engine.schedule.send(delivery);
-                continue;
-            }
-            let retry = engine.attempt(handler, delivery).await;
-            if fifo && let Some(due) = retry {
-                held_back = Some(due);
+        for delivery in batch {
+            let mut next = engine.attempt(handler, delivery).await;
+            while let Some(retry) = next {
+                if !fifo {
+                    let _ = engine.schedule.send(retry);
+                    break;
+                }
+                // A FIFO queue keeps its order: its one worker retries the failed message
+                // itself, and takes nothing else until it is done or dead.
+                sleep_until_ms(retry.due).await;
+                next = engine.attempt(handler, retry).await;
             }
         }
     }
@@ -642,7 +687,8 @@ async fn tick(engine: Arc<Engine>, name: String, clock: Clock) {
     let mut after = start;
     while let Some(next) = clock.next(start, after) {
         sleep_until_ms(next).await;
-        after = next;
+        // After a suspend, the next time from now: missed times are not fired in a burst.
+        after = next.max(now_ms());
         if let Err(refusal) = engine.trigger(&name).await {
             engine
                 .log

@@ -29,6 +29,9 @@ use crate::{Result, error::message};
 /// The largest request body taken: a publish of many messages, each at most 256 KB.
 const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
+/// How far a publisher's clock may be from the sandbox's.
+const MAX_CLOCK_SKEW_MS: u64 = 60_000;
+
 /// The most deliveries one listing returns.
 const MAX_LIMIT: usize = 10_000;
 
@@ -205,11 +208,21 @@ fn check(outgoing: OutgoingMessage) -> std::result::Result<Message, String> {
     }
     serde_json::from_str::<serde::de::IgnoredAny>(&body)
         .map_err(|e| format!("cannot send to {what} `{name}`: the payload is not JSON: {e}"))?;
+    // The publisher's clock says when it published; delays count from the sandbox's, so a time
+    // far from it would shorten or stretch them.
+    let now = now_ms();
+    let time = time.unwrap_or(now);
+    if time.abs_diff(now) > MAX_CLOCK_SKEW_MS {
+        return Err(format!(
+            "cannot send to {what} `{name}`: its time {time} (ms since the epoch) is more than a \
+             minute from the sandbox's clock ({now})"
+        ));
+    }
     Ok(Message {
         kind,
         name,
         body,
-        time: time.unwrap_or_else(now_ms),
+        time,
         delay,
     })
 }
@@ -395,6 +408,13 @@ mod tests {
         let big = format!("\"{}\"", "x".repeat(MAX_PAYLOAD_BYTES));
         let too_big = check(outgoing(Kind::Event, "e", &big)).unwrap_err();
         assert!(too_big.contains("at most"), "{too_big}");
+        let mut skewed = outgoing(Kind::Event, "e", "1");
+        skewed.time = Some(u64::MAX);
+        let skewed = check(skewed).unwrap_err();
+        assert!(
+            skewed.contains("more than a minute from the sandbox's clock"),
+            "{skewed}"
+        );
         let schedule = check(outgoing(Kind::Schedule, "nightly", "null")).unwrap_err();
         assert!(
             schedule.contains("cargo eventfn trigger nightly"),

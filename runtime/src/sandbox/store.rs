@@ -184,12 +184,28 @@ impl Store {
         }
         let db = Connection::open(path)
             .map_err(|e| format!("sandbox store: cannot open {}: {e}", path.display()))?;
+        // One sandbox per store: the lock taken by the first write is held until the store is
+        // closed (or its process dies), so a second sandbox on the same store cannot deliver its
+        // pending events a second time.
+        db.pragma_update(None, "locking_mode", "EXCLUSIVE")
+            .map_err(sql("cannot set the locking mode"))?;
+        db.busy_timeout(std::time::Duration::ZERO)
+            .map_err(sql("cannot set the busy timeout"))?;
+        db.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| {
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+                format!(
+                    "another sandbox is using the store at {}: stop it, or give this one a store \
+                     of its own (`cargo eventfn dev --store DIR`)",
+                    path.display()
+                )
+            } else {
+                format!("sandbox store: cannot open {}: {e}", path.display())
+            }
+        })?;
         db.pragma_update(None, "journal_mode", "WAL")
             .map_err(sql("cannot turn on write-ahead logging"))?;
         db.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql("cannot set synchronous mode"))?;
-        db.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sql("cannot set the busy timeout"))?;
         db.execute_batch(SCHEMA)
             .map_err(sql("cannot create the tables"))?;
         Ok(Store { db })
@@ -250,7 +266,7 @@ impl Store {
                     ])
                     .map_err(sql("cannot store an event"))?;
                 let id = tx.last_insert_rowid();
-                let due = event.time + event.delay;
+                let due = event.time.saturating_add(event.delay);
                 let mut deliveries = Vec::with_capacity(event.handlers.len());
                 for handler in event.handlers {
                     insert_delivery
@@ -276,6 +292,18 @@ impl Store {
             }
         }
         Ok(stored)
+    }
+
+    /// Counts attempt `attempt` of pending delivery `id` as begun: if the sandbox stops during
+    /// it, the attempt stays spent.
+    pub fn start(&mut self, id: i64, attempt: u32) -> Result<()> {
+        self.db
+            .prepare_cached(
+                "UPDATE deliveries SET attempts = ?2 WHERE id = ?1 AND state = 'pending'",
+            )
+            .and_then(|mut update| update.execute(params![id, attempt]))
+            .map_err(sql("cannot record an attempt"))?;
+        Ok(())
     }
 
     /// Records what became of attempt `attempt` of delivery `id`, which took `duration` ms.
@@ -497,6 +525,38 @@ mod tests {
         assert!(
             error.contains("unknown value `archived` in column 8 of the sandbox store"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn one_sandbox_per_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sandbox.db");
+        let mut first = Store::open(&path).unwrap();
+        first.publish_all(&[signup(&["a"], 0)]).unwrap();
+        let error = Store::open(&path).err().unwrap();
+        assert!(
+            error.contains("another sandbox is using the store at"),
+            "{error}"
+        );
+        drop(first);
+        assert_eq!(Store::open(&path).unwrap().pending().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_started_attempt_stays_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("sandbox.db")).unwrap();
+        let stored = store.publish_all(&[signup(&["a"], 0)]).unwrap();
+        let id = stored[0].1[0].id;
+        store.start(id, 1).unwrap();
+        assert_eq!(store.pending().unwrap()[0].attempts, 1);
+        store.finish(id, 1, 1, &Outcome::Done).unwrap();
+        store.start(id, 2).unwrap();
+        assert_eq!(
+            store.get(id).unwrap().unwrap().attempts,
+            1,
+            "done stays done"
         );
     }
 
