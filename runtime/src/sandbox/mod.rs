@@ -17,7 +17,7 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `EVENTFN_SANDBOX_PORT` | the port on 127.0.0.1; 0 for any free one | 4747 |
-//! | `EVENTFN_SANDBOX_DIR` | where the store lives | `<target>/eventfn/sandbox/<binary>` |
+//! | `EVENTFN_SANDBOX_DIR` | where the store lives | `<target>/eventfn/<binary>/sandbox` |
 //! | `EVENTFN_SANDBOX_TIMEOUT` | seconds, for handlers without a `timeout` | 5 |
 //! | `EVENTFN_SANDBOX_RETRY_DELAY` | milliseconds before the first retry; doubled for each next one | 1000 |
 
@@ -56,7 +56,8 @@ fn number<T: std::str::FromStr>(var: &str, what: &str) -> Result<Option<T>> {
 }
 
 /// The sandbox's directory when `EVENTFN_SANDBOX_DIR` is not set: beside the build's output,
-/// `<target>/eventfn/sandbox/<binary>` for a binary at `<target>/<profile>/<binary>`.
+/// `<target>/eventfn/<binary>/sandbox` for a binary at `<target>/<profile>/<binary>` (where
+/// `cargo eventfn dev` puts it for an app named like its binary).
 fn default_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe().map_err(|e| {
         message(format!(
@@ -75,7 +76,7 @@ fn default_dir() -> Result<PathBuf> {
                 exe.display()
             ))
         })?;
-    Ok(target.join("eventfn").join("sandbox").join(name))
+    Ok(target.join("eventfn").join(name).join("sandbox"))
 }
 
 /// Serves the sandbox until the process is stopped.
