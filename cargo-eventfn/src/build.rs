@@ -126,6 +126,13 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
     if !found.is_empty() {
         bail!("the app's handlers conflict:\n  {}", found.join("\n  "));
     }
+    let found = eventfn_core::logical::collisions(&registrations);
+    if !found.is_empty() {
+        bail!(
+            "the app's names cannot all be told apart on AWS:\n  {}",
+            found.join("\n  ")
+        );
+    }
 
     let mut manifest = Manifest {
         version: MANIFEST_VERSION,

@@ -144,6 +144,19 @@ fn two_handlers_for_one_queue_name_both_places() {
 }
 
 #[test]
+fn names_that_one_template_cannot_tell_apart_fail_the_build() {
+    let err = build_err(&["-p", "fixture-id-clash"], 1);
+    assert!(
+        err.contains(
+            "event names `account-signup` (at tests/fixtures/id-clash/src/main.rs:4:1) and \
+             `account_signup` (at tests/fixtures/id-clash/src/main.rs:10:1) both become the \
+             CloudFormation logical ID `EventAccountSignup`"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn bad_package_metadata_names_the_key() {
     let err = build_err(&["-p", "fixture-bad-config"], 1);
     assert!(
