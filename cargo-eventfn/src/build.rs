@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::artifact::{LibRecords, records_in_object, records_in_rlib, required_glibc};
 use crate::config::AppConfig;
 use crate::shell::Shell;
-use crate::{BuildArgs, MessageFormat, arc};
+use crate::{AppSelection, BuildArgs, MessageFormat, arc};
 
 /// The cargo build failed; cargo has already printed why.
 #[derive(Debug)]
@@ -61,9 +61,10 @@ pub struct Counts {
     pub handlers: usize,
 }
 
-pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
+/// The cargo workspace of `--manifest-path`, or of the current directory.
+pub(crate) fn workspace(app: &AppSelection) -> Result<Metadata> {
     let mut command = MetadataCommand::new();
-    if let Some(path) = &args.manifest_path {
+    if let Some(path) = &app.manifest_path {
         if !path.is_file() {
             bail!(
                 "manifest path `{}` does not exist: pass the path of a Cargo.toml",
@@ -72,11 +73,29 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         }
         command.manifest_path(path);
     }
-    let metadata = command
+    command
         .exec()
-        .context("could not read the cargo workspace (`cargo metadata` failed)")?;
-    let package = select_package(&metadata, args)?;
-    let bin = select_bin(package, args)?;
+        .context("could not read the cargo workspace (`cargo metadata` failed)")
+}
+
+/// `-p PACKAGE --bin BIN [--release]`: what cargo builds for the app.
+fn package_args(app: &AppSelection, package: &Package, bin: &Target) -> Vec<String> {
+    let mut args = vec![
+        "-p".to_owned(),
+        package.name.to_string(),
+        "--bin".to_owned(),
+        bin.name.clone(),
+    ];
+    if app.release {
+        args.push("--release".to_owned());
+    }
+    args
+}
+
+pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
+    let metadata = workspace(&args.app)?;
+    let package = select_package(&metadata, &args.app)?;
+    let bin = select_bin(package, &args.app)?;
     let config = AppConfig::from_package(package)?;
     let architecture = if args.arm64 {
         Architecture::Arm64
@@ -84,7 +103,7 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         config.architecture
     };
     let target = cross_target(architecture)?;
-    let profile = if args.release { "release" } else { "debug" };
+    let profile = if args.app.release { "release" } else { "debug" };
 
     shell.status(
         "Building",
@@ -228,7 +247,10 @@ fn has_bin(package: &Package) -> bool {
     package.targets.iter().any(|t| t.is_bin())
 }
 
-pub(crate) fn select_package<'a>(metadata: &'a Metadata, args: &BuildArgs) -> Result<&'a Package> {
+pub(crate) fn select_package<'a>(
+    metadata: &'a Metadata,
+    args: &AppSelection,
+) -> Result<&'a Package> {
     let members = metadata.workspace_packages();
     if let Some(spec) = &args.package {
         return members
@@ -270,7 +292,7 @@ pub(crate) fn select_package<'a>(metadata: &'a Metadata, args: &BuildArgs) -> Re
     }
 }
 
-pub(crate) fn select_bin<'a>(package: &'a Package, args: &BuildArgs) -> Result<&'a Target> {
+pub(crate) fn select_bin<'a>(package: &'a Package, args: &AppSelection) -> Result<&'a Target> {
     let bins: Vec<&Target> = package.targets.iter().filter(|t| t.is_bin()).collect();
     if let Some(name) = &args.bin {
         return bins
@@ -354,15 +376,7 @@ fn cargo_build(
     bin: &Target,
     target: Option<&str>,
 ) -> Result<BuildOutput> {
-    let mut cargo_args = vec![
-        "-p".to_owned(),
-        package.name.to_string(),
-        "--bin".to_owned(),
-        bin.name.clone(),
-    ];
-    if args.release {
-        cargo_args.push("--release".to_owned());
-    }
+    let mut cargo_args = package_args(&args.app, package, bin);
     // Linked as a position-dependent executable, the bootstrap needs no relocations from the
     // loader: one with the AWS SDK carries some 33,000, whose processing and copied pages made
     // up most of its cold start beyond a hello world's (runtime/benches/init.rs). Only the final
@@ -411,19 +425,11 @@ fn cargo_build(
 /// Builds the app's binary for this machine (for `cargo eventfn dev`) and returns its path.
 pub(crate) fn host_build(
     shell: &Shell,
-    args: &BuildArgs,
+    app: &AppSelection,
     package: &Package,
     bin: &Target,
 ) -> Result<PathBuf> {
-    let mut cargo_args = vec![
-        "-p".to_owned(),
-        package.name.to_string(),
-        "--bin".to_owned(),
-        bin.name.clone(),
-    ];
-    if args.release {
-        cargo_args.push("--release".to_owned());
-    }
+    let cargo_args = package_args(app, package, bin);
     let artifacts = run_cargo(shell, "build", &package.manifest_path, None, &cargo_args)?;
     artifacts
         .into_iter()

@@ -7,14 +7,13 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::{Context as _, Result, anyhow, bail};
-use cargo_metadata::MetadataCommand;
+use anyhow::{Result, anyhow, bail};
 use eventfn_core::sandbox::DEFAULT_PORT;
 
-use crate::build::{host_build, select_bin, select_package};
+use crate::AppSelection;
+use crate::build::{host_build, select_bin, select_package, workspace};
 use crate::config::AppConfig;
 use crate::shell::Shell;
-use crate::{BuildArgs, MessageFormat};
 
 /// The sandbox's settings, read by the runtime (`eventfn::sandbox`).
 const PORT_ENV: &str = "EVENTFN_SANDBOX_PORT";
@@ -27,21 +26,8 @@ const STORE_FILES: [&str; 3] = ["sandbox.db", "sandbox.db-wal", "sandbox.db-shm"
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DevArgs {
-    /// Path to Cargo.toml.
-    #[arg(long, value_name = "PATH")]
-    pub manifest_path: Option<PathBuf>,
-
-    /// Package to run (the app).
-    #[arg(short, long, value_name = "SPEC")]
-    pub package: Option<String>,
-
-    /// Binary of the package to run, when it has several.
-    #[arg(long, value_name = "NAME")]
-    pub bin: Option<String>,
-
-    /// Build with the release profile.
-    #[arg(short, long)]
-    pub release: bool,
+    #[command(flatten)]
+    pub app: AppSelection,
 
     /// Port of the sandbox's API on 127.0.0.1; 0 picks a free one (printed at start).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PORT)]
@@ -63,32 +49,11 @@ pub struct DevArgs {
 }
 
 pub fn run(shell: &Shell, args: &DevArgs) -> Result<()> {
-    let selection = BuildArgs {
-        release: args.release,
-        manifest_path: args.manifest_path.clone(),
-        package: args.package.clone(),
-        bin: args.bin.clone(),
-        arm64: false,
-        pie: true,
-        message_format: MessageFormat::Human,
-    };
-    let mut metadata = MetadataCommand::new();
-    if let Some(path) = &args.manifest_path {
-        if !path.is_file() {
-            bail!(
-                "manifest path `{}` does not exist: pass the path of a Cargo.toml",
-                path.display()
-            );
-        }
-        metadata.manifest_path(path);
-    }
-    let metadata = metadata
-        .exec()
-        .context("could not read the cargo workspace (`cargo metadata` failed)")?;
-    let package = select_package(&metadata, &selection)?;
-    let bin = select_bin(package, &selection)?;
+    let metadata = workspace(&args.app)?;
+    let package = select_package(&metadata, &args.app)?;
+    let bin = select_bin(package, &args.app)?;
     let config = AppConfig::from_package(package)?;
-    let profile = if args.release { "release" } else { "debug" };
+    let profile = if args.app.release { "release" } else { "debug" };
     shell.status(
         "Building",
         format!(
@@ -96,7 +61,7 @@ pub fn run(shell: &Shell, args: &DevArgs) -> Result<()> {
             config.app, package.name, bin.name
         ),
     );
-    let executable = host_build(shell, &selection, package, bin)?;
+    let executable = host_build(shell, &args.app, package, bin)?;
     let dir = args.store.clone().unwrap_or_else(|| {
         metadata
             .target_directory
@@ -149,6 +114,7 @@ fn exec(mut command: Command, executable: &std::path::Path) -> Result<()> {
 
 #[cfg(not(unix))]
 fn exec(mut command: Command, executable: &std::path::Path) -> Result<()> {
+    use anyhow::Context as _;
     let status = command
         .status()
         .with_context(|| format!("cannot run `{}`", executable.display()))?;

@@ -77,8 +77,9 @@ enum Command {
     Replay(sandbox::ReplayArgs),
 }
 
+/// Which app to build, and how: shared by `build` and `dev`.
 #[derive(Args, Debug, Clone)]
-pub struct BuildArgs {
+pub struct AppSelection {
     /// Build with the release profile.
     #[arg(short, long)]
     pub release: bool,
@@ -87,13 +88,19 @@ pub struct BuildArgs {
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
 
-    /// Package to build (the app).
+    /// Package of the app.
     #[arg(short, long, value_name = "SPEC")]
     pub package: Option<String>,
 
-    /// Binary of the package to build, when it has several.
+    /// Binary of the package, when it has several.
     #[arg(long, value_name = "NAME")]
     pub bin: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub app: AppSelection,
 
     /// Build for arm64 (Graviton) Lambda functions instead of x86_64.
     #[arg(long)]
