@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::artifact::{LibRecords, records_in_object, records_in_rlib, required_glibc};
 use crate::config::AppConfig;
 use crate::shell::Shell;
-use crate::{AppSelection, BuildArgs, MessageFormat, arc};
+use crate::{AppSelection, BuildArgs, MessageFormat, arc, template};
 
 /// The cargo build failed; cargo has already printed why.
 #[derive(Debug)]
@@ -49,6 +49,7 @@ pub struct Built {
 pub struct Files {
     pub manifest: PathBuf,
     pub arc: PathBuf,
+    pub template: PathBuf,
     pub bootstrap: PathBuf,
     pub zip: PathBuf,
 }
@@ -176,7 +177,7 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
     shell.status(
         "Writing",
         format!(
-            "{}/{{eventfn.json, app.arc, bootstrap, bootstrap.zip}}",
+            "{}/{{eventfn.json, app.arc, template.json, bootstrap, bootstrap.zip}}",
             relative(&dir)
         ),
     );
@@ -673,14 +674,20 @@ fn write_outputs(dir: &Path, manifest: &Manifest, executable: &[u8]) -> Result<F
     let files = Files {
         manifest: dir.join("eventfn.json"),
         arc: dir.join("app.arc"),
+        template: dir.join("template.json"),
         bootstrap: dir.join("bootstrap"),
         zip: dir.join("bootstrap.zip"),
     };
     let mut json = serde_json::to_string_pretty(manifest)?;
     json.push('\n');
-    let outputs: [(&Path, Vec<u8>, bool); 4] = [
+    let outputs: [(&Path, Vec<u8>, bool); 5] = [
         (&files.manifest, json.into_bytes(), false),
         (&files.arc, arc::render(manifest).into_bytes(), false),
+        (
+            &files.template,
+            template::render(manifest).into_bytes(),
+            false,
+        ),
         (&files.bootstrap, executable.to_vec(), true),
         (&files.zip, zip_bootstrap(executable)?, false),
     ];

@@ -11,6 +11,7 @@ mod config;
 mod dev;
 mod sandbox;
 mod shell;
+mod template;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,12 +48,16 @@ struct Eventfn {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build the app for Lambda and write its manifest, Architect manifest and artifact.
+    /// Build the app for Lambda and write its manifest, Architect manifest, CloudFormation
+    /// template and artifact.
     ///
     /// Writes <target-dir>/eventfn/<app>/: `eventfn.json` (every handler with its kind, name,
     /// function, payload type, options and source location), `app.arc` (Architect format),
-    /// `bootstrap` (the Lambda executable) and `bootstrap.zip` (the `provided.al2023` artifact).
-    /// The handlers are read from the built binary, never by running it.
+    /// `template.json` (CloudFormation: per handler a function, role, log group and queue with
+    /// its dead-letter queue; per event an SNS topic; per queue an SQS queue; per schedule an
+    /// EventBridge rule), `bootstrap` (the Lambda executable) and `bootstrap.zip` (the
+    /// `provided.al2023` artifact). The handlers are read from the built binary, never by
+    /// running it.
     Build(BuildArgs),
 
     /// Build the app for this machine and run it in the local sandbox.
