@@ -12,7 +12,7 @@
 //! | input | delivered as |
 //! |---|---|
 //! | `{"Records": [{"Sns": ...}]}` | SNS to Lambda: each record's `Message` is the payload |
-//! | `{"Records": [{"eventSource": "aws:sqs", "body": ...}]}` | an SQS batch: each `body` is the payload, or an SNS notification envelope whose `Message` is (SNS to SQS without raw delivery); failed records are reported in `batchItemFailures` |
+//! | `{"Records": [{"eventSource": "aws:sqs", "body": ...}]}` | an SQS batch: each `body` is the payload, or an SNS notification envelope whose `Message` is (SNS to SQS without raw delivery), or an EventBridge event: a schedule firing that its rule sent to the handler's queue; failed records are reported in `batchItemFailures` |
 //! | `{"source": "aws.events" \| "aws.scheduler", "detail-type": ...}` | a schedule firing |
 //! | anything else | a direct invoke (`aws lambda invoke`): the body is the payload |
 //!
@@ -29,6 +29,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sns::{MessageAttribute, SnsMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use eventfn_core::Kind;
@@ -597,6 +598,22 @@ fn sqs(record: SqsMessage) -> (String, Result<Message, Failure>) {
     if let Some(envelope) = sns_envelope(&body) {
         return (id, Ok(from_sns(envelope, attempt)));
     }
+    if let Some(event) = scheduled_event(&body) {
+        // A schedule's rule sends to its handler's queue, which counts the attempts.
+        let message = Message {
+            name: None,
+            source: event.resources.and_then(|r| r.into_iter().next()),
+            schedule: true,
+            time: event
+                .time
+                .map_or_else(now_ms, |t| t.timestamp_millis().max(0) as u64),
+            delay: 0,
+            id: id.clone(),
+            body: "null".to_owned(),
+            attempt,
+        };
+        return (id, Ok(message));
+    }
     let attribute = |key: &str| {
         record
             .message_attributes
@@ -619,6 +636,16 @@ fn sqs(record: SqsMessage) -> (String, Result<Message, Failure>) {
         attempt,
     };
     (id, Ok(message))
+}
+
+/// The EventBridge event an SQS body holds when a rule or Scheduler sends to a queue.
+fn scheduled_event(body: &str) -> Option<EventBridgeEvent> {
+    // Cheap test first, as for SNS envelopes.
+    if !body.trim_start().starts_with('{') || !body.contains("\"detail-type\"") {
+        return None;
+    }
+    let event: EventBridgeEvent = serde_json::from_str(body).ok()?;
+    matches!(event.source.as_str(), "aws.events" | "aws.scheduler").then_some(event)
 }
 
 /// The SNS notification an SQS body holds when SNS delivers to SQS without raw delivery.

@@ -193,6 +193,30 @@ async fn schedules_fire_from_rules_and_from_the_scheduler() {
 }
 
 #[tokio::test]
+async fn a_schedule_delivered_through_its_queue_fires_with_the_rules_time() {
+    let _serial = SERIAL.lock().await;
+    // How the generated template delivers schedules: rule → the handler's SQS queue → Lambda.
+    let answer = dispatcher("lambda::nightly")
+        .dispatch(fixture("sqs-eventbridge.json").into(), "req-1", 0)
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({ "batchItemFailures": [] }));
+    let seen = take_seen("nightly");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].2, "7b2d6e0e-4f4c-4d7a-9d2e-2f0c8a1b5e3d");
+    assert_eq!(
+        seen[0].3, 1_444_323_186_000,
+        "the rule's time, not the send time"
+    );
+    // A schedule's body never reaches an event handler as its payload.
+    let wrong = dispatcher("lambda::welcome")
+        .dispatch(fixture("sqs-eventbridge.json").into(), "req-2", 0)
+        .await
+        .unwrap();
+    assert_eq!(wrong["batchItemFailures"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn a_direct_invoke_is_the_bare_payload() {
     let _serial = SERIAL.lock().await;
     let d = dispatcher("lambda::welcome");
