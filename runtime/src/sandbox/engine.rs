@@ -109,7 +109,8 @@ enum Command {
     },
     Replay {
         id: i64,
-        reply: Reply<store::Delivery>,
+        /// The store's failure outside, the reason it is not replayed inside.
+        reply: Reply<std::result::Result<store::Delivery, String>>,
     },
     List {
         filter: Filter,
@@ -291,6 +292,7 @@ impl Engine {
     pub async fn replay(&self, id: i64) -> std::result::Result<store::Delivery, Refusal> {
         self.ask(|reply| Command::Replay { id, reply })
             .await
+            .map_err(Refusal::Store)?
             .map_err(Refusal::Invalid)
     }
 
@@ -488,7 +490,7 @@ fn store_thread(
 ) {
     enum Answer {
         Published(Vec<(i64, Vec<store::Delivery>)>),
-        Replayed(std::result::Result<store::Delivery, String>),
+        Replayed(std::result::Result<std::result::Result<store::Delivery, String>, String>),
         Listed(std::result::Result<Vec<store::Delivery>, String>),
         Resumed(std::result::Result<Vec<store::Delivery>, String>),
         Nothing,
@@ -571,7 +573,7 @@ fn store_thread(
                     let _ = reply.send(Ok(ids));
                 }
                 (Command::Replay { reply, .. }, Answer::Replayed(result)) => {
-                    if let Ok(delivery) = &result {
+                    if let Ok(Ok(delivery)) = &result {
                         let _ = dispatch.send(delivery.clone());
                     }
                     let _ = reply.send(result);

@@ -29,6 +29,9 @@ use crate::{Result, error::message};
 /// The largest request body taken: a publish of many messages, each at most 256 KB.
 const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
+/// How long a publish from another process waits for the sandbox's answer.
+const PUBLISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How far a publisher's clock may be from the sandbox's.
 const MAX_CLOCK_SKEW_MS: u64 = 60_000;
 
@@ -317,6 +320,20 @@ impl HttpBus {
             return Ok(());
         };
         let to = format!("{} `{}`", first.kind.as_str(), first.name);
+        // A sandbox that takes the connection but never answers must not hold the caller forever.
+        tokio::time::timeout(PUBLISH_TIMEOUT, self.send_all(&to, messages))
+            .await
+            .unwrap_or_else(|_| {
+                Err(message(format!(
+                    "cannot send to {to}: the sandbox at {} ({SANDBOX_ENV}) did not answer within \
+                     {} s",
+                    self.url,
+                    PUBLISH_TIMEOUT.as_secs()
+                )))
+            })
+    }
+
+    async fn send_all(&self, to: &str, messages: Vec<Message>) -> Result<()> {
         let request = PublishRequest {
             messages: messages
                 .into_iter()

@@ -368,19 +368,20 @@ impl Store {
     }
 
     /// Makes dead delivery `id` pending again, due at `now`, with its attempts counted anew;
-    /// returns it. An error if there is no such delivery or it is not dead.
-    pub fn replay(&mut self, id: i64, now: u64) -> Result<Delivery> {
+    /// returns it, or (inside) why not: there is no such delivery, or it is not dead. The outer
+    /// error is the store's own failure.
+    pub fn replay(&mut self, id: i64, now: u64) -> Result<std::result::Result<Delivery, String>> {
         let Some(delivery) = self.get(id)? else {
-            return Err(format!("there is no delivery {id} in the sandbox"));
+            return Ok(Err(format!("there is no delivery {id} in the sandbox")));
         };
         if delivery.state != State::Dead {
-            return Err(format!(
+            return Ok(Err(format!(
                 "delivery {id} ({} `{}` to `{}`) is {}, not dead: only dead letters are replayed",
                 delivery.kind.as_str(),
                 delivery.name,
                 delivery.handler,
                 delivery.state.as_str()
-            ));
+            )));
         }
         self.db
             .execute(
@@ -388,12 +389,12 @@ impl Store {
                 params![id, now as i64],
             )
             .map_err(sql("cannot replay a delivery"))?;
-        Ok(Delivery {
+        Ok(Ok(Delivery {
             state: State::Pending,
             attempts: 0,
             due: now,
             ..delivery
-        })
+        }))
     }
 
     fn query(&self, query: &str, args: impl rusqlite::Params) -> Result<Vec<Delivery>> {
@@ -488,7 +489,7 @@ mod tests {
                     },
                 )
                 .unwrap();
-            let error = store.replay(stored[0].1[0].id + 1, 5).unwrap_err();
+            let error = store.replay(stored[0].1[0].id + 1, 5).unwrap().unwrap_err();
             assert_eq!(
                 error,
                 format!("there is no delivery {} in the sandbox", id + 1)
@@ -502,13 +503,13 @@ mod tests {
             (dead[0].attempts, dead[0].duration, dead[0].error.as_deref()),
             (3, Some(7), Some("still broken"))
         );
-        let replayed = store.replay(id, 20_000).unwrap();
+        let replayed = store.replay(id, 20_000).unwrap().unwrap();
         assert_eq!(
             (replayed.state, replayed.attempts, replayed.due),
             (State::Pending, 0, 20_000)
         );
         assert_eq!(store.pending().unwrap(), vec![replayed]);
-        let error = store.replay(id, 20_000).unwrap_err();
+        let error = store.replay(id, 20_000).unwrap().unwrap_err();
         assert!(error.contains("is pending, not dead"), "{error}");
     }
 
