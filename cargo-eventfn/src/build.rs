@@ -79,7 +79,7 @@ pub(crate) fn workspace(app: &AppSelection) -> Result<Metadata> {
         .context("could not read the cargo workspace (`cargo metadata` failed)")
 }
 
-/// `-p PACKAGE --bin BIN [--release]`: what cargo builds for the app.
+/// `-p PACKAGE --bin BIN [--release] [--features ...]`: what cargo builds for the app.
 fn package_args(app: &AppSelection, package: &Package, bin: &Target) -> Vec<String> {
     let mut args = vec![
         "-p".to_owned(),
@@ -90,7 +90,24 @@ fn package_args(app: &AppSelection, package: &Package, bin: &Target) -> Vec<Stri
     if app.release {
         args.push("--release".to_owned());
     }
+    if !app.features.is_empty() {
+        args.push("--features".to_owned());
+        args.push(app.features.join(","));
+    }
+    if app.all_features {
+        args.push("--all-features".to_owned());
+    }
+    if app.no_default_features {
+        args.push("--no-default-features".to_owned());
+    }
     args
+}
+
+/// The app's `[package.metadata.eventfn]` settings, read without building it.
+pub(crate) fn app_config(app: &AppSelection) -> Result<AppConfig> {
+    let metadata = workspace(app)?;
+    let package = select_package(&metadata, app)?;
+    AppConfig::from_package(package)
 }
 
 pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
@@ -98,7 +115,7 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
     let package = select_package(&metadata, &args.app)?;
     let bin = select_bin(package, &args.app)?;
     let config = AppConfig::from_package(package)?;
-    let architecture = if args.arm64 {
+    let architecture = if args.lambda.arm64 {
         Architecture::Arm64
     } else {
         config.architecture
@@ -384,7 +401,7 @@ fn cargo_build(
     // link changes (dependencies stay position-independent code, as they can be in such an
     // executable), at the cost of address randomization for the executable's own image; `--pie`
     // keeps it.
-    let subcommand = if args.pie {
+    let subcommand = if args.lambda.pie {
         "build"
     } else {
         cargo_args.extend(["--".to_owned(), "-Crelocation-model=static".to_owned()]);

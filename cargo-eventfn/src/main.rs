@@ -6,11 +6,15 @@
 
 mod arc;
 mod artifact;
+mod aws;
 mod build;
 mod config;
+mod deploy;
 mod dev;
+mod preflight;
 mod sandbox;
 mod shell;
+mod stack;
 mod template;
 
 use std::path::PathBuf;
@@ -60,6 +64,22 @@ enum Command {
     /// running it.
     Build(BuildArgs),
 
+    /// Deploy a stage of the app to AWS: build it, upload its artifact and create or update its
+    /// CloudFormation stack.
+    ///
+    /// The stack is named `<App><Stage>` (`WelcomeStaging`). The artifact goes to the
+    /// account's deployment bucket `eventfn-deploy-<account>-<region>` (created when missing)
+    /// under its SHA-256; the stack changes through a change set, whose events are shown as they
+    /// happen. A deploy with nothing changed changes nothing. At the end, the stage's topics,
+    /// queues and functions are listed. A failure names each failed resource and its reason and
+    /// exits with 1.
+    Deploy(deploy::DeployArgs),
+
+    /// Delete a deployed stage: its stack, with every function, topic, queue and dead letter.
+    ///
+    /// The artifacts stay in the deployment bucket, which other stages and apps share.
+    Destroy(deploy::DestroyArgs),
+
     /// Build the app for this machine and run it in the local sandbox.
     ///
     /// Events, queues, schedules, delays, retries and dead letters run as on AWS, offline. Every
@@ -82,8 +102,8 @@ enum Command {
     Replay(sandbox::ReplayArgs),
 }
 
-/// Which app to build, and how: shared by `build` and `dev`.
-#[derive(Args, Debug, Clone)]
+/// Which app to build, and how: shared by `build`, `deploy` and `dev`.
+#[derive(Args, Debug, Clone, Default)]
 pub struct AppSelection {
     /// Build with the release profile.
     #[arg(short, long)]
@@ -100,6 +120,18 @@ pub struct AppSelection {
     /// Binary of the package, when it has several.
     #[arg(long, value_name = "NAME")]
     pub bin: Option<String>,
+
+    /// Cargo features of the app to turn on (comma- or space-separated, or repeated).
+    #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
+    pub features: Vec<String>,
+
+    /// Turn on every feature of the app.
+    #[arg(long)]
+    pub all_features: bool,
+
+    /// Leave the app's default features off.
+    #[arg(long)]
+    pub no_default_features: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -107,6 +139,18 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub app: AppSelection,
 
+    #[command(flatten)]
+    pub lambda: LambdaBuild,
+
+    /// Output format on stdout: `human` prints nothing there; `json` prints a summary of what
+    /// was written.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
+    pub message_format: MessageFormat,
+}
+
+/// How the Lambda executable is built: shared by `build` and `deploy`.
+#[derive(Args, Debug, Clone)]
+pub struct LambdaBuild {
     /// Build for arm64 (Graviton) Lambda functions instead of x86_64.
     #[arg(long)]
     pub arm64: bool,
@@ -117,11 +161,6 @@ pub struct BuildArgs {
     /// randomization of the executable's own image.
     #[arg(long)]
     pub pie: bool,
-
-    /// Output format on stdout: `human` prints nothing there; `json` prints a summary of what
-    /// was written.
-    #[arg(long, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
-    pub message_format: MessageFormat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -152,6 +191,8 @@ fn main() -> ExitCode {
     };
     let result = match args.command {
         Command::Build(build) => build::run(&shell, &build).map(drop),
+        Command::Deploy(deploy) => deploy::run(&shell, &deploy),
+        Command::Destroy(destroy) => deploy::destroy(&shell, &destroy),
         Command::Dev(dev) => dev::run(&shell, &dev),
         Command::Publish(publish) => sandbox::publish(&shell, &publish),
         Command::Trigger(trigger) => sandbox::trigger(&shell, &trigger),

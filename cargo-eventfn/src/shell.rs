@@ -6,6 +6,7 @@ use std::fmt::Display;
 
 const GREEN: Style = AnsiColor::Green.on_default().bold();
 const RED: Style = AnsiColor::Red.on_default().bold();
+const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -49,6 +50,18 @@ impl Shell {
     pub fn status(&self, verb: &str, message: impl Display) {
         if !self.quiet {
             anstream::eprintln!("{GREEN}{verb:>12}{GREEN:#} {message}");
+        }
+    }
+
+    /// A status line for something that failed, its verb in red.
+    pub fn failure(&self, verb: &str, message: impl Display) {
+        anstream::eprintln!("{RED}{verb:>12}{RED:#} {message}");
+    }
+
+    /// `warning: ...`, as cargo prints them.
+    pub fn warn(&self, message: impl Display) {
+        if !self.quiet {
+            anstream::eprintln!("{YELLOW}warning{YELLOW:#}: {message}");
         }
     }
 

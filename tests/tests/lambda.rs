@@ -6,9 +6,8 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -24,81 +23,6 @@ fn bootstrap() -> PathBuf {
             PathBuf::from(summary["files"]["bootstrap"].as_str().unwrap())
         })
         .clone()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed when dropped, also when the test fails.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for_port(port: u16, what: &str) {
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{what} did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn venv_tool(name: &str) -> PathBuf {
-    let tool = root().join("target/tools/venv/bin").join(name);
-    assert!(
-        tool.exists(),
-        "{name} is not installed in target/tools/venv: run `scripts/setup` (the README's test command does)"
-    );
-    tool
-}
-
-/// moto's AWS server on a free loopback port.
-struct Moto {
-    endpoint: String,
-    _process: Process,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = free_port();
-        let process = Process(
-            Command::new(venv_tool("moto_server"))
-                .args(["-H", "127.0.0.1", "-p"])
-                .arg(port.to_string())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start moto_server"),
-        );
-        wait_for_port(port, "moto_server");
-        Moto {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            _process: process,
-        }
-    }
-
-    async fn config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "moto",
-            ))
-            .load()
-            .await
-    }
 }
 
 /// `cargo lambda watch --only-lambda-apis` on a free loopback port.
@@ -128,14 +52,7 @@ impl Emulator {
                 .spawn()
                 .expect("start cargo lambda watch"),
         );
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the emulator did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(port, "the emulator");
         Emulator {
             port,
             _process: process,

@@ -2,9 +2,11 @@
 
 #![allow(dead_code)] // each test file uses a part of this module
 
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -37,16 +39,28 @@ pub fn cargo_eventfn() -> PathBuf {
         .clone()
 }
 
-/// `cargo eventfn <args>` run from the workspace root, with extra environment variables.
-pub fn eventfn(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let output = Command::new(cargo_eventfn())
+/// `cargo eventfn <args>` from the workspace root, to be given more environment and run by
+/// [`logged`].
+pub fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(cargo_eventfn());
+    command
         .arg("eventfn")
         .args(args)
-        .envs(envs.iter().copied())
         .env("CARGO", env!("CARGO"))
-        .current_dir(root())
-        .output()
-        .expect("run cargo-eventfn");
+        .current_dir(root());
+    command
+}
+
+/// `cargo eventfn <args>` run from the workspace root, with extra environment variables.
+pub fn eventfn(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = command(args);
+    command.envs(envs.iter().copied());
+    logged(command, args)
+}
+
+/// Runs `command` (`cargo eventfn <args>`), printing what it printed for a failing test's log.
+pub fn logged(mut command: Command, args: &[&str]) -> Output {
+    let output = command.output().expect("run cargo-eventfn");
     eprintln!(
         "cargo eventfn {}\n--- stderr ---\n{}--- stdout ---\n{}",
         args.join(" "),
@@ -89,4 +103,79 @@ pub fn build_err(args: &[&str], code: i32) -> String {
 pub fn read(path: impl AsRef<Path>) -> String {
     let path = path.as_ref();
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped, also when the test fails.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn wait_for_port(port: u16, what: &str) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what} did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn venv_tool(name: &str) -> PathBuf {
+    let tool = root().join("target/tools/venv/bin").join(name);
+    assert!(
+        tool.exists(),
+        "{name} is not installed in target/tools/venv: run `scripts/setup` (the README's test command does)"
+    );
+    tool
+}
+
+/// moto's AWS server on a free loopback port.
+pub struct Moto {
+    pub endpoint: String,
+    _process: Process,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = free_port();
+        let process = Process(
+            Command::new(venv_tool("moto_server"))
+                .args(["-H", "127.0.0.1", "-p"])
+                .arg(port.to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start moto_server"),
+        );
+        wait_for_port(port, "moto_server");
+        Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _process: process,
+        }
+    }
+
+    pub async fn config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
+            .load()
+            .await
+    }
 }

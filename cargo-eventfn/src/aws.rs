@@ -1,0 +1,199 @@
+//! The AWS session of `deploy` and `destroy`: region, endpoint and credentials, checked before
+//! anything is touched, and AWS errors turned into messages that say what to do.
+
+use std::error::Error as StdError;
+use std::fmt::Debug;
+
+use anyhow::{Result, anyhow, bail};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::ProvideCredentials as _;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+/// Where to reach AWS: `--region` and `--endpoint-url` (or `AWS_ENDPOINT_URL`) of a command.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Target {
+    /// AWS region. Default: `region` of [package.metadata.eventfn], then the AWS configuration
+    /// (AWS_REGION, the profile's region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Send every AWS request to this endpoint instead of AWS's own, e.g. a local moto server.
+    /// S3 is then addressed path-style (http://host/bucket/key).
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// A checked session: the region is known, credentials resolve and the account answers.
+pub struct Session {
+    pub config: SdkConfig,
+    pub region: String,
+    pub account: String,
+    /// `--endpoint-url`, when set.
+    pub endpoint: Option<String>,
+}
+
+impl Session {
+    /// Resolves region and credentials and asks STS who we are, so that a missing region, missing
+    /// credentials or an unreachable endpoint stop the command before it changes anything.
+    /// `app_region` is the app's `region` setting, used when `--region` is not given.
+    pub async fn open(target: &Target, app_region: Option<&str>) -> Result<Session> {
+        if let Some(url) = &target.endpoint_url {
+            check_endpoint(url)?;
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = target.region.as_deref().or(app_region) {
+            check_region(region)?;
+            loader = loader.region(Region::new(region.to_owned()));
+        }
+        if let Some(url) = &target.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            anyhow!(
+                "no AWS region: pass --region, set `region` in [package.metadata.eventfn] of \
+                     the app's Cargo.toml, or set AWS_REGION"
+            )
+        })?;
+        let Some(provider) = config.credentials_provider() else {
+            bail!("no AWS credentials provider is configured");
+        };
+        if let Err(err) = provider.provide_credentials().await {
+            bail!(
+                "no AWS credentials: {}\n\nSet AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or \
+                 AWS_PROFILE to a profile of ~/.aws/config (run `aws configure` or \
+                 `aws sso login` to make one)",
+                causes(&err)
+            );
+        }
+        let mut session = Session {
+            config,
+            region,
+            account: String::new(),
+            endpoint: target.endpoint_url.clone(),
+        };
+        let identity = aws_sdk_sts::Client::new(&session.config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                session.explain(
+                    "could not check the AWS credentials (sts:GetCallerIdentity)",
+                    e,
+                )
+            })?;
+        session.account = identity.account.unwrap_or_default();
+        Ok(session)
+    }
+
+    /// Where requests go, for messages.
+    pub fn endpoint_name(&self) -> String {
+        match &self.endpoint {
+            Some(url) => url.clone(),
+            None => format!("AWS ({})", self.region),
+        }
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let mut config = aws_sdk_s3::config::Builder::from(&self.config);
+        if self.endpoint.is_some() {
+            // Local endpoints serve one host name, not one per bucket.
+            config = config.force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(config.build())
+    }
+
+    pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
+        aws_sdk_cloudformation::Client::new(&self.config)
+    }
+
+    /// `what` failed: why, in the service's words when it answered, or that it could not be
+    /// reached.
+    pub fn explain<E, R>(&self, what: &str, err: SdkError<E, R>) -> anyhow::Error
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: Debug + 'static,
+    {
+        match &err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => anyhow!(
+                "{what}: could not reach {}: {}\n\nCheck the network{}",
+                self.endpoint_name(),
+                causes(&err),
+                if self.endpoint.is_some() {
+                    ", and that the endpoint of --endpoint-url (or AWS_ENDPOINT_URL) is up"
+                } else {
+                    ""
+                }
+            ),
+            _ => match (err.code(), err.message()) {
+                (Some(code), Some(message)) => anyhow!("{what}: {code}: {message}"),
+                (None, Some(message)) => anyhow!("{what}: {message}"),
+                _ => anyhow!("{what}: {}", causes(&err)),
+            },
+        }
+    }
+}
+
+/// An error and its sources, `: `-separated, without the debug dump the SDK's own display adds.
+fn causes(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn check_endpoint(url: &str) -> Result<()> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(()),
+        _ => bail!(
+            "invalid endpoint URL `{url}` (from --endpoint-url or AWS_ENDPOINT_URL): expected \
+             http://HOST[:PORT] or https://HOST[:PORT]"
+        ),
+    }
+}
+
+/// Region names are lowercase words and digits joined by `-` (`eu-west-1`); anything else would
+/// only fail later, inside a host name.
+fn check_region(region: &str) -> Result<()> {
+    let valid = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !region.starts_with('-')
+        && !region.ends_with('-');
+    if !valid {
+        bail!("invalid AWS region `{region}`: expected a name like `us-east-1` or `eu-west-1`");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_and_regions_are_checked_before_use() {
+        check_endpoint("http://127.0.0.1:5000").unwrap();
+        check_endpoint("https://cloudformation.example.com").unwrap();
+        for bad in ["127.0.0.1:5000", "http://", "ftp://x", "http:///x"] {
+            let err = check_endpoint(bad).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+        }
+        check_region("eu-west-1").unwrap();
+        for bad in ["", "EU-WEST-1", "eu west", "-us", "us-east-1/x"] {
+            let err = check_region(bad).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! End to end against moto server (installed by `scripts/setup`, one per test on a free loopback
+//! port): `cargo eventfn deploy` and `cargo eventfn destroy` on `examples/welcome` and
+//! `tests/fixtures/deploy-app` (app `shop`).
+//!
+//! moto reports some resource types as created without creating them (SNS subscriptions, SQS
+//! queue policies): the tests assert on what the services hold, not on the stack status alone.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::Output;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use support::*;
+
+/// Deploys build the same fixture with and without a feature: one at a time, so no build
+/// overwrites the binary another is reading.
+static DEPLOYS: Mutex<()> = Mutex::new(());
+
+/// Resource types moto accepts in a template but does not create.
+const SKIPPED_BY_MOTO: [&str; 2] = ["AWS::SNS::Subscription", "AWS::SQS::QueuePolicy"];
+
+/// `cargo eventfn <args>` against `moto`, with test credentials and nothing from the host's AWS
+/// configuration.
+fn run(moto: &Moto, args: &[&str]) -> Output {
+    let _one_at_a_time = DEPLOYS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut command = command(args);
+    command
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN");
+    logged(command, args)
+}
+
+/// A deploy that succeeds, with its JSON summary.
+fn deploy(moto: &Moto, args: &[&str]) -> Value {
+    let mut all = vec!["deploy", "--message-format", "json"];
+    all.extend_from_slice(args);
+    let output = run(moto, &all);
+    assert!(output.status.success(), "deploy {args:?} failed");
+    serde_json::from_slice(&output.stdout).expect("deploy prints JSON")
+}
+
+fn failure(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(1), "expected exit code 1");
+    stderr(output)
+}
+
+fn cloudformation(config: &aws_config::SdkConfig) -> aws_sdk_cloudformation::Client {
+    aws_sdk_cloudformation::Client::new(config)
+}
+
+/// The stack's status, or `None` when there is no such live stack.
+async fn status(cf: &aws_sdk_cloudformation::Client, stack: &str) -> Option<String> {
+    let output = cf.describe_stacks().stack_name(stack).send().await.ok()?;
+    let status = output.stacks()[0].stack_status()?.as_str().to_owned();
+    (status != "DELETE_COMPLETE").then_some(status)
+}
+
+async fn event_count(cf: &aws_sdk_cloudformation::Client, stack: &str) -> usize {
+    cf.describe_stack_events()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap()
+        .stack_events()
+        .len()
+}
+
+fn template(app: &str) -> Value {
+    let path = target_dir().join("eventfn").join(app).join("template.json");
+    serde_json::from_str(&read(path)).unwrap()
+}
+
+fn changes(summary: &Value) -> BTreeSet<(String, String)> {
+    summary["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_owned(),
+                c["logical_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Whether the deployment bucket exists (moto does not check signatures, so a plain request
+/// does).
+fn bucket_exists(moto: &Moto) -> bool {
+    let url = format!("{}/eventfn-deploy-123456789012-us-east-1", moto.endpoint);
+    match ureq::head(&url).call() {
+        Ok(_) => true,
+        Err(ureq::Error::StatusCode(404)) => false,
+        Err(err) => panic!("HEAD {url}: {err}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
+    let moto = Moto::start();
+    let config = moto.config().await;
+    let cf = cloudformation(&config);
+
+    let summary = deploy(&moto, &["-p", "welcome"]);
+    assert_eq!(summary["result"], "created");
+    assert_eq!(summary["stack"], "WelcomeStaging");
+    assert_eq!(summary["code"]["uploaded"], true);
+    assert_eq!(
+        status(&cf, "WelcomeStaging").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
+    // Every resource of the template is in the stack, but those moto skips.
+    let template = template("welcome");
+    let expected: BTreeSet<String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| !SKIPPED_BY_MOTO.contains(&r["Type"].as_str().unwrap()))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let listed = cf
+        .list_stack_resources()
+        .stack_name("WelcomeStaging")
+        .send()
+        .await
+        .unwrap();
+    let deployed: BTreeSet<String> = listed
+        .stack_resource_summaries()
+        .iter()
+        .filter_map(|r| r.logical_resource_id())
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(deployed, expected);
+    assert_eq!(
+        expected.len(),
+        43,
+        "welcome's 51 resources, less 3 subscriptions and 5 queue policies"
+    );
+
+    // Every topic, queue and function is printed, with its address.
+    let outputs = summary["outputs"].as_object().unwrap();
+    let output_keys: BTreeSet<&String> = outputs.keys().collect();
+    let template_outputs: BTreeSet<&String> =
+        template["Outputs"].as_object().unwrap().keys().collect();
+    assert_eq!(output_keys, template_outputs);
+    assert_eq!(
+        outputs["HandlerSendWelcomeFunction"],
+        "WelcomeStaging-SendWelcome"
+    );
+
+    // Publishers find the topics and queues through SSM, as the runtime does.
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    for (path, output) in [
+        (
+            "/WelcomeStaging/events/account-signup",
+            "EventAccountSignupTopic",
+        ),
+        (
+            "/WelcomeStaging/events/account-check-email",
+            "EventAccountCheckEmailTopic",
+        ),
+        ("/WelcomeStaging/queues/thumbnails", "QueueThumbnails"),
+    ] {
+        let parameter = ssm.get_parameter().name(path).send().await.unwrap();
+        assert_eq!(
+            parameter.parameter().unwrap().value().unwrap(),
+            outputs[output].as_str().unwrap(),
+            "{path}"
+        );
+    }
+
+    // A message published to the deployed topic reaches a queue subscribed to it.
+    let topic = outputs["EventAccountSignupTopic"].as_str().unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let probe = sqs.create_queue().queue_name("probe").send().await.unwrap();
+    let probe_url = probe.queue_url().unwrap();
+    let probe_arn = "arn:aws:sqs:us-east-1:123456789012:probe";
+    sns.subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(probe_arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    sns.publish()
+        .topic_arn(topic)
+        .message(r#"{"email":"ada@example.com"}"#)
+        .send()
+        .await
+        .unwrap();
+    let received = sqs
+        .receive_message()
+        .queue_url(probe_url)
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        received.messages()[0].body(),
+        Some(r#"{"email":"ada@example.com"}"#)
+    );
+
+    // Unchanged: nothing uploaded, no change set, no stack event.
+    let events = event_count(&cf, "WelcomeStaging").await;
+    let again = deploy(&moto, &["-p", "welcome"]);
+    assert_eq!(again["result"], "unchanged");
+    assert_eq!(again["code"]["uploaded"], false);
+    assert_eq!(again["outputs"], summary["outputs"]);
+    assert_eq!(event_count(&cf, "WelcomeStaging").await, events);
+
+    // Destroy asks for --yes and leaves the stack alone without it.
+    let refused = failure(&run(
+        &moto,
+        &["destroy", "-p", "welcome", "--stage", "staging"],
+    ));
+    assert!(refused.contains("pass --yes"), "{refused}");
+    assert!(status(&cf, "WelcomeStaging").await.is_some());
+
+    let destroyed = run(
+        &moto,
+        &["destroy", "-p", "welcome", "--stage", "staging", "--yes"],
+    );
+    assert!(destroyed.status.success());
+    let said = stderr(&destroyed);
+    assert!(said.contains("Destroyed stack `WelcomeStaging`"), "{said}");
+    assert!(said.contains("6 AWS::Lambda::Function"), "{said}");
+    let listed = String::from_utf8_lossy(&destroyed.stdout);
+    assert!(
+        listed.contains("HandlerSendWelcomeFunction\tAWS::Lambda::Function"),
+        "{listed}"
+    );
+    assert_eq!(status(&cf, "WelcomeStaging").await, None);
+    let sent = ssm
+        .get_parameter()
+        .name("/WelcomeStaging/events/account-signup")
+        .send()
+        .await;
+    assert!(sent.is_err(), "the stack's parameters go with it");
+
+    let again = failure(&run(
+        &moto,
+        &["destroy", "-p", "welcome", "--stage", "staging", "--yes"],
+    ));
+    assert!(
+        again.contains("there is no stack `WelcomeStaging`"),
+        "{again}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_timeout_updates_that_handler_alone() {
+    let moto = Moto::start();
+    let cf = cloudformation(&moto.config().await);
+
+    let created = deploy(&moto, &["-p", "fixture-deploy-app"]);
+    assert_eq!(created["result"], "created");
+    assert_eq!(created["stack"], "ShopStaging");
+    let events = event_count(&cf, "ShopStaging").await;
+
+    // The handler's function and the visibility timeout of its queue (6 × the timeout).
+    let expected = BTreeSet::from([
+        (
+            "Modify".to_owned(),
+            "HandlerNotifyWarehouseFunction".to_owned(),
+        ),
+        (
+            "Modify".to_owned(),
+            "HandlerNotifyWarehouseQueue".to_owned(),
+        ),
+    ]);
+    let dry = deploy(
+        &moto,
+        &["-p", "fixture-deploy-app", "-F", "slower", "--dry-run"],
+    );
+    assert_eq!(dry["result"], "dry-run");
+    assert_eq!(changes(&dry), expected);
+    assert_eq!(
+        event_count(&cf, "ShopStaging").await,
+        events,
+        "a dry run executes nothing"
+    );
+
+    let updated = deploy(&moto, &["-p", "fixture-deploy-app", "-F", "slower"]);
+    assert_eq!(updated["result"], "updated");
+    assert_eq!(changes(&updated), expected);
+    let deployed = cf
+        .get_template()
+        .stack_name("ShopStaging")
+        .send()
+        .await
+        .unwrap();
+    let deployed: Value = serde_json::from_str(deployed.template_body().unwrap()).unwrap();
+    let function = &deployed["Resources"]["HandlerNotifyWarehouseFunction"]["Properties"];
+    assert_eq!(function["Timeout"], 20);
+    assert_eq!(
+        deployed["Resources"]["HandlerRecordOrderFunction"]["Properties"]["Timeout"],
+        5
+    );
+
+    let unchanged = deploy(&moto, &["-p", "fixture-deploy-app", "-F", "slower"]);
+    assert_eq!(unchanged["result"], "unchanged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_already_taken_stop_the_deploy_naming_the_resource() {
+    let moto = Moto::start();
+    let config = moto.config().await;
+    let cf = cloudformation(&config);
+    aws_sdk_ssm::Client::new(&config)
+        .put_parameter()
+        .name("/ShopBroken/events/order-placed")
+        .value("left over")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+
+    let err = failure(&run(
+        &moto,
+        &["deploy", "-p", "fixture-deploy-app", "--stage", "broken"],
+    ));
+    assert!(
+        err.contains(
+            "EventOrderPlacedParameter (AWS::SSM::Parameter): `/ShopBroken/events/order-placed` \
+             already exists outside the stack"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("stopped before any change"), "{err}");
+    assert_eq!(status(&cf, "ShopBroken").await, None, "no stack is left");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_before_anything_is_deployed() {
+    let moto = Moto::start();
+    let cf = cloudformation(&moto.config().await);
+
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let refused = [
+        (
+            vec!["--stage", "my_stage"],
+            "invalid stage `my_stage`: `_` is not allowed".to_owned(),
+        ),
+        (
+            vec!["--endpoint-url", "localhost:4566"],
+            "invalid endpoint URL `localhost:4566`".to_owned(),
+        ),
+        (
+            vec!["--endpoint-url", &closed],
+            format!("could not reach {closed}"),
+        ),
+        (
+            vec!["--region", "Mars"],
+            "invalid AWS region `Mars`".to_owned(),
+        ),
+    ];
+    for (extra, expected) in refused {
+        let mut args = vec!["deploy", "-p", "fixture-deploy-app"];
+        args.extend(extra);
+        let err = failure(&run(&moto, &args));
+        assert!(err.contains(&expected), "{err}");
+    }
+
+    let home = std::env::temp_dir().join(format!("eventfn-no-credentials-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let args = ["deploy", "-p", "fixture-deploy-app"];
+    let mut command = command(&args);
+    command
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env("HOME", &home)
+        .env("AWS_CONFIG_FILE", home.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &moto.endpoint);
+    let err = failure(&logged(command, &args));
+    assert!(err.contains("no AWS credentials"), "{err}");
+    assert!(err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+
+    // A dry run of a new stage: the changes, and nothing left behind.
+    let dry = deploy(&moto, &["-p", "fixture-deploy-app", "--dry-run"]);
+    assert_eq!(dry["result"], "dry-run");
+    let added = changes(&dry);
+    assert!(added.iter().all(|(action, _)| action == "Add"), "{added:?}");
+    assert!(added.contains(&("Add".to_owned(), "HandlerPrintReceiptFunction".to_owned())));
+
+    assert_eq!(status(&cf, "ShopStaging").await, None);
+    assert!(!bucket_exists(&moto), "nothing was uploaded");
+}
