@@ -167,7 +167,13 @@ pub struct Watch<'a> {
     done: usize,
     total: usize,
     failures: Vec<Failure>,
+    /// An event of the stack itself came after `since`: the operation has begun, so a status
+    /// that is no longer in progress is its end, not the state before it.
+    started: bool,
 }
+
+/// How long a watch waits for CloudFormation to begin an operation it was asked for.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl<'a> Watch<'a> {
     /// `total` is how many resources the operation touches, for the progress display.
@@ -189,6 +195,7 @@ impl<'a> Watch<'a> {
             done: 0,
             total,
             failures: Vec::new(),
+            started: false,
         }
     }
 
@@ -226,6 +233,7 @@ impl<'a> Watch<'a> {
 
     /// Polls until the stack `stack_id` is no longer in progress.
     pub async fn run(mut self, session: &Session, cf: &Client, stack_id: &str) -> Result<Outcome> {
+        let began = std::time::Instant::now();
         loop {
             // The status first: events read after it include everything up to it.
             let stack = describe(session, cf, stack_id).await?;
@@ -242,7 +250,9 @@ impl<'a> Watch<'a> {
                         .unwrap_or("stack"),
                 ));
             }
-            if !in_progress(&status) {
+            // Right after it is asked, CloudFormation may still show the stack as it was.
+            let begun = self.started || began.elapsed() > START_TIMEOUT;
+            if !in_progress(&status) && begun {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
@@ -298,6 +308,7 @@ impl<'a> Watch<'a> {
         let status = event.resource_status().map_or("", |s| s.as_str());
         let kind = event.resource_type().unwrap_or("");
         if kind == "AWS::CloudFormation::Stack" {
+            self.started = true;
             return;
         }
         if status.ends_with("_COMPLETE") || status.ends_with("_SKIPPED") {
