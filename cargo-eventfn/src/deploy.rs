@@ -68,7 +68,8 @@ pub struct DestroyArgs {
     #[arg(long, value_name = "NAME")]
     pub stage: String,
 
-    /// Delete without asking: required, since the stage's queues and dead letters go with it.
+    /// Confirm the deletion: required, since the messages and dead letters in the stage's queues
+    /// go with it.
     #[arg(long)]
     pub yes: bool,
 
@@ -87,6 +88,9 @@ struct Deployed {
     /// `created`, `updated`, `unchanged` or `dry-run`.
     result: &'static str,
     code: Code,
+    /// Where CloudFormation read the template from, when it was too large to send inline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template_url: Option<String>,
     changes: Vec<Change>,
     outputs: BTreeMap<String, String>,
 }
@@ -238,6 +242,7 @@ async fn deploy(
             key: key.clone(),
             uploaded: false,
         },
+        template_url: None,
         changes: Vec::new(),
         outputs: BTreeMap::new(),
     };
@@ -270,6 +275,7 @@ async fn deploy(
         None
     };
 
+    deployed.template_url = template_url.clone();
     let change_set_type = match plan {
         Plan::Create | Plan::CreateInReview => ChangeSetType::Create,
         Plan::Update(_) => ChangeSetType::Update,

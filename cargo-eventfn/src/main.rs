@@ -70,9 +70,10 @@ enum Command {
     /// The stack is named `<App><Stage>` (`WelcomeStaging`). The artifact goes to the
     /// account's deployment bucket `eventfn-deploy-<account>-<region>` (created when missing)
     /// under its SHA-256; the stack changes through a change set, whose events are shown as they
-    /// happen. A deploy with nothing changed changes nothing. At the end, the stage's topics,
-    /// queues and functions are listed. A failure names each failed resource and its reason and
-    /// exits with 1.
+    /// happen. A deploy with nothing changed changes nothing. Names the change set would create
+    /// that exist outside the stack (a log group Lambda made, a parameter left behind) stop the
+    /// deploy before any change. At the end, the stage's topics, queues and functions are
+    /// listed. A failure names each failed resource and its reason and exits with 1.
     Deploy(deploy::DeployArgs),
 
     /// Delete a deployed stage: its stack, with every function, topic, queue and dead letter.
@@ -121,7 +122,7 @@ pub struct AppSelection {
     #[arg(long, value_name = "NAME")]
     pub bin: Option<String>,
 
-    /// Cargo features of the app to turn on (comma- or space-separated, or repeated).
+    /// Cargo features of the app to turn on (comma-separated, or the option repeated).
     #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
     pub features: Vec<String>,
 

@@ -313,6 +313,54 @@ async fn a_changed_timeout_updates_that_handler_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_template_past_the_inline_limit_goes_through_s3() {
+    let moto = Moto::start();
+    let cf = cloudformation(&moto.config().await);
+
+    let created = deploy(&moto, &["-p", "fixture-big-app"]);
+    assert_eq!(created["result"], "created");
+    let compact = serde_json::to_string(&template("big")).unwrap();
+    assert!(compact.len() > 51_200, "{} bytes", compact.len());
+    let url = created["template_url"].as_str().unwrap();
+    let key = url
+        .strip_prefix("https://eventfn-deploy-123456789012-us-east-1.s3.us-east-1.amazonaws.com/")
+        .unwrap();
+    assert!(
+        key.starts_with("big/template-") && key.ends_with(".json"),
+        "{url}"
+    );
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto.config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    let object = s3
+        .get_object()
+        .bucket("eventfn-deploy-123456789012-us-east-1")
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let uploaded = object.body.collect().await.unwrap().into_bytes();
+    let uploaded = String::from_utf8(uploaded.to_vec()).unwrap();
+    assert_eq!(uploaded, compact);
+    assert_eq!(
+        status(&cf, "BigStaging").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    let functions = created["outputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|key| key.ends_with("Function"))
+        .count();
+    assert_eq!(functions, 18);
+
+    let again = deploy(&moto, &["-p", "fixture-big-app"]);
+    assert_eq!(again["result"], "unchanged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn names_already_taken_stop_the_deploy_naming_the_resource() {
     let moto = Moto::start();
     let config = moto.config().await;
