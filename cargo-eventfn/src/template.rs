@@ -22,11 +22,12 @@
 //! same manifest gives the same bytes.
 
 use eventfn_core::logical::{function_id, resource_id};
+use eventfn_core::options::MAX_RETENTION_SECS;
 use eventfn_core::{Handler, Kind, Manifest};
 use serde_json::{Value, json};
 
 /// How long a dead letter is kept: SQS's longest retention, 14 days.
-const DEAD_LETTER_RETENTION: u32 = 14 * 24 * 3600;
+const DEAD_LETTER_RETENTION: u64 = MAX_RETENTION_SECS;
 
 /// How long a function's logs are kept, in days.
 const LOG_RETENTION_DAYS: u32 = 30;
@@ -107,6 +108,8 @@ pub fn render(manifest: &Manifest) -> String {
             "SqsManagedSseEnabled": true,
         });
         let mut queue_properties = json!({
+            // Long enough for every attempt: the build checks that they fit.
+            "MessageRetentionPeriod": MAX_RETENTION_SECS,
             "SqsManagedSseEnabled": true,
             "VisibilityTimeout": 6 * timeout,
             "RedrivePolicy": {

@@ -143,6 +143,29 @@ pub fn check_retries(n: u64) -> Result<u32, String> {
     Ok(n as u32)
 }
 
+/// How long SQS keeps a message at most, in seconds: 14 days.
+pub const MAX_RETENTION_SECS: u64 = 14 * 24 * 3600;
+
+/// Checks that all of a handler's attempts fit in the time SQS keeps a message. On AWS the
+/// attempts are spaced by the visibility timeout of the handler's queue, 6 × its timeout (Lambda's
+/// rule for SQS sources): `retries + 1` attempts take up to `(retries + 1) × 6 × timeout`. Past
+/// 14 days the message would expire, neither retried nor a dead letter, so `retries` would not
+/// mean what it says.
+pub fn check_retry_window(retries: u32, timeout: u32) -> Result<(), String> {
+    let attempts = u64::from(retries) + 1;
+    let window = attempts * 6 * u64::from(timeout);
+    if window > MAX_RETENTION_SECS {
+        let most = MAX_RETENTION_SECS / (6 * u64::from(timeout)) - 1;
+        return Err(format!(
+            "retries = {retries} with a timeout of {timeout}s spans up to {attempts} × 6 × \
+             {timeout}s = {} hours on AWS (attempts are spaced by 6 × the timeout), more than the \
+             14 days SQS keeps a message: with this timeout, at most retries = {most}",
+            window / 3600
+        ));
+    }
+    Ok(())
+}
+
 /// Checks `memory` in MB: 128 to 10240.
 pub fn check_memory(n: u64) -> Result<u32, String> {
     if !MEMORY_MB.contains(&n) {
@@ -206,6 +229,16 @@ impl Default for Defaults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_attempt_fits_in_the_time_sqs_keeps_a_message() {
+        check_retry_window(999, 5).unwrap();
+        check_retry_window(223, 900).unwrap();
+        let err = check_retry_window(224, 900).unwrap_err();
+        assert!(err.contains("at most retries = 223"), "{err}");
+        assert!(err.contains("225 × 6 × 900s = 337 hours"), "{err}");
+        check_retry_window(0, 900).unwrap();
+    }
 
     #[test]
     fn timeouts() {

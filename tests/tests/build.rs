@@ -166,6 +166,20 @@ fn bad_package_metadata_names_the_key() {
 }
 
 #[test]
+fn retries_that_would_outlast_sqs_retention_are_refused_naming_the_handler() {
+    let err = build_err(&["-p", "fixture-retry-window"], 1);
+    assert!(
+        err.contains(
+            "handler `fixture_retry_window::slow_and_stubborn` at tests/fixtures/retry-window/src/main.rs:6:1: \
+             retries = 300 with a timeout of 900s spans up to 301 × 6 × 900s = 451 hours on AWS"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("at most retries = 223"), "{err}");
+    assert!(!err.contains("quick_and_stubborn"), "{err}");
+}
+
+#[test]
 fn choosing_the_app_is_explained() {
     let err = build_err(&[], 1);
     assert!(

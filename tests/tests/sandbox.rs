@@ -199,6 +199,45 @@ fn welcome_fans_out_and_its_handlers_publish_onwards() {
 }
 
 #[test]
+fn each_retry_setting_makes_as_many_attempts_in_the_sandbox_as_on_aws() {
+    let summary = build_ok(&["-p", "fixture-retry-table"], &[]);
+    let template: Value =
+        serde_json::from_str(&read(summary["files"]["template"].as_str().unwrap())).unwrap();
+    let manifest: eventfn_core::Manifest =
+        serde_json::from_str(&read(summary["files"]["manifest"].as_str().unwrap())).unwrap();
+    assert_eq!(manifest.handlers.len(), 5);
+
+    let dir = test_dir("retry-table");
+    let sandbox = Sandbox::start("fixture-retry-table", &dir);
+    sandbox.publish_ok(&["doomed", "{}"]);
+    sandbox.publish_ok(&["--queue", "doomed-jobs", "{}"]);
+    for handler in &manifest.handlers {
+        let retries = handler.options.retries;
+        let dead = sandbox.wait_for(&handler.function, |found| {
+            found.len() == 1 && found[0]["state"] == "dead"
+        });
+        // On AWS the handler's queue redrives to its dead-letter queue after this many receives.
+        let queue = match handler.kind {
+            eventfn_core::Kind::Queue => {
+                eventfn_core::logical::resource_id(handler.kind, &handler.name)
+            }
+            _ => format!(
+                "{}Queue",
+                eventfn_core::logical::handler_id(&handler.function)
+            ),
+        };
+        let receives =
+            &template["Resources"][&queue]["Properties"]["RedrivePolicy"]["maxReceiveCount"];
+        assert_eq!(
+            (dead[0]["attempts"].as_u64(), receives.as_u64()),
+            (Some(u64::from(retries) + 1), Some(u64::from(retries) + 1)),
+            "{} with retries = {retries}",
+            handler.function
+        );
+    }
+}
+
+#[test]
 fn failures_are_retried_by_the_handlers_policy_and_dead_letters_replayed() {
     let dir = test_dir("retries");
     let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
