@@ -821,6 +821,12 @@ pub fn destroy(shell: &Shell, args: &DestroyArgs) -> Result<()> {
                 }
             );
         }
+        // Resources without a type are what an emulator accepted without creating (moto
+        // lists them so): nothing was deleted.
+        let resources: Vec<&Resource> = resources
+            .iter()
+            .filter(|r| !r.resource_type.is_empty())
+            .collect();
         let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
         for resource in &resources {
             *by_type.entry(resource.resource_type.as_str()).or_default() += 1;

@@ -59,7 +59,8 @@ enum Command {
     /// function, payload type, options and source location), `app.arc` (Architect format),
     /// `template.json` (CloudFormation: per handler a function, role, log group and queue with
     /// its dead-letter queue; per event an SNS topic; per queue an SQS queue; per schedule an
-    /// EventBridge rule), `bootstrap` (the Lambda executable) and `bootstrap.zip` (the
+    /// EventBridge rule; for delayed publishes a delay queue with its function, a schedule group
+    /// and the scheduler's role), `bootstrap` (the Lambda executable) and `bootstrap.zip` (the
     /// `provided.al2023` artifact). The handlers are read from the built binary, never by
     /// running it.
     Build(BuildArgs),

@@ -6,7 +6,7 @@
 //! EventBridge invoking Lambda asynchronously) is what makes `retries` mean what it says: Lambda's
 //! asynchronous retries stop at 2 and keep an event at most 6 hours, while a queue counts every
 //! receive, spaces retries by its visibility timeout (6 × the function's timeout) and keeps a
-//! message up to 4 days.
+//! message up to 14 days.
 //!
 //! - An event is an SNS topic (encrypted with the AWS managed key), with a raw-delivery
 //!   subscription for the queue of each subscriber, and an SSM parameter
@@ -17,10 +17,15 @@
 //! - Queues are encrypted with SQS-managed keys, which SNS and EventBridge can deliver to.
 //! - Each function's role may write its own logs, read its own queue, publish to this app's topics,
 //!   send to this app's queues and read this stack's parameters: nothing else.
+//! - When the app has an event or a queue, delayed messages wait in a delay queue read by a
+//!   function of their own, or in one-time schedules of the stack's schedule group, run with a
+//!   role that may only send to the delay queue (see [`eventfn_core::delay`]). Every function may
+//!   send to the delay queue, create schedules in that group and pass that role to the scheduler.
 //!
 //! Logical IDs come from [`eventfn_core::logical`]. Keys are sorted (`serde_json`'s map), so the
 //! same manifest gives the same bytes.
 
+use eventfn_core::delay::{DELAY_ENV, DELAY_PARAMETER, DELAYED_HANDLER};
 use eventfn_core::logical::{function_id, resource_id};
 use eventfn_core::options::MAX_RETENTION_SECS;
 use eventfn_core::{Handler, Kind, Manifest};
@@ -91,6 +96,31 @@ pub fn render(manifest: &Manifest) -> String {
     }
     for handler in manifest.of_kind(Kind::Queue) {
         queues.insert(handler.name.clone(), reference(&source_queue(handler)));
+    }
+
+    // What every function may publish to, and where it finds it.
+    let delays = !topics.is_empty() || !queues.is_empty();
+    let publishing = Publishing {
+        topics: topics.values().cloned().collect(),
+        queues: manifest
+            .of_kind(Kind::Queue)
+            .map(|h| arn(&source_queue(h)))
+            .collect(),
+        delays,
+    };
+    let mut addresses = serde_json::Map::new();
+    addresses.insert("EVENTFN_STACK".into(), reference("AWS::StackName"));
+    addresses.insert("EVENTFN_TOPICS".into(), json_of_references(&topics));
+    addresses.insert("EVENTFN_QUEUES".into(), json_of_references(&queues));
+    if delays {
+        addresses.insert(DELAY_ENV.into(), delay_route());
+        delay_resources(
+            manifest,
+            &mut resources,
+            &mut outputs,
+            &publishing,
+            &addresses,
+        );
     }
 
     for handler in &manifest.handlers {
@@ -222,103 +252,27 @@ pub fn render(manifest: &Manifest) -> String {
             );
         }
 
-        resources.insert(
-            logs.clone(),
-            json!({
-                "Type": "AWS::Logs::LogGroup",
-                "DeletionPolicy": "Delete",
-                "UpdateReplacePolicy": "Delete",
-                "Properties": {
-                    "LogGroupName": sub(format!("/aws/lambda/{function_name}")),
-                    "RetentionInDays": LOG_RETENTION_DAYS,
-                }
-            }),
-        );
+        resources.insert(logs.clone(), log_group(&function_name));
 
-        let mut statements = vec![
-            json!({
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": sub(format!(
-                    "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/{function_name}:*"
-                )),
-            }),
-            json!({
-                "Effect": "Allow",
-                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
-                "Resource": arn(&queue),
-            }),
-            json!({
-                "Effect": "Allow",
-                "Action": ["ssm:GetParameter", "ssm:GetParameters"],
-                "Resource": sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/*".to_owned()),
-            }),
-        ];
-        if !topics.is_empty() {
-            statements.push(json!({
-                "Effect": "Allow",
-                "Action": "sns:Publish",
-                "Resource": topics.values().cloned().collect::<Vec<_>>(),
-            }));
-            // Publishing to a topic encrypted with the AWS managed key: only through SNS.
-            statements.push(json!({
-                "Effect": "Allow",
-                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                "Resource": sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*".to_owned()),
-                "Condition": { "StringEquals": { "kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com".to_owned()) } },
-            }));
-        }
-        if !queues.is_empty() {
-            let arns: Vec<Value> = manifest
-                .of_kind(Kind::Queue)
-                .map(|h| arn(&source_queue(h)))
-                .collect();
-            statements.push(json!({
-                "Effect": "Allow",
-                "Action": "sqs:SendMessage",
-                "Resource": arns,
-            }));
-        }
+        let statements = role_statements(&function_name, &queue, &publishing);
         let role = format!("{id}Role");
-        resources.insert(
-            role.clone(),
-            json!({
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "AssumeRolePolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [{
-                            "Effect": "Allow",
-                            "Principal": { "Service": "lambda.amazonaws.com" },
-                            "Action": "sts:AssumeRole",
-                        }],
-                    },
-                    "Policies": [{
-                        "PolicyName": "handler",
-                        "PolicyDocument": { "Version": "2012-10-17", "Statement": statements },
-                    }],
-                }
-            }),
+        resources.insert(role.clone(), lambda_role(statements));
+        let mut properties = function_properties(
+            manifest,
+            &function_name,
+            &handler.function,
+            &role,
+            &logs,
+            &addresses,
         );
-
-        let mut environment = serde_json::Map::new();
-        environment.insert("EVENTFN_HANDLER".into(), json!(handler.function));
-        environment.insert("EVENTFN_STACK".into(), reference("AWS::StackName"));
-        environment.insert("EVENTFN_TOPICS".into(), json_of_references(&topics));
-        environment.insert("EVENTFN_QUEUES".into(), json_of_references(&queues));
-        let mut properties = json!({
-            "FunctionName": sub(function_name.clone()),
-            "Description": format!("{} `{}`: {}", handler.kind.as_str(), handler.name, handler.function),
-            "Runtime": "provided.al2023",
-            "Handler": "bootstrap",
-            "Architectures": [manifest.architecture.as_str()],
-            "MemorySize": handler.options.memory,
-            "Timeout": timeout,
-            "Role": arn(&role),
-            "Code": { "S3Bucket": reference("CodeBucket"), "S3Key": reference("CodeKey") },
-            "Environment": { "Variables": environment },
-            "LoggingConfig": { "LogGroup": reference(&logs) },
-        });
+        properties["Description"] = json!(format!(
+            "{} `{}`: {}",
+            handler.kind.as_str(),
+            handler.name,
+            handler.function
+        ));
+        properties["MemorySize"] = json!(handler.options.memory);
+        properties["Timeout"] = json!(timeout);
         if let Some(concurrency) = handler.options.concurrency {
             properties["ReservedConcurrentExecutions"] = json!(concurrency);
         }
@@ -363,6 +317,273 @@ pub fn render(manifest: &Manifest) -> String {
     let mut text = serde_json::to_string_pretty(&template).expect("a JSON value serializes");
     text.push('\n');
     text
+}
+
+/// What functions may publish to: this app's topics and queues, and its delay queue and
+/// schedules when it has any of those.
+struct Publishing {
+    topics: Vec<Value>,
+    queues: Vec<Value>,
+    delays: bool,
+}
+
+/// How long the function of delayed messages may take to send on a batch, in seconds.
+const DELAY_FUNCTION_TIMEOUT: u32 = 30;
+
+/// Receives of a delayed message before it goes to the delay queue's dead letters.
+const DELAY_RECEIVES: u32 = 5;
+
+/// The JSON of [`eventfn_core::delay::DelayRoute`], filled in by CloudFormation. The group is
+/// named after the stack rather than referenced, so no function waits for it.
+fn delay_route() -> Value {
+    sub(r#"{"queue":"${DelayQueue}","queueArn":"${DelayQueue.Arn}","group":"${AWS::StackName}","role":"${SchedulerRole.Arn}"}"#.to_owned())
+}
+
+/// The delay queue and its function, the schedule group and the scheduler's role: see
+/// [`eventfn_core::delay`].
+fn delay_resources(
+    manifest: &Manifest,
+    resources: &mut serde_json::Map<String, Value>,
+    outputs: &mut serde_json::Map<String, Value>,
+    publishing: &Publishing,
+    addresses: &serde_json::Map<String, Value>,
+) {
+    resources.insert(
+        "DelayDeadLetters".into(),
+        json!({
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "MessageRetentionPeriod": DEAD_LETTER_RETENTION,
+                "SqsManagedSseEnabled": true,
+            }
+        }),
+    );
+    resources.insert(
+        "DelayQueue".into(),
+        json!({
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "MessageRetentionPeriod": MAX_RETENTION_SECS,
+                "SqsManagedSseEnabled": true,
+                "VisibilityTimeout": 6 * DELAY_FUNCTION_TIMEOUT,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": arn("DelayDeadLetters"),
+                    "maxReceiveCount": DELAY_RECEIVES,
+                },
+            }
+        }),
+    );
+    resources.insert(
+        "DelaySchedules".into(),
+        json!({
+            "Type": "AWS::Scheduler::ScheduleGroup",
+            "Properties": { "Name": reference("AWS::StackName") }
+        }),
+    );
+    resources.insert(
+        "DelayParameter".into(),
+        json!({
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {
+                "Name": sub(format!("/${{AWS::StackName}}/{DELAY_PARAMETER}")),
+                "Type": "String",
+                "Value": delay_route(),
+                "Description": "Where delayed messages wait: the delay queue and schedule group",
+            }
+        }),
+    );
+    // The scheduler may only send to the delay queue, and only for schedules of this account.
+    resources.insert(
+        "SchedulerRole".into(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": assumed_by(
+                    "scheduler.amazonaws.com",
+                    Some(json!({ "StringEquals": { "aws:SourceAccount": reference("AWS::AccountId") } })),
+                ),
+                "Policies": [{
+                    "PolicyName": "delay-queue",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Action": "sqs:SendMessage",
+                            "Resource": arn("DelayQueue"),
+                        }],
+                    },
+                }],
+            }
+        }),
+    );
+    let function_name = "${AWS::StackName}-eventfn-delay";
+    resources.insert("DelayLogs".into(), log_group(function_name));
+    resources.insert(
+        "DelayRole".into(),
+        lambda_role(role_statements(function_name, "DelayQueue", publishing)),
+    );
+    let mut properties = function_properties(
+        manifest,
+        function_name,
+        DELAYED_HANDLER,
+        "DelayRole",
+        "DelayLogs",
+        addresses,
+    );
+    properties["Description"] =
+        json!("eventfn: sends delayed events and jobs on to their topic or queue when due");
+    properties["MemorySize"] = json!(128);
+    properties["Timeout"] = json!(DELAY_FUNCTION_TIMEOUT);
+    resources.insert(
+        "DelayFunction".into(),
+        json!({ "Type": "AWS::Lambda::Function", "Properties": properties }),
+    );
+    resources.insert(
+        "DelayMapping".into(),
+        json!({
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "EventSourceArn": arn("DelayQueue"),
+                "FunctionName": reference("DelayFunction"),
+                "BatchSize": 10,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            }
+        }),
+    );
+    outputs.insert(
+        "DelayDeadLetters".into(),
+        json!({
+            "Description": "Dead letters of `delayed publishes` that could not be sent on",
+            "Value": reference("DelayDeadLetters"),
+        }),
+    );
+}
+
+/// A function's log group, kept [`LOG_RETENTION_DAYS`] and deleted with the stack.
+fn log_group(function_name: &str) -> Value {
+    json!({
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "LogGroupName": sub(format!("/aws/lambda/{function_name}")),
+            "RetentionInDays": LOG_RETENTION_DAYS,
+        }
+    })
+}
+
+/// What a function may do: write its own logs, read its own queue (`queue`, a logical ID), read
+/// this stack's parameters, and publish.
+fn role_statements(function_name: &str, queue: &str, publishing: &Publishing) -> Vec<Value> {
+    let mut statements = vec![
+        json!({
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": sub(format!(
+                "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/{function_name}:*"
+            )),
+        }),
+        json!({
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+            "Resource": arn(queue),
+        }),
+        json!({
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter", "ssm:GetParameters"],
+            "Resource": sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/*".to_owned()),
+        }),
+    ];
+    if !publishing.topics.is_empty() {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": publishing.topics,
+        }));
+        // Publishing to a topic encrypted with the AWS managed key: only through SNS.
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*".to_owned()),
+            "Condition": { "StringEquals": { "kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com".to_owned()) } },
+        }));
+    }
+    let mut queues = publishing.queues.clone();
+    if publishing.delays {
+        queues.push(arn("DelayQueue"));
+        // One-time schedules in this stack's group, run with the scheduler's role only.
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": "scheduler:CreateSchedule",
+            "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${AWS::StackName}/*".to_owned()),
+        }));
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": arn("SchedulerRole"),
+            "Condition": { "StringEquals": { "iam:PassedToService": "scheduler.amazonaws.com" } },
+        }));
+    }
+    if !queues.is_empty() {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": queues,
+        }));
+    }
+    statements
+}
+
+/// The trust policy of a role that `service` may assume, on `condition` when given.
+fn assumed_by(service: &str, condition: Option<Value>) -> Value {
+    let mut statement = json!({
+        "Effect": "Allow",
+        "Principal": { "Service": service },
+        "Action": "sts:AssumeRole",
+    });
+    if let Some(condition) = condition {
+        statement["Condition"] = condition;
+    }
+    json!({ "Version": "2012-10-17", "Statement": [statement] })
+}
+
+/// A role Lambda assumes, allowed `statements`.
+fn lambda_role(statements: Vec<Value>) -> Value {
+    json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": assumed_by("lambda.amazonaws.com", None),
+            "Policies": [{
+                "PolicyName": "handler",
+                "PolicyDocument": { "Version": "2012-10-17", "Statement": statements },
+            }],
+        }
+    })
+}
+
+/// The properties every function of the app has; the caller adds its description, memory and
+/// timeout.
+fn function_properties(
+    manifest: &Manifest,
+    function_name: &str,
+    handler: &str,
+    role: &str,
+    logs: &str,
+    addresses: &serde_json::Map<String, Value>,
+) -> Value {
+    let mut environment = serde_json::Map::new();
+    environment.insert("EVENTFN_HANDLER".into(), json!(handler));
+    environment.extend(addresses.clone());
+    json!({
+        "FunctionName": sub(function_name.to_owned()),
+        "Runtime": "provided.al2023",
+        "Handler": "bootstrap",
+        "Architectures": [manifest.architecture.as_str()],
+        "Role": arn(role),
+        "Code": { "S3Bucket": reference("CodeBucket"), "S3Key": reference("CodeKey") },
+        "Environment": { "Variables": environment },
+        "LoggingConfig": { "LogGroup": reference(logs) },
+    })
 }
 
 /// `{"name": "<address>"}` as a string CloudFormation fills in, for the environment.

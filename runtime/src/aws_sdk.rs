@@ -1,12 +1,15 @@
-//! The SDK side of [`crate::aws`]: the bus that sends through SNS and SQS (feature `aws`).
+//! The SDK side of [`crate::aws`]: the bus that sends through SNS and SQS, and delays through
+//! SQS and EventBridge Scheduler (feature `aws`).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use eventfn_core::Kind;
+use eventfn_core::delay::{self, DELAY_ENV, DELAY_PARAMETER, DelayRoute, Wait};
 use tokio::sync::OnceCell;
 
 use crate::Result;
@@ -25,6 +28,9 @@ pub(crate) struct AwsBus {
     sns: OnceCell<aws_sdk_sns::Client>,
     sqs: OnceCell<aws_sdk_sqs::Client>,
     ssm: OnceCell<aws_sdk_ssm::Client>,
+    scheduler: OnceCell<aws_sdk_scheduler::Client>,
+    /// Where delayed messages wait, found on the first delayed publish.
+    route: OnceCell<DelayRoute>,
     /// Addresses found so far, from the environment or SSM.
     addresses: Mutex<Addresses>,
     /// `EVENTFN_TOPICS` and `EVENTFN_QUEUES`, read once.
@@ -56,6 +62,13 @@ impl AwsBus {
         let config = self.config().await;
         self.ssm
             .get_or_init(|| async { aws_sdk_ssm::Client::new(config) })
+            .await
+    }
+
+    async fn scheduler(&self) -> &aws_sdk_scheduler::Client {
+        let config = self.config().await;
+        self.scheduler
+            .get_or_init(|| async { aws_sdk_scheduler::Client::new(config) })
             .await
     }
 
@@ -104,29 +117,11 @@ impl AwsBus {
             )));
         };
         let parameter = format!("/{stack}/{folder}/{name}");
-        let found = self
-            .ssm()
-            .await
-            .get_parameter()
-            .name(&parameter)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error().is_some_and(|e| e.is_parameter_not_found()) {
-                    error(format!(
-                        "unknown {what} `{name}`: it is not in {var}, nor in SSM parameter `{parameter}`"
-                    ))
-                } else {
-                    error(format!(
-                        "cannot read SSM parameter `{parameter}`: {}",
-                        aws_sdk_ssm::error::DisplayErrorContext(&e)
-                    ))
-                }
-            })?;
-        let value = found
-            .parameter
-            .and_then(|p| p.value)
-            .ok_or_else(|| error(format!("SSM parameter `{parameter}` has no value")))?;
+        let value = self.parameter(&parameter).await.map_err(|e| {
+            error(format!(
+                "unknown {what} `{name}`: it is not in {var}, and {e}"
+            ))
+        })?;
         self.addresses
             .lock()
             .expect("not poisoned")
@@ -134,24 +129,194 @@ impl AwsBus {
         Ok(value)
     }
 
+    /// The stack's delay queue and schedule group, from `EVENTFN_DELAY` or SSM.
+    async fn route(&self, kind: Kind, name: &str) -> Result<&DelayRoute> {
+        self.route
+            .get_or_try_init(|| async {
+                let what = || format!("cannot delay {} `{name}`", kind.as_str());
+                let (text, from) = match std::env::var(DELAY_ENV) {
+                    Ok(text) => (text, DELAY_ENV.to_owned()),
+                    Err(_) => {
+                        let Ok(stack) = std::env::var(STACK_ENV) else {
+                            return Err(error(format!(
+                                "{}: {DELAY_ENV} is not set, nor {STACK_ENV} to find the stack's \
+                                 delay queue in SSM; the template of `cargo eventfn build` sets \
+                                 both on every function (redeploy a stack made by an older \
+                                 version)",
+                                what()
+                            )));
+                        };
+                        let parameter = format!("/{stack}/{DELAY_PARAMETER}");
+                        let text = self.parameter(&parameter).await.map_err(|e| {
+                            error(format!(
+                                "{}: {e}; redeploy the stack if an older version of eventfn made it",
+                                what()
+                            ))
+                        })?;
+                        (text, format!("SSM parameter `{parameter}`"))
+                    }
+                };
+                serde_json::from_str(&text).map_err(|e| {
+                    error(format!(
+                        "{}: {from} is not the JSON of a delay route ({e}): {text}",
+                        what()
+                    ))
+                })
+            })
+            .await
+    }
+
+    /// The value of an SSM parameter; the error says whether it is missing.
+    async fn parameter(&self, parameter: &str) -> Result<String> {
+        let found = self
+            .ssm()
+            .await
+            .get_parameter()
+            .name(parameter)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_parameter_not_found())
+                {
+                    error(format!("SSM parameter `{parameter}` does not exist"))
+                } else {
+                    error(format!(
+                        "cannot read SSM parameter `{parameter}`: {}",
+                        aws_sdk_ssm::error::DisplayErrorContext(&e)
+                    ))
+                }
+            })?;
+        found
+            .parameter
+            .and_then(|p| p.value)
+            .ok_or_else(|| error(format!("SSM parameter `{parameter}` has no value")))
+    }
+
+    /// Sends messages of one kind and name, now or, when they are delayed, to wait where AWS can
+    /// hold them (see [`eventfn_core::delay`]). Messages the delay queue forwards come here
+    /// again, with the time and delay they were published with: they are due, and go out now.
     async fn publish(&self, messages: Vec<Message>) -> Result<()> {
         let Some(first) = messages.first() else {
             return Ok(());
         };
         let (kind, name) = (first.kind, first.name.clone());
-        if first.delay > 0 {
-            return Err(error(format!(
-                "cannot send to {} `{name}` with a delay of {} ms: this version of eventfn delays \
-                 messages in the local sandbox only; on AWS, send it without `.after(...)`",
-                kind.as_str(),
-                first.delay
-            )));
-        }
+        // Found before anything waits, so an unknown name fails the publish, not the delivery.
         let address = self.address(kind, &name).await?;
-        match kind {
-            Kind::Queue => self.send_sqs(&address, &name, messages).await,
-            Kind::Event | Kind::Schedule => self.send_sns(&address, &name, messages).await,
+        let wait = match first.delay {
+            0 => Wait::None,
+            _ => delay::wait(first.time.saturating_add(first.delay), now_ms()),
+        };
+        let fifo = address.ends_with(".fifo");
+        match (wait, kind) {
+            (Wait::None, Kind::Queue) => self.send_sqs(&address, Some(&name), messages, None).await,
+            (Wait::None, Kind::Event | Kind::Schedule) => {
+                self.send_sns(&address, &name, messages).await
+            }
+            // SQS holds a standard queue's message itself; a FIFO queue delays only as a whole.
+            (Wait::Queue(seconds), Kind::Queue) if !fifo => {
+                self.send_sqs(&address, Some(&name), messages, Some(seconds))
+                    .await
+            }
+            (Wait::Queue(seconds), _) => {
+                let route = self.route(kind, &name).await?;
+                let waiting = messages
+                    .iter()
+                    .map(|m| Message {
+                        body: delayed_body(m),
+                        ..m.clone()
+                    })
+                    .collect();
+                self.send_sqs(&route.queue, None, waiting, Some(seconds))
+                    .await
+            }
+            (Wait::Schedule(second), _) => {
+                let route = self.route(kind, &name).await?;
+                for message in &messages {
+                    self.schedule(route, message, second).await?;
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// Creates the one-time schedule that sends `message` to the delay queue at `second`.
+    async fn schedule(&self, route: &DelayRoute, message: &Message, second: u64) -> Result<()> {
+        use aws_sdk_scheduler::types::{
+            ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
+        };
+        let what = || {
+            format!(
+                "cannot delay {} `{}` by {} ms",
+                message.kind.as_str(),
+                message.name,
+                message.delay
+            )
+        };
+        let build = |e: aws_sdk_scheduler::error::BuildError| {
+            error(format!("{}: cannot build the schedule: {e}", what()))
+        };
+        let expression = delay::at_expression(second)
+            .ok_or_else(|| error(format!("{}: its time is out of range", what())))?;
+        let window = FlexibleTimeWindow::builder()
+            .mode(FlexibleTimeWindowMode::Off)
+            .build()
+            .map_err(build)?;
+        let target = Target::builder()
+            .arn(&route.queue_arn)
+            .role_arn(&route.role)
+            .input(delayed_body(message))
+            // The longest the scheduler keeps trying when the queue does not take it.
+            .retry_policy(
+                RetryPolicy::builder()
+                    .maximum_event_age_in_seconds(86_400)
+                    .maximum_retry_attempts(185)
+                    .build(),
+            )
+            .build()
+            .map_err(build)?;
+        let scheduler = self.scheduler().await;
+        let mut name = schedule_name(&message.name, second);
+        for tries_left in (0..2).rev() {
+            let sent = scheduler
+                .create_schedule()
+                .name(&name)
+                .group_name(&route.group)
+                .description(format!(
+                    "eventfn: {} `{}`, published at {} ms, delayed {} ms",
+                    message.kind.as_str(),
+                    message.name,
+                    message.time,
+                    message.delay
+                ))
+                .schedule_expression(&expression)
+                .schedule_expression_timezone("UTC")
+                .flexible_time_window(window.clone())
+                .action_after_completion(ActionAfterCompletion::Delete)
+                .target(target.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                // Names are random: a clash is a coincidence, and another name does.
+                Err(e)
+                    if tries_left > 0
+                        && e.as_service_error()
+                            .is_some_and(|e| e.is_conflict_exception()) =>
+                {
+                    name = schedule_name(&message.name, second);
+                }
+                Err(e) => {
+                    return Err(error(format!(
+                        "{}: cannot create schedule `{name}` in group `{}`: {}",
+                        what(),
+                        route.group,
+                        aws_sdk_scheduler::error::DisplayErrorContext(&e)
+                    )));
+                }
+            }
+        }
+        unreachable!("the last try returns")
     }
 
     async fn send_sns(&self, topic: &str, name: &str, messages: Vec<Message>) -> Result<()> {
@@ -222,7 +387,15 @@ impl AwsBus {
         Ok(())
     }
 
-    async fn send_sqs(&self, queue: &str, name: &str, messages: Vec<Message>) -> Result<()> {
+    /// Sends to an SQS queue, held there `delay` seconds (at most 900) when given. `name` is the
+    /// app's queue, or `None` for the delay queue.
+    async fn send_sqs(
+        &self,
+        queue: &str,
+        name: Option<&str>,
+        messages: Vec<Message>,
+        delay: Option<u32>,
+    ) -> Result<()> {
         use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
         let attributes = |m: &Message| -> Result<HashMap<String, MessageAttributeValue>> {
             attribute_values(m)
@@ -243,7 +416,13 @@ impl AwsBus {
         // A FIFO queue needs a group (one per queue: its order is the publish order) and a
         // deduplication id (each send is its own message).
         let fifo = queue.ends_with(".fifo");
-        let group = fifo.then(|| name.to_owned());
+        let group = name.filter(|_| fifo).map(str::to_owned);
+        let what = match (name, messages.first()) {
+            (Some(name), _) => format!("queue `{name}`"),
+            (None, Some(m)) => format!("the delay queue, for {} `{}`", m.kind.as_str(), m.name),
+            (None, None) => return Ok(()),
+        };
+        let delay = delay.map(|seconds| seconds as i32);
         let dedup = |m: &Message| fifo.then(|| deduplication_id(m));
         if let [one] = messages.as_slice() {
             sqs.send_message()
@@ -251,12 +430,13 @@ impl AwsBus {
                 .message_body(&one.body)
                 .set_message_group_id(group.clone())
                 .set_message_deduplication_id(dedup(one))
+                .set_delay_seconds(delay)
                 .set_message_attributes(Some(attributes(one)?))
                 .send()
                 .await
                 .map_err(|e| {
                     error(format!(
-                        "cannot send to queue `{name}` ({queue}): {}",
+                        "cannot send to {what} ({queue}): {}",
                         aws_sdk_sns::error::DisplayErrorContext(&e)
                     ))
                 })?;
@@ -272,6 +452,7 @@ impl AwsBus {
                         .message_body(&m.body)
                         .set_message_group_id(group.clone())
                         .set_message_deduplication_id(dedup(m))
+                        .set_delay_seconds(delay)
                         .set_message_attributes(Some(attributes(m)?))
                         .build()
                         .map_err(|e| error(format!("cannot build an SQS batch entry: {e}")))
@@ -285,16 +466,12 @@ impl AwsBus {
                 .await
                 .map_err(|e| {
                     error(format!(
-                        "cannot send to queue `{name}` ({queue}): {}",
+                        "cannot send to {what} ({queue}): {}",
                         aws_sdk_sns::error::DisplayErrorContext(&e)
                     ))
                 })?;
             let failed = output.failed().iter();
-            refused(
-                failed.map(|f| (f.code(), f.message())),
-                chunk.len(),
-                &format!("queue `{name}`"),
-            )?;
+            refused(failed.map(|f| (f.code(), f.message())), chunk.len(), &what)?;
         }
         Ok(())
     }
@@ -314,8 +491,55 @@ fn attribute_values(message: &Message) -> [(&'static str, &'static str, String);
     [
         (NAME_ATTRIBUTE, "String", message.name.clone()),
         (TIME_ATTRIBUTE, "Number", message.time.to_string()),
-        (DELAY_ATTRIBUTE, "Number", "0".to_owned()),
+        (DELAY_ATTRIBUTE, "Number", message.delay.to_string()),
     ]
+}
+
+/// What waits in the delay queue or a schedule for `message`: a [`delay::Delayed`], its payload
+/// written as it is (a payload is JSON already, and SQS takes the envelope's few hundred bytes
+/// more within the room kept for attributes).
+fn delayed_body(message: &Message) -> String {
+    let header = delay::DelayedHeader {
+        kind: message.kind,
+        name: message.name.clone(),
+        time: message.time,
+        delay: message.delay,
+    };
+    let header = serde_json::to_string(&header).expect("a header serializes");
+    format!(r#"{{"eventfn":{header},"payload":{}}}"#, message.body)
+}
+
+/// A schedule's name: the message's name as far as schedule names allow (letters, digits,
+/// `-`, `_`, `.`), the second it is due, and 64 random bits, 64 characters at most.
+fn schedule_name(name: &str, second: u64) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    // `RandomState` is seeded from the operating system's randomness for each process; hashing a
+    // sequence number and the time with it gives ids no other process or call repeats, without a
+    // random-number crate.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(SEQUENCE.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let kept: String = name
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
+            _ => '_',
+        })
+        .take(25)
+        .collect();
+    format!("{kept}-{second}-{:016x}", hasher.finish())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Fails when a batch request accepted the call but refused some entries: (code, reason) each.
@@ -378,19 +602,49 @@ mod tests {
         Message::new(Kind::Event, "e", &"x".repeat(bytes)).unwrap()
     }
 
-    #[tokio::test]
-    async fn a_delay_is_refused_on_aws_before_anything_is_sent() {
-        let mut delayed = message(10);
-        delayed.delay = 60_000;
-        let error = AwsBus::default()
-            .publish(vec![delayed])
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("cannot send to event `e` with a delay of 60000 ms"),
-            "{error}"
+    #[test]
+    fn a_delayed_message_waits_as_an_envelope_that_keeps_its_payload_as_it_was() {
+        let mut delayed = message(3);
+        delayed.body = r#"{"n":1e2}"#.to_owned();
+        delayed.time = 1_795_514_400_000;
+        delayed.delay = 300_000;
+        let body = delayed_body(&delayed);
+        assert_eq!(
+            body,
+            r#"{"eventfn":{"kind":"event","name":"e","time":1795514400000,"delay":300000},"payload":{"n":1e2}}"#
         );
+        let read: delay::Delayed<&serde_json::value::RawValue> =
+            serde_json::from_str(&body).unwrap();
+        assert_eq!(read.payload.get(), delayed.body);
+        // The largest payload still fits in an SQS message, envelope and attributes included.
+        let mut largest = message(crate::publish::MAX_PAYLOAD_BYTES - 2);
+        largest.name = "n".repeat(240);
+        assert!(delayed_body(&largest).len() + 600 < 256 * 1024);
+    }
+
+    #[test]
+    fn schedule_names_are_valid_and_never_repeat() {
+        let names: std::collections::HashSet<String> = (0..1000)
+            .map(|_| {
+                schedule_name(
+                    "order.placed/ünïcode and a very long name indeed",
+                    1795514400,
+                )
+            })
+            .collect();
+        assert_eq!(names.len(), 1000);
+        for name in &names {
+            assert!(name.len() <= 64, "{name}");
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+                "{name}"
+            );
+            assert!(
+                name.starts_with("order.placed__n_code_and_-1795514400-"),
+                "{name}"
+            );
+        }
     }
 
     #[test]

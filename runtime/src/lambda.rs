@@ -6,6 +6,9 @@
 //! topic, queue or rule it came from (the names in `EVENTFN_TOPICS` / `EVENTFN_QUEUES`, else the
 //! last part of the ARN); every subscriber of an event then runs in the same invocation, so a
 //! failure of one retries them all: deploy one function per handler where that matters.
+//! With `EVENTFN_HANDLER=@delayed` the function is the stack's forwarder of delayed messages: it
+//! reads the delay queue and sends each message on to its topic or queue once it is due (see
+//! [`eventfn_core::delay`]).
 //!
 //! What arrives is recognised by its shape:
 //!
@@ -33,6 +36,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sns::{MessageAttribute, SnsMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use eventfn_core::Kind;
+use eventfn_core::delay::{DELAYED_HANDLER, Delayed, DelayedHeader};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
@@ -133,6 +137,12 @@ pub fn select(entries: &'static [Entry], value: Option<&str>) -> Result<Dispatch
             ),
         ));
     };
+    if wanted == DELAYED_HANDLER {
+        return Ok(Dispatcher {
+            selection: Selection::Delayed,
+            routes: Routes::default(),
+        });
+    }
     if wanted == "*" {
         return Ok(Dispatcher {
             selection: Selection::All(entries),
@@ -173,6 +183,8 @@ struct Message {
 enum Selection {
     One(&'static Entry),
     All(&'static [Entry]),
+    /// The stack's function of delayed messages: it sends each on when it is due.
+    Delayed,
 }
 
 /// Names of topics and queues by ARN, for routing when messages do not carry their name.
@@ -314,6 +326,7 @@ impl Dispatcher {
                 return run(entry, message, lambda_deadline).await;
             }
             Selection::All(entries) => self.targets(entries, &message)?,
+            Selection::Delayed => unreachable!("delayed messages are forwarded, not delivered"),
         };
         if let [one] = targets.as_slice() {
             return run(one, message, lambda_deadline).await;
@@ -347,6 +360,9 @@ impl Dispatcher {
         request_id: &str,
         deadline: u64,
     ) -> Result<Value, Failure> {
+        if let Selection::Delayed = self.selection {
+            return forward(incoming).await;
+        }
         match classify(incoming, request_id)? {
             Input::Single(messages) => {
                 for message in messages {
@@ -366,18 +382,9 @@ impl Dispatcher {
                         Err(failure) => Err(failure),
                     };
                     if held_back {
-                        let mut item = BatchItemFailure::default();
-                        item.item_identifier = id;
-                        response.batch_item_failures.push(item);
+                        report(&mut response, id, None);
                     } else if let Err(failure) = result {
-                        tracing::error!(
-                            error_type = failure.kind.as_str(),
-                            message_id = id,
-                            "{failure}"
-                        );
-                        let mut item = BatchItemFailure::default();
-                        item.item_identifier = id;
-                        response.batch_item_failures.push(item);
+                        report(&mut response, id, Some(&failure));
                     }
                 }
                 serde_json::to_value(response)
@@ -398,6 +405,78 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// Returns record `id` of an SQS batch to its queue, logging why when it failed (rather than
+/// being held back behind a failure).
+fn report(response: &mut SqsBatchResponse, id: String, failure: Option<&Failure>) {
+    if let Some(failure) = failure {
+        tracing::error!(
+            error_type = failure.kind.as_str(),
+            message_id = id,
+            "{failure}"
+        );
+    }
+    let mut item = BatchItemFailure::default();
+    item.item_identifier = id;
+    response.batch_item_failures.push(item);
+}
+
+/// Sends on each delayed message of a batch from the delay queue (see [`eventfn_core::delay`]):
+/// to its topic or queue when it is due, to wait again for what is left when it is early. A
+/// message that cannot be read or sent is a failed record, retried by the delay queue and kept in
+/// its dead-letter queue when that is spent.
+async fn forward(incoming: Incoming) -> Result<Value, Failure> {
+    let Incoming::Sqs(records) = incoming else {
+        return Err(bad_input(
+            "the function of delayed messages takes SQS batches from the stack's delay queue; \
+             this invocation is not one",
+        ));
+    };
+    let mut response = SqsBatchResponse::default();
+    for record in records {
+        let id = record.message_id.clone().unwrap_or_default();
+        if let Err(failure) = forward_one(&id, record.body.as_deref()).await {
+            report(&mut response, id, Some(&failure));
+        }
+    }
+    serde_json::to_value(response).map_err(|e| Failure::new(FailureKind::BadInput, e.to_string()))
+}
+
+async fn forward_one(id: &str, body: Option<&str>) -> Result<(), Failure> {
+    let body = body.ok_or_else(|| bad_input(format!("delayed message {id} has no body")))?;
+    let delayed: Delayed<&serde_json::value::RawValue> =
+        serde_json::from_str(body).map_err(|e| {
+            bad_input(format!(
+                "message {id} of the delay queue is not a delayed message of eventfn ({e}): {body}"
+            ))
+        })?;
+    let DelayedHeader {
+        kind,
+        name,
+        time,
+        delay,
+    } = delayed.eventfn;
+    if kind == Kind::Schedule {
+        return Err(bad_input(format!(
+            "message {id} of the delay queue is for schedule `{name}`, and only events and queue \
+             jobs are delayed"
+        )));
+    }
+    let message = crate::publish::Message {
+        kind,
+        name,
+        body: delayed.payload.get().to_owned(),
+        time,
+        delay,
+    };
+    let what = format!("{} `{}`", kind.as_str(), message.name);
+    crate::publish::send(vec![message]).await.map_err(|e| {
+        Failure::new(
+            FailureKind::HandlerError,
+            format!("cannot send on delayed {what} (message {id}): {e}"),
+        )
+    })
 }
 
 /// Runs one handler on one message, within its deadline, catching its panics.

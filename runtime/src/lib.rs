@@ -87,9 +87,13 @@
 //! [`publish`] call when `EVENTFN_SANDBOX` holds the address it prints. With
 //! `EVENTFN_DESCRIBE=1`, [`run`] prints the app's registrations instead.
 //!
-//! # Limits of this version
+//! # Delays
 //!
-//! Delays are honored in the sandbox only: on AWS a delayed publish is an error.
+//! [`Publish::after`] delays a publish or enqueue, up to a year: the sandbox holds it in its
+//! store; on AWS it waits in SQS for up to 15 minutes and in an EventBridge Scheduler one-time
+//! schedule beyond that ([`eventfn_core::delay`] says which, and what the template adds for it).
+//! Either way the handler's [`Context::time`] is when it was published and [`Context::delay`] the
+//! delay asked for.
 
 pub mod aws;
 #[cfg(feature = "aws")]

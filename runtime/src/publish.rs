@@ -96,8 +96,11 @@ impl Publish {
     /// must lie in the future, at most a year ahead; anything else is an error when awaited,
     /// before anything is sent.
     ///
-    /// The sandbox honors delays; on AWS they are not supported by this version and are an
-    /// error.
+    /// The sandbox holds a delayed message in its store. On AWS it waits in SQS (`DelaySeconds`)
+    /// for up to 15 minutes and in an EventBridge Scheduler one-time schedule beyond that (see
+    /// [`eventfn_core::delay`]); either way the handler's [`Context::time`](crate::Context::time)
+    /// is when it was published and [`Context::delay`](crate::Context::delay) the delay asked
+    /// for.
     pub fn after(mut self, after: impl Into<After>) -> Publish {
         self.after = Some(after.into());
         self
@@ -279,7 +282,7 @@ pub fn connect(bus: Box<dyn Bus>) -> Result<()> {
         .map_err(|_| message("eventfn: an event bus is already connected to this process"))
 }
 
-async fn send(outgoing: Vec<Message>) -> Result<()> {
+pub(crate) async fn send(outgoing: Vec<Message>) -> Result<()> {
     let Some(first) = outgoing.first() else {
         return Ok(());
     };

@@ -19,7 +19,11 @@ use support::*;
 static DEPLOYS: Mutex<()> = Mutex::new(());
 
 /// Resource types moto accepts in a template but does not create.
-const SKIPPED_BY_MOTO: [&str; 2] = ["AWS::SNS::Subscription", "AWS::SQS::QueuePolicy"];
+const SKIPPED_BY_MOTO: [&str; 3] = [
+    "AWS::SNS::Subscription",
+    "AWS::SQS::QueuePolicy",
+    "AWS::Scheduler::ScheduleGroup",
+];
 
 /// `cargo eventfn <args>` against `moto`, with test credentials and nothing from the host's AWS
 /// configuration.
@@ -142,8 +146,8 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
     assert_eq!(deployed, expected);
     assert_eq!(
         expected.len(),
-        43,
-        "welcome's 51 resources, less 3 subscriptions and 5 queue policies"
+        51,
+        "welcome's 60 resources, less 3 subscriptions, 5 queue policies and the schedule group"
     );
 
     // Every topic, queue and function is printed, with its address.
@@ -234,7 +238,11 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
     assert!(destroyed.status.success());
     let said = stderr(&destroyed);
     assert!(said.contains("Destroyed stack `WelcomeStaging`"), "{said}");
-    assert!(said.contains("6 AWS::Lambda::Function"), "{said}");
+    assert!(
+        said.contains(": 2 AWS::Events::Rule, 8 AWS::IAM::Role"),
+        "{said}"
+    );
+    assert!(said.contains("7 AWS::Lambda::Function"), "{said}");
     let listed = String::from_utf8_lossy(&destroyed.stdout);
     assert!(
         listed.contains("HandlerSendWelcomeFunction\tAWS::Lambda::Function"),

@@ -378,47 +378,8 @@ fn a_handler_publishes_to_sns_and_sqs_found_in_the_environment_and_ssm() {
             aws_sdk_sqs::Client::new(&config),
             aws_sdk_ssm::Client::new(&config),
         );
-        let topic = sns
-            .create_topic()
-            .name("order-audit")
-            .send()
-            .await
-            .unwrap()
-            .topic_arn
-            .unwrap();
-        let audit_queue = sqs
-            .create_queue()
-            .queue_name("audit-copy")
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let audit_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&audit_queue)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        sns.subscribe()
-            .topic_arn(&topic)
-            .protocol("sqs")
-            .endpoint(audit_arn)
-            .send()
-            .await
-            .unwrap();
-        let invoices = sqs
-            .create_queue()
-            .queue_name("invoices")
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
+        let (topic, audit_queue) = audited_topic(&sns, &sqs).await;
+        let invoices = create_queue(&sqs, "invoices").await;
         // The queue is found through SSM, as Architect does; the topic through the environment.
         ssm.put_parameter()
             .name("/ShopStaging/queues/invoices")
@@ -454,7 +415,7 @@ fn a_handler_publishes_to_sns_and_sqs_found_in_the_environment_and_ssm() {
     f.assert_fails(
         r#"{"id": "o-2", "missing": true}"#,
         "HandlerError",
-        "unknown event `order.missing`: it is not in EVENTFN_TOPICS, nor in SSM parameter `/ShopStaging/events/order.missing`",
+        "unknown event `order.missing`: it is not in EVENTFN_TOPICS, and SSM parameter `/ShopStaging/events/order.missing` does not exist",
     );
 
     rt.block_on(async {
@@ -493,5 +454,302 @@ fn a_handler_publishes_to_sns_and_sqs_found_in_the_environment_and_ssm() {
         let attributes = sent[0].message_attributes().unwrap();
         assert_eq!(attributes["eventfn.name"].string_value(), Some("invoices"));
         assert_eq!(attributes["eventfn.time"].data_type(), "Number");
+    });
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
+/// Topic `order-audit`, and queue `audit-copy` subscribed to it: (topic ARN, queue URL).
+async fn audited_topic(sns: &aws_sdk_sns::Client, sqs: &aws_sdk_sqs::Client) -> (String, String) {
+    let topic = sns
+        .create_topic()
+        .name("order-audit")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let audit_queue = create_queue(sqs, "audit-copy").await;
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn(sqs, &audit_queue).await)
+        .send()
+        .await
+        .unwrap();
+    (topic, audit_queue)
+}
+
+/// The ARN of an SQS queue.
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone()
+}
+
+/// How many messages wait in a queue's delay.
+async fn delayed_count(sqs: &aws_sdk_sqs::Client, queue: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed as Delayed;
+    sqs.get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(Delayed)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&Delayed]
+        .parse()
+        .unwrap()
+}
+
+/// An SQS batch from the delay queue with one record per body.
+fn delay_queue_batch(bodies: &[&str]) -> Value {
+    let mut event = fixture("sqs-raw.json");
+    let template = event["Records"][0].clone();
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut record = template.clone();
+            record["messageId"] = format!("delayed-{i}").into();
+            record["body"] = (*body).into();
+            record["messageAttributes"] = json!({});
+            record["eventSourceARN"] = "arn:aws:sqs:us-east-1:123456789012:delay".into();
+            record
+        })
+        .collect();
+    event["Records"] = records.into();
+    event
+}
+
+/// A delay within 15 minutes waits in SQS: a standard queue's job in its own queue, an event in
+/// the delay queue; a longer one waits in a one-time schedule that sends to the delay queue. The
+/// delay queue's function (`@delayed`) sends each on with the time and delay it was published
+/// with, and waits again what is left of one that arrives early. moto holds delayed SQS messages
+/// as SQS does and keeps schedules, without running them: the test plays the scheduler's part.
+#[test]
+fn a_delayed_publish_waits_in_sqs_or_a_schedule_and_is_sent_on_when_due() {
+    let moto = Moto::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let config = rt.block_on(moto.config());
+    let (sns, sqs, scheduler) = (
+        aws_sdk_sns::Client::new(&config),
+        aws_sdk_sqs::Client::new(&config),
+        aws_sdk_scheduler::Client::new(&config),
+    );
+    let (topic, audit_queue, invoices, delay_queue, route) = rt.block_on(async {
+        let (topic, audit_queue) = audited_topic(&sns, &sqs).await;
+        let invoices = create_queue(&sqs, "invoices").await;
+        let delay_queue = create_queue(&sqs, "delay").await;
+        // The template's `AWS::Scheduler::ScheduleGroup`, which moto's CloudFormation skips.
+        scheduler
+            .create_schedule_group()
+            .name("ShopStaging")
+            .send()
+            .await
+            .unwrap();
+        let route = json!({
+            "queue": delay_queue,
+            "queueArn": queue_arn(&sqs, &delay_queue).await,
+            "group": "ShopStaging",
+            "role": "arn:aws:iam::123456789012:role/ShopStaging-SchedulerRole",
+        });
+        (topic, audit_queue, invoices, delay_queue, route)
+    });
+    let topics = json!({ "order.audit": topic }).to_string();
+    let queues = json!({ "invoices": invoices }).to_string();
+    let route_text = route.to_string();
+    let envs = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("EVENTFN_TOPICS", &topics),
+        ("EVENTFN_QUEUES", &queues),
+        ("EVENTFN_DELAY", &route_text),
+    ];
+    let publisher = Emulator::start();
+    let later = publisher.function_with("fixture_lambda_app::later", &envs);
+    let forwarder_emulator = Emulator::start();
+    let forwarder = forwarder_emulator.function_with("@delayed", &envs);
+
+    // Two seconds: the job waits in `invoices` itself, the event in the delay queue.
+    let order = json!({ "id": "o-1", "after": "2 seconds" });
+    let published = now_ms();
+    assert_eq!(later.invoke(&order), (200, Value::Null));
+    let waiting = rt.block_on(async {
+        assert_eq!(delayed_count(&sqs, &invoices).await, 1);
+        assert_eq!(delayed_count(&sqs, &delay_queue).await, 1);
+        let early = sqs
+            .receive_message()
+            .queue_url(&invoices)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            early.messages.unwrap_or_default().is_empty(),
+            "delivered early"
+        );
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
+
+        let job = drain(&sqs, &invoices, 1).await;
+        assert_eq!(job.len(), 1);
+        assert_eq!(job[0].body(), Some(order.to_string().as_str()));
+        let attributes = job[0].message_attributes().unwrap();
+        assert_eq!(attributes["eventfn.delay"].string_value(), Some("2000"));
+        let time: u64 = attributes["eventfn.time"]
+            .string_value()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((published..published + 2_000).contains(&time), "{time}");
+
+        let waiting = drain(&sqs, &delay_queue, 1).await;
+        assert_eq!(waiting.len(), 1);
+        waiting[0].body().unwrap().to_owned()
+    });
+    let envelope: Value = serde_json::from_str(&waiting).unwrap();
+    assert_eq!(envelope["eventfn"]["kind"], "event");
+    assert_eq!(envelope["eventfn"]["name"], "order.audit");
+    assert_eq!(envelope["eventfn"]["delay"], 2000);
+    assert_eq!(envelope["payload"], order);
+    let time = envelope["eventfn"]["time"].as_u64().unwrap();
+
+    // Due: the forwarder publishes it to the topic with its publish time and delay; a body that
+    // is not a delayed message fails its record alone.
+    let (status, response) =
+        forwarder.invoke(&delay_queue_batch(&[&waiting, r#"{"not": "delayed"}"#]));
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(
+        response,
+        json!({ "batchItemFailures": [{ "itemIdentifier": "delayed-1" }] })
+    );
+    rt.block_on(async {
+        let audit = drain(&sqs, &audit_queue, 1).await;
+        assert_eq!(audit.len(), 1);
+        let sent: Value = serde_json::from_str(audit[0].body().unwrap()).unwrap();
+        assert_eq!(sent["Message"], order.to_string());
+        let attributes = &sent["MessageAttributes"];
+        assert_eq!(attributes["eventfn.name"]["Value"], "order.audit");
+        assert_eq!(attributes["eventfn.delay"]["Value"], "2000");
+        assert_eq!(attributes["eventfn.time"]["Value"], time.to_string());
+    });
+
+    // Two days: a one-time schedule each, at the second it is due (rounded up), sending the
+    // delayed message to the delay queue with the scheduler's role, deleted once it ran.
+    let order = json!({ "id": "o-2", "after": "2 days" });
+    let before = now_ms();
+    assert_eq!(later.invoke(&order), (200, Value::Null));
+    let after = now_ms();
+    let schedules = |rt: &tokio::runtime::Runtime| {
+        rt.block_on(async {
+            let listed = scheduler
+                .list_schedules()
+                .group_name("ShopStaging")
+                .send()
+                .await
+                .unwrap();
+            let mut found = Vec::new();
+            for summary in listed.schedules() {
+                found.push(
+                    scheduler
+                        .get_schedule()
+                        .group_name("ShopStaging")
+                        .name(summary.name().unwrap())
+                        .send()
+                        .await
+                        .unwrap(),
+                );
+            }
+            found
+        })
+    };
+    let scheduled = schedules(&rt);
+    assert_eq!(scheduled.len(), 2);
+    let mut kinds = Vec::new();
+    let two_days = 2 * 86_400_000;
+    for schedule in &scheduled {
+        let target = schedule.target().unwrap();
+        assert_eq!(target.arn(), route["queueArn"].as_str().unwrap());
+        assert_eq!(target.role_arn(), route["role"].as_str().unwrap());
+        let input: Value = serde_json::from_str(target.input().unwrap()).unwrap();
+        assert_eq!(input["payload"], order);
+        assert_eq!(input["eventfn"]["delay"], two_days);
+        kinds.push(format!(
+            "{}:{}",
+            input["eventfn"]["kind"], input["eventfn"]["name"]
+        ));
+        let due = input["eventfn"]["time"].as_u64().unwrap() + two_days;
+        assert!((before + two_days..=after + two_days).contains(&due));
+        let second = due.div_ceil(1000) as i64;
+        let at = chrono::DateTime::from_timestamp(second, 0).unwrap();
+        assert_eq!(
+            schedule.schedule_expression(),
+            Some(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")).as_str())
+        );
+        assert_eq!(schedule.schedule_expression_timezone(), Some("UTC"));
+        assert_eq!(
+            schedule.action_after_completion(),
+            Some(&aws_sdk_scheduler::types::ActionAfterCompletion::Delete)
+        );
+        assert_eq!(
+            schedule.flexible_time_window().unwrap().mode(),
+            &aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off
+        );
+    }
+    kinds.sort();
+    assert_eq!(kinds, [r#""event":"order.audit""#, r#""queue":"invoices""#]);
+
+    // A schedule's message that reaches the forwarder early waits again: nothing is sent, and a
+    // new schedule holds it until it is due.
+    let early = scheduled[0].target().unwrap().input().unwrap().to_owned();
+    let (status, response) = forwarder.invoke(&delay_queue_batch(&[&early]));
+    assert_eq!(
+        (status, response),
+        (200, json!({ "batchItemFailures": [] }))
+    );
+    assert_eq!(schedules(&rt).len(), 3);
+
+    // A delay that is not in the future, more than a year ahead or unreadable is refused before
+    // anything is sent.
+    for (after, error) in [
+        ("13 months", "more than one year ahead"),
+        ("0", "not in the future"),
+        ("soon", "`after` is `soon`, which is not"),
+    ] {
+        later.assert_fails(
+            &json!({ "id": "o-3", "after": after }).to_string(),
+            "HandlerError",
+            error,
+        );
+    }
+    assert_eq!(schedules(&rt).len(), 3);
+    rt.block_on(async {
+        for queue in [&invoices, &delay_queue, &audit_queue] {
+            assert_eq!(delayed_count(&sqs, queue).await, 0);
+            let left = sqs.receive_message().queue_url(queue).send().await.unwrap();
+            assert!(left.messages.unwrap_or_default().is_empty(), "{queue}");
+        }
     });
 }

@@ -48,16 +48,19 @@ fn welcome_has_what_its_handlers_need_and_lints_clean() {
     cfn_lint_is_silent(&path);
     let count = |kind| of_type(&template, kind).len();
     // Two events, one queue; six handlers, each with a function, a role, a log group, a source
-    // queue (the app queue for `thumbnail`) and a dead-letter queue.
+    // queue (the app queue for `thumbnail`) and a dead-letter queue; and the delay queue with its
+    // dead letters, function, role, log group and parameter, the scheduler's role and the
+    // schedule group.
     assert_eq!(count("AWS::SNS::Topic"), 2);
-    assert_eq!(count("AWS::Lambda::Function"), 6);
-    assert_eq!(count("AWS::IAM::Role"), 6);
-    assert_eq!(count("AWS::Logs::LogGroup"), 6);
-    assert_eq!(count("AWS::Lambda::EventSourceMapping"), 6);
-    assert_eq!(count("AWS::SQS::Queue"), 12);
+    assert_eq!(count("AWS::Lambda::Function"), 7);
+    assert_eq!(count("AWS::IAM::Role"), 8);
+    assert_eq!(count("AWS::Logs::LogGroup"), 7);
+    assert_eq!(count("AWS::Lambda::EventSourceMapping"), 7);
+    assert_eq!(count("AWS::SQS::Queue"), 14);
     assert_eq!(count("AWS::SNS::Subscription"), 3);
     assert_eq!(count("AWS::Events::Rule"), 2);
-    assert_eq!(count("AWS::SSM::Parameter"), 3);
+    assert_eq!(count("AWS::SSM::Parameter"), 4);
+    assert_eq!(count("AWS::Scheduler::ScheduleGroup"), 1);
 
     let resources = &template["Resources"];
     // audit: retries = 3 → its queue redrives after 4 receives; timeout 10 s → visibility 60 s.
@@ -82,6 +85,119 @@ fn welcome_has_what_its_handlers_need_and_lints_clean() {
             assert_ne!(statement["Resource"], "*", "{statement}");
         }
     }
+}
+
+/// The statements of a role's policy.
+fn statements(role: &Value) -> &Vec<Value> {
+    role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+}
+
+#[test]
+fn delays_wait_in_the_delay_queue_and_schedules_that_may_do_nothing_else() {
+    let (_, template) = template("welcome");
+    let resources = &template["Resources"];
+    let arn_of = |id: &str| serde_json::json!({ "Fn::GetAtt": [id, "Arn"] });
+
+    // The scheduler's role: assumed by EventBridge Scheduler for this account only, and allowed
+    // to send to the delay queue, nothing more.
+    let scheduler = &resources["SchedulerRole"]["Properties"];
+    assert_eq!(
+        scheduler["AssumeRolePolicyDocument"]["Statement"],
+        serde_json::json!([{
+            "Effect": "Allow",
+            "Principal": { "Service": "scheduler.amazonaws.com" },
+            "Action": "sts:AssumeRole",
+            "Condition": { "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } } },
+        }])
+    );
+    assert_eq!(
+        *statements(&resources["SchedulerRole"]),
+        [serde_json::json!({
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": arn_of("DelayQueue"),
+        })]
+    );
+    assert_eq!(
+        resources["DelaySchedules"]["Properties"]["Name"],
+        serde_json::json!({ "Ref": "AWS::StackName" })
+    );
+
+    // Every function may create schedules in this stack's group only, pass the scheduler's role
+    // to the scheduler only, and send to the delay queue.
+    let functions = of_type(&template, "AWS::Lambda::Function");
+    for (id, function) in &functions {
+        let role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap();
+        let statements = statements(&resources[role]);
+        let with = |action: &str| -> Vec<&Value> {
+            statements
+                .iter()
+                .filter(|s| s["Action"] == action)
+                .collect()
+        };
+        assert_eq!(
+            with("scheduler:CreateSchedule")[0]["Resource"],
+            serde_json::json!({ "Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${AWS::StackName}/*" }),
+            "{id}"
+        );
+        let pass = with("iam:PassRole");
+        assert_eq!(pass.len(), 1, "{id}");
+        assert_eq!(pass[0]["Resource"], arn_of("SchedulerRole"), "{id}");
+        assert_eq!(
+            pass[0]["Condition"],
+            serde_json::json!({ "StringEquals": { "iam:PassedToService": "scheduler.amazonaws.com" } })
+        );
+        let sends = with("sqs:SendMessage");
+        assert!(
+            sends[0]["Resource"]
+                .as_array()
+                .unwrap()
+                .contains(&arn_of("DelayQueue")),
+            "{id}"
+        );
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            variables["EVENTFN_DELAY"]["Fn::Sub"],
+            r#"{"queue":"${DelayQueue}","queueArn":"${DelayQueue.Arn}","group":"${AWS::StackName}","role":"${SchedulerRole.Arn}"}"#,
+            "{id}"
+        );
+    }
+
+    // The delay queue is read by the app's binary as `@delayed`, and keeps what it cannot send
+    // on in its own dead letters.
+    let delay = &resources["DelayFunction"]["Properties"];
+    assert_eq!(
+        delay["Environment"]["Variables"]["EVENTFN_HANDLER"],
+        "@delayed"
+    );
+    assert_eq!(
+        resources["DelayMapping"]["Properties"]["EventSourceArn"],
+        arn_of("DelayQueue")
+    );
+    assert_eq!(
+        resources["DelayMapping"]["Properties"]["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    let queue = &resources["DelayQueue"]["Properties"];
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        arn_of("DelayDeadLetters")
+    );
+    assert_eq!(
+        queue["VisibilityTimeout"],
+        6 * delay["Timeout"].as_u64().unwrap()
+    );
+    // Its role reads the delay queue, not a handler's.
+    let reads: Vec<&Value> = statements(&resources["DelayRole"])
+        .iter()
+        .filter(|s| s["Action"][0] == "sqs:ReceiveMessage")
+        .collect();
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0]["Resource"], arn_of("DelayQueue"));
 }
 
 #[test]
