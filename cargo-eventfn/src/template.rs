@@ -17,6 +17,8 @@
 //! - Queues are encrypted with SQS-managed keys, which SNS and EventBridge can deliver to.
 //! - Each function's role may write its own logs, read its own queue, publish to this app's topics,
 //!   send to this app's queues and read this stack's parameters: nothing else.
+//! - A function sends what fails on its last attempt to its dead-letter queue itself, with why
+//!   (see [`eventfn_core::dead`]); its role may send there.
 //! - When the app has an event or a queue, delayed messages wait in a delay queue read by a
 //!   function of their own, or in one-time schedules of the stack's schedule group, run with a
 //!   role that may only send to the delay queue (see [`eventfn_core::delay`]). Every function may
@@ -25,6 +27,7 @@
 //! Logical IDs come from [`eventfn_core::logical`]. Keys are sorted (`serde_json`'s map), so the
 //! same manifest gives the same bytes.
 
+use eventfn_core::dead::{ATTEMPTS_ENV, DEAD_LETTERS_ENV};
 use eventfn_core::delay::{DELAY_ENV, DELAY_PARAMETER, DELAYED_HANDLER};
 use eventfn_core::logical::{function_id, resource_id};
 use eventfn_core::options::MAX_RETENTION_SECS;
@@ -254,7 +257,13 @@ pub fn render(manifest: &Manifest) -> String {
 
         resources.insert(logs.clone(), log_group(&function_name));
 
-        let statements = role_statements(&function_name, &queue, &publishing);
+        let mut statements = role_statements(&function_name, &queue, &publishing);
+        // Its last failed attempt goes to its dead letters with why (see `eventfn_core::dead`).
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": arn(&dead),
+        }));
         let role = format!("{id}Role");
         resources.insert(role.clone(), lambda_role(statements));
         let mut properties = function_properties(
@@ -273,6 +282,9 @@ pub fn render(manifest: &Manifest) -> String {
         ));
         properties["MemorySize"] = json!(handler.options.memory);
         properties["Timeout"] = json!(timeout);
+        let variables = &mut properties["Environment"]["Variables"];
+        variables[DEAD_LETTERS_ENV] = reference(&dead);
+        variables[ATTEMPTS_ENV] = json!((handler.options.retries + 1).to_string());
         if let Some(concurrency) = handler.options.concurrency {
             properties["ReservedConcurrentExecutions"] = json!(concurrency);
         }

@@ -495,6 +495,58 @@ fn attribute_values(message: &Message) -> [(&'static str, &'static str, String);
     ]
 }
 
+/// Sends a message that failed its last attempt to the function's dead-letter queue, with
+/// `attributes` (key, data type, value) saying why; `group` for a FIFO queue. `id` is the
+/// message's, which makes the deduplication id of a FIFO queue: a retried send is not kept twice.
+pub(crate) async fn send_dead_letter(
+    queue: &str,
+    body: String,
+    attributes: &[(&str, &str, String)],
+    group: Option<String>,
+    id: &str,
+) -> Result<()> {
+    use aws_sdk_sqs::types::MessageAttributeValue;
+    static SQS: OnceCell<aws_sdk_sqs::Client> = OnceCell::const_new();
+    let sqs = SQS
+        .get_or_init(|| async {
+            aws_sdk_sqs::Client::new(&aws_config::defaults(BehaviorVersion::latest()).load().await)
+        })
+        .await;
+    let mut values = HashMap::new();
+    for (key, data_type, value) in attributes {
+        let value = MessageAttributeValue::builder()
+            .data_type(*data_type)
+            .string_value(value)
+            .build()
+            .map_err(|e| error(format!("cannot build an SQS message attribute: {e}")))?;
+        values.insert((*key).to_owned(), value);
+    }
+    let fifo = group.is_some();
+    sqs.send_message()
+        .queue_url(queue)
+        .message_body(body)
+        .set_message_attributes(Some(values))
+        .set_message_group_id(group)
+        .set_message_deduplication_id(fifo.then(|| format!("dead-{id}")))
+        .send()
+        .await
+        .map_err(|e| {
+            use aws_sdk_sqs::error::ProvideErrorMetadata;
+            let why = match e.as_service_error() {
+                Some(refused) => format!(
+                    "{}: {}",
+                    refused.code().unwrap_or("refused"),
+                    refused.message().unwrap_or_default()
+                ),
+                None => aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
+            };
+            error(format!(
+                "cannot send to the dead-letter queue {queue}: {why}"
+            ))
+        })?;
+    Ok(())
+}
+
 /// What waits in the delay queue or a schedule for `message`: a [`delay::Delayed`], its payload
 /// written as it is (a payload is JSON already, and SQS takes the envelope's few hundred bytes
 /// more within the room kept for attributes).

@@ -36,6 +36,9 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sns::{MessageAttribute, SnsMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use eventfn_core::Kind;
+#[cfg(feature = "aws")]
+use eventfn_core::dead::{ATTEMPTS_ATTRIBUTE, ERROR_ATTRIBUTE, HANDLER_ATTRIBUTE, shorten};
+use eventfn_core::dead::{ATTEMPTS_ENV, DEAD_LETTERS_ENV};
 use eventfn_core::delay::{DELAYED_HANDLER, Delayed, DelayedHeader};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -141,26 +144,31 @@ pub fn select(entries: &'static [Entry], value: Option<&str>) -> Result<Dispatch
         return Ok(Dispatcher {
             selection: Selection::Delayed,
             routes: Routes::default(),
+            dead: None,
         });
     }
     if wanted == "*" {
         return Ok(Dispatcher {
             selection: Selection::All(entries),
             routes: Routes::from_env()?,
+            dead: None,
         });
     }
     entries
         .iter()
         .find(|e| e.registration.function == wanted)
-        .map(Dispatcher::new)
-        .ok_or_else(|| {
-            Failure::new(
+        .map(|entry| {
+            DeadLetters::from_env(|var| std::env::var(var).ok())
+                .map(|dead| Dispatcher::new(entry).with_dead_letters(dead))
+        })
+        .unwrap_or_else(|| {
+            Err(Failure::new(
                 FailureKind::Init,
                 format!(
                     "{HANDLER_ENV}=`{wanted}` is not a handler of this binary; its handlers are: {}",
                     list()
                 ),
-            )
+            ))
         })
 }
 
@@ -237,6 +245,38 @@ fn last_part(address: &str) -> &str {
 pub struct Dispatcher {
     selection: Selection,
     routes: Routes,
+    /// Where a message failed on its last attempt goes, with why (see [`eventfn_core::dead`]).
+    dead: Option<DeadLetters>,
+}
+
+/// A function's dead-letter queue, and how many attempts a message gets before it goes there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetters {
+    pub queue: String,
+    pub attempts: u32,
+}
+
+impl DeadLetters {
+    /// From `EVENTFN_DEAD_LETTERS` and `EVENTFN_ATTEMPTS` (`lookup` reads a variable); `None`
+    /// when the queue is not set.
+    pub fn from_env(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<DeadLetters>, Failure> {
+        let Some(queue) = lookup(DEAD_LETTERS_ENV).filter(|q| !q.is_empty()) else {
+            return Ok(None);
+        };
+        let text = lookup(ATTEMPTS_ENV).unwrap_or_default();
+        let attempts = text.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            Failure::new(
+                FailureKind::Init,
+                format!(
+                    "{ATTEMPTS_ENV} is `{text}`: with {DEAD_LETTERS_ENV} set, it must be the \
+                     number of attempts a message gets (retries + 1), 1 or more"
+                ),
+            )
+        })?;
+        Ok(Some(DeadLetters { queue, attempts }))
+    }
 }
 
 impl Dispatcher {
@@ -245,7 +285,20 @@ impl Dispatcher {
         Dispatcher {
             selection: Selection::One(entry),
             routes: Routes::default(),
+            dead: None,
         }
+    }
+
+    /// Sends what fails on its last attempt to `dead`, with why, rather than leaving it to the
+    /// queue's redrive.
+    pub fn with_dead_letters(mut self, dead: Option<DeadLetters>) -> Dispatcher {
+        self.dead = dead;
+        self
+    }
+
+    /// The dead letters, when `message` is on its last attempt.
+    fn dead_letters(&self, message: &Message) -> Option<&DeadLetters> {
+        self.dead.as_ref().filter(|d| message.attempt >= d.attempts)
     }
 
     /// Checks that a message is for the one handler this function runs.
@@ -376,15 +429,27 @@ impl Dispatcher {
                     // A FIFO queue keeps its order: after a failure, the rest of the batch is
                     // returned untouched, to be delivered after the failed message.
                     let held_back = fifo && !response.batch_item_failures.is_empty();
-                    let result = match message {
-                        _ if held_back => Ok(()),
-                        Ok(message) => self.deliver(message, deadline).await,
-                        Err(failure) => Err(failure),
+                    let (result, last) = match message {
+                        _ if held_back => (Ok(()), None),
+                        Ok(message) => {
+                            // Kept only on the last attempt, to go to the dead letters.
+                            let last = self.dead_letters(&message).map(|d| (d, message.clone()));
+                            (self.deliver(message, deadline).await, last)
+                        }
+                        Err(failure) => (Err(failure), None),
                     };
                     if held_back {
                         report(&mut response, id, None);
                     } else if let Err(failure) = result {
-                        report(&mut response, id, Some(&failure));
+                        let buried = match (last, &self.selection) {
+                            (Some((dead, message)), Selection::One(entry)) => {
+                                bury(dead, entry, &message, &failure).await
+                            }
+                            _ => false,
+                        };
+                        if !buried {
+                            report(&mut response, id, Some(&failure));
+                        }
                     }
                 }
                 serde_json::to_value(response)
@@ -405,6 +470,68 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// Sends `message`, failed on its last attempt, to the dead letters with why; `true` when they
+/// took it. When they did not, the failure is reported and the queue's redrive moves it there
+/// on its next receive, without the why.
+async fn bury(
+    dead: &DeadLetters,
+    entry: &'static Entry,
+    message: &Message,
+    failure: &Failure,
+) -> bool {
+    #[cfg(feature = "aws")]
+    {
+        let r = &entry.registration;
+        let body = if message.schedule {
+            // The EventBridge event it was, so that a replay reaches the handler as a firing.
+            serde_json::json!({
+                "source": "aws.events",
+                "detail-type": "Scheduled Event",
+                "id": message.id,
+                "time": eventfn_core::dead::rfc3339(message.time),
+                "resources": message.source.iter().collect::<Vec<_>>(),
+                "detail": {},
+            })
+            .to_string()
+        } else {
+            message.body.clone()
+        };
+        let attributes = [
+            (
+                NAME_ATTRIBUTE,
+                "String",
+                message.name.clone().unwrap_or_else(|| r.name.clone()),
+            ),
+            (TIME_ATTRIBUTE, "Number", message.time.to_string()),
+            (DELAY_ATTRIBUTE, "Number", message.delay.to_string()),
+            (ERROR_ATTRIBUTE, "String", shorten(&failure.message)),
+            (ATTEMPTS_ATTRIBUTE, "Number", message.attempt.to_string()),
+            (HANDLER_ATTRIBUTE, "String", r.function.clone()),
+        ];
+        let group = dead.queue.ends_with(".fifo").then(|| r.name.clone());
+        match crate::aws_sdk::send_dead_letter(&dead.queue, body, &attributes, group, &message.id)
+            .await
+        {
+            Ok(()) => {
+                tracing::error!(
+                    error_type = failure.kind.as_str(),
+                    message_id = message.id,
+                    attempts = message.attempt,
+                    "{failure}; sent to the dead letters"
+                );
+                return true;
+            }
+            Err(e) => tracing::error!(
+                message_id = message.id,
+                "cannot send the message to the dead letters ({e}); the queue's redrive will"
+            ),
+        }
+    }
+    #[cfg(not(feature = "aws"))]
+    let _ = (dead, entry, message, failure);
+    false
 }
 
 /// Returns record `id` of an SQS batch to its queue, logging why when it failed (rather than
@@ -778,5 +905,43 @@ async fn report_init_error(failure: &Failure) {
     .await;
     if let Err(e) = result {
         tracing::error!("could not report the init error to the Lambda Runtime API: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letters_need_a_number_of_attempts() {
+        let env = |queue: Option<&str>, attempts: Option<&str>| {
+            let (queue, attempts) = (queue.map(str::to_owned), attempts.map(str::to_owned));
+            DeadLetters::from_env(move |var| match var {
+                DEAD_LETTERS_ENV => queue.clone(),
+                ATTEMPTS_ENV => attempts.clone(),
+                _ => None,
+            })
+        };
+        assert_eq!(env(None, Some("3")), Ok(None));
+        assert_eq!(env(Some(""), None), Ok(None));
+        assert_eq!(
+            env(Some("https://sqs/dead"), Some("3")),
+            Ok(Some(DeadLetters {
+                queue: "https://sqs/dead".into(),
+                attempts: 3
+            }))
+        );
+        for bad in [None, Some("none"), Some("0"), Some("-1")] {
+            let failure = env(Some("https://sqs/dead"), bad).unwrap_err();
+            assert_eq!(failure.kind, FailureKind::Init);
+            assert!(
+                failure.message.starts_with(&format!(
+                    "EVENTFN_ATTEMPTS is `{}`: with EVENTFN_DEAD_LETTERS set, it must be the number",
+                    bad.unwrap_or_default()
+                )),
+                "{}",
+                failure.message
+            );
+        }
     }
 }

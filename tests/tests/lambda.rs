@@ -753,3 +753,77 @@ fn a_delayed_publish_waits_in_sqs_or_a_schedule_and_is_sent_on_when_due() {
         }
     });
 }
+
+/// A message that fails its last attempt (`EVENTFN_ATTEMPTS`) goes to the function's dead-letter
+/// queue with why, how many attempts and which handler, and its record is reported handled;
+/// one with attempts left is returned to its queue as before. When the dead letters cannot be
+/// reached, the record is reported failed, for the queue's redrive to move.
+#[test]
+fn the_last_failed_attempt_goes_to_the_dead_letters_with_its_error() {
+    let moto = Moto::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&rt.block_on(moto.config()));
+    let dead = rt.block_on(create_queue(&sqs, "jobs-dead"));
+    let emulator = Emulator::start();
+    let aws = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("EVENTFN_ATTEMPTS", "3"),
+    ];
+    let mut envs = aws.to_vec();
+    envs.push(("EVENTFN_DEAD_LETTERS", &dead));
+    let f = emulator.function_with("fixture_lambda_app::jobs", &envs);
+
+    let mut batch = fixture("sqs-batch-one-bad.json");
+    let records = batch["Records"].as_array_mut().unwrap();
+    for (record, (body, receives)) in records.iter_mut().zip([
+        (r#"{"n":13}"#, "3"),
+        (r#"{"n":13}"#, "2"),
+        (r#"{"n":7}"#, "3"),
+    ]) {
+        record["body"] = body.into();
+        record["attributes"]["ApproximateReceiveCount"] = receives.into();
+        record["messageAttributes"] = json!({
+            "eventfn.name": { "stringValue": "jobs", "dataType": "String" },
+            "eventfn.time": { "stringValue": "1795514400000", "dataType": "Number" },
+        });
+    }
+    let (status, response) = f.invoke(&batch);
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})
+    );
+    rt.block_on(async {
+        let buried = drain(&sqs, &dead, 1).await;
+        assert_eq!(buried.len(), 1);
+        assert_eq!(buried[0].body(), Some(r#"{"n":13}"#));
+        let attributes = buried[0].message_attributes().unwrap();
+        let value = |key: &str| attributes[key].string_value().unwrap().to_owned();
+        assert_eq!(value("eventfn.name"), "jobs");
+        assert_eq!(value("eventfn.time"), "1795514400000");
+        assert_eq!(value("eventfn.attempts"), "3");
+        assert_eq!(value("eventfn.handler"), "fixture_lambda_app::jobs");
+        let error = value("eventfn.error");
+        assert!(
+            error.contains("handler `fixture_lambda_app::jobs` (message m-1, attempt 3) failed: job 13 is unlucky"),
+            "{error}"
+        );
+    });
+    drop(f);
+
+    // Dead letters that cannot be reached: the record is failed, and the queue's redrive will
+    // move it.
+    let mut envs = aws.to_vec();
+    let gone = format!("{}/123456789012/no-such-queue", moto.endpoint);
+    envs.push(("EVENTFN_DEAD_LETTERS", &gone));
+    let f = emulator.function_with("fixture_lambda_app::jobs", &envs);
+    let (status, response) = f.invoke(&batch);
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]})
+    );
+}

@@ -67,9 +67,21 @@ fn welcome_has_what_its_handlers_need_and_lints_clean() {
     let audit = &resources["HandlerAuditQueue"]["Properties"];
     assert_eq!(audit["RedrivePolicy"]["maxReceiveCount"], 4);
     assert_eq!(audit["VisibilityTimeout"], 60);
+    let variables = &resources["HandlerAuditFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(variables["EVENTFN_HANDLER"], "welcome::audit");
+    // Its last failed attempt, the 4th, goes to its own dead letters with why; its role may
+    // send there.
+    assert_eq!(variables["EVENTFN_ATTEMPTS"], "4");
     assert_eq!(
-        resources["HandlerAuditFunction"]["Properties"]["Environment"]["Variables"]["EVENTFN_HANDLER"],
-        "welcome::audit"
+        variables["EVENTFN_DEAD_LETTERS"],
+        serde_json::json!({ "Ref": "HandlerAuditDeadLetters" })
+    );
+    assert!(
+        statements(&resources["HandlerAuditRole"]).contains(&serde_json::json!({
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": { "Fn::GetAtt": ["HandlerAuditDeadLetters", "Arn"] },
+        }))
     );
     let schedule = &resources["ScheduleNoonReportRule"]["Properties"];
     assert_eq!(schedule["ScheduleExpression"], "cron(0 12 ? * MON-FRI *)");
