@@ -847,14 +847,18 @@ pub fn destroy(shell: &Shell, args: &DestroyArgs) -> Result<()> {
 }
 
 /// A resource of a stack.
-struct Resource {
-    logical_id: String,
-    resource_type: String,
-    physical_id: Option<String>,
+pub(crate) struct Resource {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub physical_id: Option<String>,
 }
 
 /// The stack's resources.
-async fn resources(session: &Session, cf: &Client, stack: &str) -> Result<Vec<Resource>> {
+pub(crate) async fn resources(
+    session: &Session,
+    cf: &Client,
+    stack: &str,
+) -> Result<Vec<Resource>> {
     let mut found = Vec::new();
     let mut token = None;
     loop {

@@ -9,6 +9,7 @@ mod artifact;
 mod aws;
 mod build;
 mod config;
+mod dead;
 mod deploy;
 mod dev;
 mod preflight;
@@ -97,11 +98,22 @@ enum Command {
     /// Fire a schedule of the running sandbox now.
     Trigger(sandbox::TriggerArgs),
 
-    /// List the running sandbox's recent deliveries: handler, state, attempts, duration, error.
+    /// List the running sandbox's recent deliveries: handler, state, attempts, duration, error;
+    /// with --stage NAME --dead, the dead letters of a deployed stage.
+    ///
+    /// A deployed stage's dead letters are listed from every dead-letter queue of its stack:
+    /// id, attempts, age, event and handler, and why the last attempt failed (recorded by the
+    /// function; a message the queue's redrive moved, because its function was stopped, has no
+    /// error). Each message is received to be read and made visible again at once.
     Events(sandbox::EventsArgs),
 
-    /// Deliver a dead letter of the running sandbox again, with its attempts counted anew.
+    /// Deliver a dead letter again, with its attempts counted anew: of the running sandbox, or
+    /// with --stage NAME of a deployed stage, sent back to its handler's own queue (not to the
+    /// topic, so the event's other subscribers do not run again) and deleted once SQS took it.
     Replay(sandbox::ReplayArgs),
+
+    /// Drop the dead letters of a deployed stage for good (`purge --stage NAME --dead --yes`).
+    Purge(dead::PurgeArgs),
 }
 
 /// Which app to build, and how: shared by `build`, `deploy` and `dev`.
@@ -200,6 +212,7 @@ fn main() -> ExitCode {
         Command::Trigger(trigger) => sandbox::trigger(&shell, &trigger),
         Command::Events(events) => sandbox::events(&events),
         Command::Replay(replay) => sandbox::replay(&shell, &replay),
+        Command::Purge(purge) => dead::purge(&shell, &purge),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

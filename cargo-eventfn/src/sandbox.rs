@@ -74,15 +74,27 @@ pub struct EventsArgs {
 
     #[command(flatten)]
     pub sandbox: Sandbox,
+
+    #[command(flatten)]
+    pub stage: crate::dead::Stage,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct ReplayArgs {
-    /// The dead letter's delivery id, as `cargo eventfn events --dead` lists it.
-    pub id: i64,
+    /// The dead letter's id, as `cargo eventfn events --dead` lists it (with --stage, as
+    /// `events --stage NAME --dead` does).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub id: Option<String>,
+
+    /// Replay every dead letter.
+    #[arg(long)]
+    pub all: bool,
 
     #[command(flatten)]
     pub sandbox: Sandbox,
+
+    #[command(flatten)]
+    pub stage: crate::dead::Stage,
 }
 
 fn now_ms() -> u64 {
@@ -222,9 +234,43 @@ pub fn trigger(shell: &Shell, args: &TriggerArgs) -> Result<()> {
 }
 
 pub fn replay(shell: &Shell, args: &ReplayArgs) -> Result<()> {
-    let delivery: DeliveryView = args
-        .sandbox
-        .call("/v1/replay", Some(&ReplayRequest { id: args.id }))?;
+    if let Some(stage) = &args.stage.stage {
+        return crate::dead::replay(shell, &args.stage, stage, args.id.as_deref());
+    }
+    let ids: Vec<i64> = match &args.id {
+        Some(id) => vec![id.parse().map_err(|_| {
+            anyhow!(
+                "`{id}` is not a delivery id of the sandbox: those are numbers, as `cargo eventfn \
+                 events --dead` lists them (for a deployed stage, add --stage NAME)"
+            )
+        })?],
+        None => {
+            // The API's largest page; what is beyond it stays dead, and a second `--all`
+            // replays it.
+            const PAGE: usize = 10_000;
+            let listed: Deliveries = args.sandbox.call(
+                &format!("/v1/deliveries?filter=dead&limit={PAGE}"),
+                None::<&()>,
+            )?;
+            if listed.deliveries.len() == PAGE {
+                shell.warn(format!(
+                    "replaying the newest {PAGE} dead letters; run `replay --all` again for the rest"
+                ));
+            }
+            listed.deliveries.iter().map(|d| d.id).collect()
+        }
+    };
+    if ids.is_empty() {
+        shell.status("Replayed", "nothing: the sandbox has no dead letters");
+    }
+    for id in ids {
+        replay_one(shell, &args.sandbox, id)?;
+    }
+    Ok(())
+}
+
+fn replay_one(shell: &Shell, sandbox: &Sandbox, id: i64) -> Result<()> {
+    let delivery: DeliveryView = sandbox.call("/v1/replay", Some(&ReplayRequest { id }))?;
     shell.status(
         "Replaying",
         format!(
@@ -239,6 +285,9 @@ pub fn replay(shell: &Shell, args: &ReplayArgs) -> Result<()> {
 }
 
 pub fn events(args: &EventsArgs) -> Result<()> {
+    if let Some(stage) = &args.stage.stage {
+        return crate::dead::events(&args.stage, stage, args.dead, args.message_format);
+    }
     let filter = if args.dead {
         "dead"
     } else if args.failed {
@@ -292,7 +341,7 @@ pub fn events(args: &EventsArgs) -> Result<()> {
 }
 
 /// `5m`, `1h 30m`, `2d 3h`: the two largest units.
-fn human_delay(ms: u64) -> String {
+pub(crate) fn human_delay(ms: u64) -> String {
     let seconds = ms.div_ceil(1000);
     let units = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];
     let parts: Vec<String> = units

@@ -460,3 +460,223 @@ async fn bad_input_is_refused_before_anything_is_deployed() {
     assert_eq!(status(&cf, "ShopStaging").await, None);
     assert!(!bucket_exists(&moto), "nothing was uploaded");
 }
+
+/// The physical id (a queue's URL) of a stack resource.
+async fn physical_id(cf: &aws_sdk_cloudformation::Client, stack: &str, logical: &str) -> String {
+    let listed = cf
+        .list_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap();
+    listed
+        .stack_resource_summaries()
+        .iter()
+        .find(|r| r.logical_resource_id() == Some(logical))
+        .and_then(|r| r.physical_resource_id())
+        .unwrap_or_else(|| panic!("no resource {logical} in {stack}"))
+        .to_owned()
+}
+
+/// Dead letters of a deployed stage: what the functions sent there with their error, what the
+/// queue's redrive moved without one, and what the delay queue could not send on, are listed
+/// with their handler, event, attempts and error; a replay sends one back to its handler's own
+/// queue with the attributes its publisher set and removes it; purge needs --yes, then drops
+/// the rest.
+#[test]
+fn dead_letters_of_a_stage_are_listed_replayed_and_purged() {
+    let moto = Moto::start();
+    deploy(&moto, &["-p", "welcome", "--stage", "qa"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let config = rt.block_on(moto.config());
+    let (cf, sqs) = (cloudformation(&config), aws_sdk_sqs::Client::new(&config));
+    let url = |logical: &str| rt.block_on(physical_id(&cf, "WelcomeQa", logical));
+    let (audit_dead, audit_queue) = (url("HandlerAuditDeadLetters"), url("HandlerAuditQueue"));
+    let (thumbnails_dead, delay_dead) =
+        (url("HandlerThumbnailDeadLetters"), url("DelayDeadLetters"));
+    let attribute = |kind: &str, value: &str| {
+        aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type(kind)
+            .string_value(value)
+            .build()
+            .unwrap()
+    };
+    let published = 1_795_514_400_000_u64;
+    rt.block_on(async {
+        // As the audit function sends its last failed attempt: with why.
+        sqs.send_message()
+            .queue_url(&audit_dead)
+            .message_body(r#"{"user_id":"u1"}"#)
+            .message_attributes("eventfn.name", attribute("String", "account-signup"))
+            .message_attributes("eventfn.time", attribute("Number", &published.to_string()))
+            .message_attributes("eventfn.delay", attribute("Number", "0"))
+            .message_attributes("eventfn.error", attribute("String", "audit log is full"))
+            .message_attributes("eventfn.attempts", attribute("Number", "4"))
+            .message_attributes("eventfn.handler", attribute("String", "welcome::audit"))
+            .send()
+            .await
+            .unwrap();
+        // As the queue's redrive moves a message: as it was.
+        sqs.send_message()
+            .queue_url(&thumbnails_dead)
+            .message_body(r#"{"image":"a.png"}"#)
+            .message_attributes("eventfn.name", attribute("String", "thumbnails"))
+            .send()
+            .await
+            .unwrap();
+        sqs.send_message()
+            .queue_url(&delay_dead)
+            .message_body(format!(
+                r#"{{"eventfn":{{"kind":"event","name":"account-check-email","time":{published},"delay":60000}},"payload":{{"email":"u1@example.com"}}}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+    });
+
+    let list = |moto: &Moto| -> Vec<Value> {
+        let output = run(
+            moto,
+            &[
+                "events",
+                "-p",
+                "welcome",
+                "--stage",
+                "qa",
+                "--dead",
+                "--message-format",
+                "json",
+            ],
+        );
+        assert!(output.status.success());
+        let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(listed["stack"], "WelcomeQa");
+        listed["deadLetters"].as_array().unwrap().clone()
+    };
+    let letters = list(&moto);
+    assert_eq!(letters.len(), 3, "{letters:#?}");
+    let find = |letters: &[Value], queue: &str| -> Value {
+        letters
+            .iter()
+            .find(|l| l["queue"] == queue)
+            .unwrap()
+            .clone()
+    };
+    let audit = find(&letters, "HandlerAuditDeadLetters");
+    assert_eq!(audit["handler"], "welcome::audit");
+    assert_eq!(
+        (audit["kind"].as_str(), audit["name"].as_str()),
+        (Some("event"), Some("account-signup"))
+    );
+    assert_eq!(audit["attempts"], 4);
+    assert_eq!(audit["error"], "audit log is full");
+    assert_eq!(audit["time"], published);
+    let thumbnail = find(&letters, "HandlerThumbnailDeadLetters");
+    assert_eq!(thumbnail["handler"], "welcome::thumbnail");
+    assert_eq!(
+        (thumbnail["kind"].as_str(), thumbnail["name"].as_str()),
+        (Some("queue"), Some("thumbnails"))
+    );
+    // Moved by redrive: the attempts of the queue's policy (default retries 2), no error.
+    assert_eq!(thumbnail["attempts"], 3);
+    assert_eq!(thumbnail["error"], Value::Null);
+    let delayed = find(&letters, "DelayDeadLetters");
+    assert_eq!(delayed["handler"], "@delayed");
+    assert_eq!(
+        (delayed["kind"].as_str(), delayed["name"].as_str()),
+        (Some("event"), Some("account-check-email"))
+    );
+    assert_eq!(delayed["attempts"], 5);
+
+    // Listing leaves them in place, and the human form says what each is and why it failed.
+    let output = run(
+        &moto,
+        &["events", "-p", "welcome", "--stage", "qa", "--dead"],
+    );
+    let table = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        table.contains("event `account-signup` → `welcome::audit`"),
+        "{table}"
+    );
+    assert!(table.contains("error: audit log is full"), "{table}");
+    assert!(
+        table.contains("error: not recorded: the queue's redrive moved it"),
+        "{table}"
+    );
+    assert_eq!(list(&moto).len(), 3);
+
+    let refused = failure(&run(&moto, &["events", "-p", "welcome", "--stage", "qa"]));
+    assert!(
+        refused.contains("lists the stage's dead letters only: add --dead"),
+        "{refused}"
+    );
+    let missing = failure(&run(
+        &moto,
+        &["replay", "-p", "welcome", "--stage", "qa", "nope"],
+    ));
+    assert!(
+        missing.contains("stage `qa` has no dead letter `nope`"),
+        "{missing}"
+    );
+    let no_stack = failure(&run(
+        &moto,
+        &["events", "-p", "welcome", "--stage", "prod", "--dead"],
+    ));
+    assert!(
+        no_stack.contains("there is no stack `WelcomeProd`"),
+        "{no_stack}"
+    );
+
+    // Replay: back to the audit handler's own queue, with its publisher's attributes only.
+    let id = audit["id"].as_str().unwrap();
+    let replayed = run(&moto, &["replay", "-p", "welcome", "--stage", "qa", id]);
+    assert!(replayed.status.success());
+    assert!(stderr(&replayed).contains(&format!("Replayed dead letter {id}")));
+    rt.block_on(async {
+        let received = sqs
+            .receive_message()
+            .queue_url(&audit_queue)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].body(), Some(r#"{"user_id":"u1"}"#));
+        let attributes = messages[0].message_attributes().unwrap();
+        let mut keys: Vec<&String> = attributes.keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["eventfn.delay", "eventfn.name", "eventfn.time"]);
+        assert_eq!(
+            attributes["eventfn.time"].string_value(),
+            Some(published.to_string().as_str())
+        );
+    });
+    let left = list(&moto);
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|l| l["id"] != id));
+
+    // Purge asks for --yes and keeps everything without it.
+    let refused = failure(&run(
+        &moto,
+        &["purge", "-p", "welcome", "--stage", "qa", "--dead"],
+    ));
+    assert!(
+        refused.contains("purging deletes the 2 dead letters of stage `qa` for good: pass --yes"),
+        "{refused}"
+    );
+    assert_eq!(list(&moto).len(), 2);
+    let purged = run(
+        &moto,
+        &["purge", "-p", "welcome", "--stage", "qa", "--dead", "--yes"],
+    );
+    assert!(purged.status.success());
+    assert!(stderr(&purged).contains("Purged 2 dead letters of stage `qa`"));
+    assert!(list(&moto).is_empty());
+    let nothing = run(
+        &moto,
+        &["replay", "-p", "welcome", "--stage", "qa", "--all"],
+    );
+    assert!(nothing.status.success());
+    assert!(stderr(&nothing).contains("nothing: stage `qa` has no dead letters"));
+}

@@ -312,6 +312,23 @@ fn failures_are_retried_by_the_handlers_policy_and_dead_letters_replayed() {
         slow[0]["error"].as_str().unwrap().contains("timed out"),
         "{slow:?}"
     );
+
+    // `replay --all` replays every dead letter: the slow one is the only one left.
+    let all = sandbox.eventfn(&["replay", "--all"]);
+    assert!(all.status.success(), "{}", stderr(&all));
+    let said = stderr(&all);
+    assert!(
+        said.contains(&format!("delivery {} of event `slow`", slow[0]["id"])),
+        "{said}"
+    );
+    assert_eq!(said.matches("Replaying").count(), 1, "{said}");
+    let not_an_id = sandbox.eventfn(&["replay", "m-1"]);
+    assert_eq!(not_an_id.status.code(), Some(1));
+    assert!(
+        stderr(&not_an_id).contains("`m-1` is not a delivery id of the sandbox"),
+        "{}",
+        stderr(&not_an_id)
+    );
 }
 
 #[test]

@@ -1,0 +1,719 @@
+//! Dead letters of a deployed stage: `events --stage NAME --dead`, `replay --stage NAME` and
+//! `purge --stage NAME --dead`.
+//!
+//! The stage's dead-letter queues, the queue each one is the dead letters of, and the handler that
+//! reads that queue are read from the stack as deployed (its template and resources), not from the
+//! local code, which may have moved on. A dead letter is listed with what its function recorded
+//! when it sent it there on its last attempt (`eventfn_core::dead`); one that the queue's redrive
+//! moved (the function was stopped at its timeout, say) has no error, and the attempts of its
+//! redrive policy.
+//!
+//! SQS has no way to look at a message without receiving it: listing receives every message of
+//! each dead-letter queue, hidden for a minute so that none is seen twice, and makes each
+//! visible again at the end. Replay sends each chosen message to its handler's queue with its
+//! body and its `eventfn.name`, `eventfn.time` and `eventfn.delay` attributes, then deletes it;
+//! its attempts start again from one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Result, bail};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
+    MessageAttributeValue, MessageSystemAttributeName,
+};
+use clap::Args;
+use eventfn_core::dead::{ATTEMPTS_ATTRIBUTE, ERROR_ATTRIBUTE, HANDLER_ATTRIBUTE};
+use eventfn_core::delay::{DELAYED_HANDLER, Delayed};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::AppSelection;
+use crate::aws::{Session, Target};
+use crate::shell::Shell;
+use crate::{MessageFormat, build, stack};
+
+/// How long a listed message stays hidden while the others are received: long enough to go
+/// through a full queue, after which it would be seen again.
+const HIDE_SECONDS: i32 = 60;
+
+/// Which deployed stage: `--stage`, the app's package, and where AWS is.
+#[derive(Args, Debug, Clone)]
+pub struct Stage {
+    /// The deployed stage to work on, instead of the local sandbox.
+    #[arg(long, value_name = "NAME")]
+    pub stage: Option<String>,
+
+    /// Path to Cargo.toml (with --stage: the app whose stage it is).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<std::path::PathBuf>,
+
+    /// Package of the app (with --stage).
+    #[arg(short, long, value_name = "SPEC")]
+    pub package: Option<String>,
+
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PurgeArgs {
+    /// Drop the dead letters (the only thing purge drops).
+    #[arg(long, required = true)]
+    pub dead: bool,
+
+    /// Confirm: the dead letters are deleted for good.
+    #[arg(long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub stage: Stage,
+}
+
+/// A dead-letter queue of the stack, and what it is the dead letters of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeadQueue {
+    /// Its logical ID, like `HandlerAuditDeadLetters`.
+    id: String,
+    url: String,
+    /// The URL of the queue it is the dead letters of: where a replay goes.
+    source: String,
+    /// The Rust path of the handler that reads the source queue, or `@delayed`.
+    handler: String,
+    /// `event`, `queue` or `schedule`, and its name, from the function's description.
+    kind: String,
+    name: String,
+    /// The source queue's `maxReceiveCount`.
+    attempts: u64,
+}
+
+/// One dead letter, as listed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    /// Its SQS message id.
+    id: String,
+    handler: String,
+    kind: String,
+    name: String,
+    attempts: u64,
+    /// Why the last attempt failed; `None` when the queue's redrive moved it.
+    error: Option<String>,
+    /// When it was published (or first sent), in milliseconds since the Unix epoch.
+    time: u64,
+    age_ms: u64,
+    body: String,
+    /// The logical ID of its dead-letter queue.
+    queue: String,
+    #[serde(skip)]
+    receipt: String,
+    #[serde(skip)]
+    attributes: HashMap<String, MessageAttributeValue>,
+    #[serde(skip)]
+    group: Option<String>,
+}
+
+/// What `events --stage NAME --dead --message-format json` prints.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed<'a> {
+    reason: &'static str,
+    stage: &'a str,
+    stack: &'a str,
+    dead_letters: Vec<&'a DeadLetter>,
+}
+
+/// The stage's stack, opened: its session, name and dead-letter queues.
+struct Opened {
+    session: Session,
+    stack: String,
+    queues: Vec<DeadQueue>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Finds the stage's stack and its dead-letter queues; an error when there is no such stack.
+async fn open(stage: &Stage, name: &str) -> Result<Opened> {
+    stack::check_stage(name)?;
+    let selection = AppSelection {
+        manifest_path: stage.manifest_path.clone(),
+        package: stage.package.clone(),
+        ..AppSelection::default()
+    };
+    let config = build::app_config(&selection)?;
+    let stack_name = stack::stack_name(&config.app, name);
+    let session = Session::open(&stage.target, config.region.as_deref()).await?;
+    let cf = session.cloudformation();
+    if stack::describe(&session, &cf, &stack_name).await?.is_none() {
+        bail!(
+            "there is no stack `{stack_name}` (app `{}`, stage `{name}`) at {}: deploy it with \
+             `cargo eventfn deploy --stage {name}`",
+            config.app,
+            session.endpoint_name()
+        );
+    }
+    let body = cf
+        .get_template()
+        .stack_name(&stack_name)
+        .send()
+        .await
+        .map_err(|e| session.explain("could not read the stack's template", e))?
+        .template_body
+        .unwrap_or_default();
+    let template: Value = serde_json::from_str(&body).map_err(|e| {
+        anyhow::anyhow!("the template of stack `{stack_name}` is not JSON ({e}); was it deployed by cargo eventfn?")
+    })?;
+    let physical: HashMap<String, String> = crate::deploy::resources(&session, &cf, &stack_name)
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.logical_id, r.physical_id?)))
+        .collect();
+    let queues = dead_queues(&template, &physical);
+    Ok(Opened {
+        session,
+        stack: stack_name,
+        queues,
+    })
+}
+
+/// `{"Fn::GetAtt": [id, "Arn"]}` or `{"Ref": id}` → `id`.
+fn referenced(value: &Value) -> Option<&str> {
+    value["Fn::GetAtt"][0]
+        .as_str()
+        .or_else(|| value["Ref"].as_str())
+}
+
+/// The stack's dead-letter queues, from its template (which queue redrives to which, and which
+/// function reads which queue) and its resources' physical IDs (the queue URLs).
+fn dead_queues(template: &Value, physical: &HashMap<String, String>) -> Vec<DeadQueue> {
+    let empty = serde_json::Map::new();
+    let resources = template["Resources"].as_object().unwrap_or(&empty);
+    let of_type = |kind: &'static str| resources.iter().filter(move |(_, r)| r["Type"] == kind);
+    // Queue → the function reading it.
+    let readers: HashMap<&str, &Value> = of_type("AWS::Lambda::EventSourceMapping")
+        .filter_map(|(_, m)| {
+            let queue = referenced(&m["Properties"]["EventSourceArn"])?;
+            let function = referenced(&m["Properties"]["FunctionName"])?;
+            Some((queue, &resources.get(function)?["Properties"]))
+        })
+        .collect();
+    let mut found = Vec::new();
+    for (source, queue) in of_type("AWS::SQS::Queue") {
+        let redrive = &queue["Properties"]["RedrivePolicy"];
+        let Some(dead) = referenced(&redrive["deadLetterTargetArn"]) else {
+            continue;
+        };
+        let (Some(url), Some(source_url)) = (physical.get(dead), physical.get(source)) else {
+            continue;
+        };
+        let function = readers.get(source.as_str());
+        let handler = function
+            .and_then(|f| f["Environment"]["Variables"]["EVENTFN_HANDLER"].as_str())
+            .unwrap_or("?")
+            .to_owned();
+        // Descriptions read "queue `jobs`: app::jobs".
+        let description = function
+            .and_then(|f| f["Description"].as_str())
+            .unwrap_or_default();
+        let (kind, name) = match description.split_once(" `") {
+            Some((kind, rest)) if handler != DELAYED_HANDLER => (
+                kind.to_owned(),
+                rest.split('`').next().unwrap_or_default().to_owned(),
+            ),
+            _ => ("delayed".to_owned(), String::new()),
+        };
+        found.push(DeadQueue {
+            id: dead.to_owned(),
+            url: url.clone(),
+            source: source_url.clone(),
+            handler,
+            kind,
+            name,
+            attempts: redrive["maxReceiveCount"].as_u64().unwrap_or(0),
+        });
+    }
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    found
+}
+
+/// Receives every message of `queue`, each hidden for [`HIDE_SECONDS`].
+async fn receive_all(
+    session: &Session,
+    sqs: &aws_sdk_sqs::Client,
+    queue: &DeadQueue,
+) -> Result<Vec<DeadLetter>> {
+    let mut letters: BTreeMap<String, DeadLetter> = BTreeMap::new();
+    let mut empty = 0;
+    // Short polls sample a part of SQS's servers: a few empty answers in a row mean empty.
+    while empty < 3 {
+        let output = sqs
+            .receive_message()
+            .queue_url(&queue.url)
+            .max_number_of_messages(10)
+            .visibility_timeout(HIDE_SECONDS)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| {
+                session.explain(
+                    &format!("could not read dead-letter queue `{}`", queue.id),
+                    e,
+                )
+            })?;
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            empty += 1;
+            continue;
+        }
+        empty = 0;
+        for message in messages {
+            let letter = letter(queue, message);
+            letters.entry(letter.id.clone()).or_insert(letter);
+        }
+    }
+    Ok(letters.into_values().collect())
+}
+
+/// What a received message of `queue` says.
+fn letter(queue: &DeadQueue, message: Message) -> DeadLetter {
+    let attributes = message.message_attributes.clone().unwrap_or_default();
+    let text = |key: &str| {
+        attributes
+            .get(key)
+            .and_then(|v| v.string_value().map(str::to_owned))
+    };
+    let number = |key: &str| text(key).and_then(|v| v.parse::<u64>().ok());
+    let system = message.attributes.clone().unwrap_or_default();
+    let sent = system
+        .get(&MessageSystemAttributeName::SentTimestamp)
+        .and_then(|v| v.parse().ok());
+    let body = message.body.clone().unwrap_or_default();
+    let (mut kind, mut name) = (
+        queue.kind.clone(),
+        text("eventfn.name").unwrap_or(queue.name.clone()),
+    );
+    let mut time = number("eventfn.time").or(sent).unwrap_or(0);
+    if queue.handler == DELAYED_HANDLER {
+        // A delayed message says where it was going and when it was published.
+        if let Ok(delayed) = serde_json::from_str::<Delayed<&serde_json::value::RawValue>>(&body) {
+            kind = delayed.eventfn.kind.as_str().to_owned();
+            name = delayed.eventfn.name;
+            time = delayed.eventfn.time;
+        }
+    }
+    DeadLetter {
+        id: message.message_id.clone().unwrap_or_default(),
+        handler: text(HANDLER_ATTRIBUTE).unwrap_or(queue.handler.clone()),
+        kind,
+        name,
+        attempts: number(ATTEMPTS_ATTRIBUTE).unwrap_or(queue.attempts),
+        error: text(ERROR_ATTRIBUTE),
+        time,
+        age_ms: now_ms().saturating_sub(time),
+        body,
+        queue: queue.id.clone(),
+        receipt: message.receipt_handle.unwrap_or_default(),
+        group: system
+            .get(&MessageSystemAttributeName::MessageGroupId)
+            .cloned(),
+        attributes,
+    }
+}
+
+/// What becomes of received messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    /// Visible again at once.
+    Release,
+    Delete,
+}
+
+/// Releases or deletes received messages, ten at a time.
+async fn settle(
+    session: &Session,
+    sqs: &aws_sdk_sqs::Client,
+    queue: &DeadQueue,
+    letters: &[&DeadLetter],
+    how: Settle,
+) -> Result<()> {
+    for chunk in letters.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i.to_string(), &l.receipt));
+        // (code, message) of the first entry SQS refused.
+        let refused = match how {
+            Settle::Release => {
+                let entries = entries
+                    .map(|(id, receipt)| {
+                        ChangeMessageVisibilityBatchRequestEntry::builder()
+                            .id(id)
+                            .receipt_handle(receipt)
+                            .visibility_timeout(0)
+                            .build()
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let output = sqs
+                    .change_message_visibility_batch()
+                    .queue_url(&queue.url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        session.explain(
+                            &format!("could not release the messages of `{}`", queue.id),
+                            e,
+                        )
+                    })?;
+                output
+                    .failed()
+                    .first()
+                    .map(|f| (f.code().to_owned(), f.message().map(str::to_owned)))
+            }
+            Settle::Delete => {
+                let entries = entries
+                    .map(|(id, receipt)| {
+                        DeleteMessageBatchRequestEntry::builder()
+                            .id(id)
+                            .receipt_handle(receipt)
+                            .build()
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let output = sqs
+                    .delete_message_batch()
+                    .queue_url(&queue.url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        session.explain(&format!("could not delete from `{}`", queue.id), e)
+                    })?;
+                output
+                    .failed()
+                    .first()
+                    .map(|f| (f.code().to_owned(), f.message().map(str::to_owned)))
+            }
+        };
+        if let Some((code, message)) = refused {
+            bail!(
+                "could not {} a dead letter of `{}`: {code}: {}",
+                if how == Settle::Delete {
+                    "delete"
+                } else {
+                    "release"
+                },
+                queue.id,
+                message.unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn release(
+    session: &Session,
+    sqs: &aws_sdk_sqs::Client,
+    queue: &DeadQueue,
+    letters: &[&DeadLetter],
+) -> Result<()> {
+    settle(session, sqs, queue, letters, Settle::Release).await
+}
+
+async fn delete(
+    session: &Session,
+    sqs: &aws_sdk_sqs::Client,
+    queue: &DeadQueue,
+    letters: &[&DeadLetter],
+) -> Result<()> {
+    settle(session, sqs, queue, letters, Settle::Delete).await
+}
+
+/// Every dead letter of the stage, by queue; each is hidden until `release` or `delete`.
+async fn collect<'a>(
+    opened: &'a Opened,
+    sqs: &aws_sdk_sqs::Client,
+) -> Result<Vec<(&'a DeadQueue, Vec<DeadLetter>)>> {
+    let mut all = Vec::new();
+    for queue in &opened.queues {
+        all.push((queue, receive_all(&opened.session, sqs, queue).await?));
+    }
+    Ok(all)
+}
+
+/// `cargo eventfn events --stage NAME --dead`.
+pub fn events(stage: &Stage, name: &str, dead: bool, format: MessageFormat) -> Result<()> {
+    if !dead {
+        bail!(
+            "with --stage, `events` lists the stage's dead letters only: add --dead (what was \
+             delivered is in the functions' CloudWatch logs)"
+        );
+    }
+    runtime()?.block_on(async {
+        let opened = open(stage, name).await?;
+        let sqs = aws_sdk_sqs::Client::new(&opened.session.config);
+        let all = collect(&opened, &sqs).await?;
+        for (queue, letters) in &all {
+            let letters: Vec<&DeadLetter> = letters.iter().collect();
+            release(&opened.session, &sqs, queue, &letters).await?;
+        }
+        let mut letters: Vec<&DeadLetter> = all.iter().flat_map(|(_, l)| l).collect();
+        letters.sort_by_key(|l| std::cmp::Reverse(l.time));
+        if format == MessageFormat::Json {
+            let listed = Listed {
+                reason: "eventfn-dead-letters",
+                stage: name,
+                stack: &opened.stack,
+                dead_letters: letters,
+            };
+            println!("{}", serde_json::to_string(&listed)?);
+            return Ok(());
+        }
+        if letters.is_empty() {
+            anstream::eprintln!(
+                "no dead letters in stage `{name}` (stack `{}`)",
+                opened.stack
+            );
+            return Ok(());
+        }
+        println!("{:<36}  {:>8}  {:>7}  WHAT", "ID", "ATTEMPTS", "AGE");
+        for l in &letters {
+            let what = match l.kind.as_str() {
+                "delayed" => "a delayed publish".to_owned(),
+                kind => format!("{kind} `{}`", l.name),
+            };
+            let (handler, unrecorded) = if l.handler == DELAYED_HANDLER {
+                (
+                    "its topic or queue, delayed (the delay queue's function)".to_owned(),
+                    "not recorded: the delay queue's function could not send it on; see its log",
+                )
+            } else {
+                (
+                    format!("`{}`", l.handler),
+                    "not recorded: the queue's redrive moved it (the function was stopped, by \
+                     its timeout or a crash, before it could say why; see its log)",
+                )
+            };
+            println!(
+                "{:<36}  {:>8}  {:>7}  {what} → {handler}",
+                l.id,
+                l.attempts,
+                crate::sandbox::human_delay(l.age_ms)
+            );
+            println!(
+                "{:>38}error: {}",
+                "",
+                l.error.as_deref().unwrap_or(unrecorded)
+            );
+        }
+        Ok(())
+    })
+}
+
+/// `cargo eventfn replay --stage NAME ID|--all`.
+pub fn replay(shell: &Shell, stage: &Stage, name: &str, id: Option<&str>) -> Result<()> {
+    runtime()?.block_on(async {
+        let opened = open(stage, name).await?;
+        let sqs = aws_sdk_sqs::Client::new(&opened.session.config);
+        let all = collect(&opened, &sqs).await?;
+        let mut replayed = 0;
+        let mut outcome = Ok(());
+        for (queue, letters) in &all {
+            let (chosen, rest): (Vec<&DeadLetter>, Vec<&DeadLetter>) =
+                letters.iter().partition(|l| id.is_none_or(|id| l.id == id));
+            release(&opened.session, &sqs, queue, &rest).await?;
+            for (i, letter) in chosen.iter().enumerate() {
+                if outcome.is_ok() {
+                    outcome = send_back(&opened.session, &sqs, queue, letter).await;
+                }
+                if outcome.is_err() {
+                    // What was not replayed stays a dead letter.
+                    release(&opened.session, &sqs, queue, &chosen[i..]).await?;
+                    break;
+                }
+                delete(&opened.session, &sqs, queue, &[letter]).await?;
+                replayed += 1;
+                shell.status(
+                    "Replayed",
+                    format!(
+                        "dead letter {} ({} `{}`) to the queue of `{}`",
+                        letter.id, letter.kind, letter.name, letter.handler
+                    ),
+                );
+            }
+        }
+        outcome?;
+        match (id, replayed) {
+            (Some(id), 0) => bail!(
+                "stage `{name}` has no dead letter `{id}`: `cargo eventfn events --stage {name} \
+                 --dead` lists them"
+            ),
+            (None, 0) => shell.status(
+                "Replayed",
+                format!("nothing: stage `{name}` has no dead letters"),
+            ),
+            _ => {}
+        }
+        Ok(())
+    })
+}
+
+/// Sends a dead letter back to the queue it came from, with the attributes its publisher set.
+async fn send_back(
+    session: &Session,
+    sqs: &aws_sdk_sqs::Client,
+    queue: &DeadQueue,
+    letter: &DeadLetter,
+) -> Result<()> {
+    let attributes: HashMap<String, MessageAttributeValue> = letter
+        .attributes
+        .iter()
+        .filter(|(key, _)| {
+            ![ERROR_ATTRIBUTE, ATTEMPTS_ATTRIBUTE, HANDLER_ATTRIBUTE].contains(&key.as_str())
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let fifo = queue.source.ends_with(".fifo");
+    sqs.send_message()
+        .queue_url(&queue.source)
+        .message_body(&letter.body)
+        .set_message_attributes((!attributes.is_empty()).then_some(attributes))
+        .set_message_group_id(
+            fifo.then(|| letter.group.clone().unwrap_or_else(|| letter.name.clone())),
+        )
+        .set_message_deduplication_id(fifo.then(|| format!("replay-{}", letter.id)))
+        .send()
+        .await
+        .map_err(|e| {
+            session.explain(
+                &format!("could not send dead letter {} back to its queue", letter.id),
+                e,
+            )
+        })?;
+    Ok(())
+}
+
+/// `cargo eventfn purge --stage NAME --dead --yes`.
+pub fn purge(shell: &Shell, args: &PurgeArgs) -> Result<()> {
+    let Some(name) = &args.stage.stage else {
+        bail!(
+            "purge works on a deployed stage: pass --stage NAME (the sandbox's dead letters go \
+             when its store under target/eventfn/<app>/sandbox is removed)"
+        );
+    };
+    runtime()?.block_on(async {
+        let opened = open(&args.stage, name).await?;
+        let sqs = aws_sdk_sqs::Client::new(&opened.session.config);
+        let all = collect(&opened, &sqs).await?;
+        let count: usize = all.iter().map(|(_, l)| l.len()).sum();
+        if !args.yes {
+            for (queue, letters) in &all {
+                let letters: Vec<&DeadLetter> = letters.iter().collect();
+                release(&opened.session, &sqs, queue, &letters).await?;
+            }
+            bail!(
+                "purging deletes the {count} dead letter{} of stage `{name}` for good: pass --yes \
+                 to go ahead",
+                if count == 1 { "" } else { "s" }
+            );
+        }
+        for (queue, letters) in &all {
+            let letters: Vec<&DeadLetter> = letters.iter().collect();
+            delete(&opened.session, &sqs, queue, &letters).await?;
+            if !letters.is_empty() {
+                shell.status(
+                    "Purged",
+                    format!(
+                        "{} dead letter{} of {}",
+                        letters.len(),
+                        if letters.len() == 1 { "" } else { "s" },
+                        if queue.handler == DELAYED_HANDLER {
+                            "the delay queue".to_owned()
+                        } else {
+                            format!("`{}`", queue.handler)
+                        }
+                    ),
+                );
+            }
+        }
+        shell.status(
+            "Purged",
+            format!(
+                "{count} dead letter{} of stage `{name}`",
+                if count == 1 { "" } else { "s" }
+            ),
+        );
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letter_queues_are_found_in_the_deployed_template() {
+        let template = serde_json::json!({ "Resources": {
+            "QueueJobs": { "Type": "AWS::SQS::Queue", "Properties": {
+                "RedrivePolicy": { "deadLetterTargetArn": { "Fn::GetAtt": ["HandlerJobsDeadLetters", "Arn"] }, "maxReceiveCount": 4 } } },
+            "HandlerJobsDeadLetters": { "Type": "AWS::SQS::Queue", "Properties": {} },
+            "HandlerJobsFunction": { "Type": "AWS::Lambda::Function", "Properties": {
+                "Description": "queue `jobs`: app::jobs",
+                "Environment": { "Variables": { "EVENTFN_HANDLER": "app::jobs" } } } },
+            "HandlerJobsMapping": { "Type": "AWS::Lambda::EventSourceMapping", "Properties": {
+                "EventSourceArn": { "Fn::GetAtt": ["QueueJobs", "Arn"] },
+                "FunctionName": { "Ref": "HandlerJobsFunction" } } },
+            "DelayQueue": { "Type": "AWS::SQS::Queue", "Properties": {
+                "RedrivePolicy": { "deadLetterTargetArn": { "Fn::GetAtt": ["DelayDeadLetters", "Arn"] }, "maxReceiveCount": 5 } } },
+            "DelayDeadLetters": { "Type": "AWS::SQS::Queue", "Properties": {} },
+            "DelayFunction": { "Type": "AWS::Lambda::Function", "Properties": {
+                "Description": "eventfn: sends delayed events",
+                "Environment": { "Variables": { "EVENTFN_HANDLER": "@delayed" } } } },
+            "DelayMapping": { "Type": "AWS::Lambda::EventSourceMapping", "Properties": {
+                "EventSourceArn": { "Fn::GetAtt": ["DelayQueue", "Arn"] },
+                "FunctionName": { "Ref": "DelayFunction" } } },
+        }});
+        let physical: HashMap<String, String> = [
+            "QueueJobs",
+            "HandlerJobsDeadLetters",
+            "DelayQueue",
+            "DelayDeadLetters",
+        ]
+        .iter()
+        .map(|id| (id.to_string(), format!("https://sqs/{id}")))
+        .collect();
+        assert_eq!(
+            dead_queues(&template, &physical),
+            [
+                DeadQueue {
+                    id: "DelayDeadLetters".into(),
+                    url: "https://sqs/DelayDeadLetters".into(),
+                    source: "https://sqs/DelayQueue".into(),
+                    handler: "@delayed".into(),
+                    kind: "delayed".into(),
+                    name: String::new(),
+                    attempts: 5,
+                },
+                DeadQueue {
+                    id: "HandlerJobsDeadLetters".into(),
+                    url: "https://sqs/HandlerJobsDeadLetters".into(),
+                    source: "https://sqs/QueueJobs".into(),
+                    handler: "app::jobs".into(),
+                    kind: "queue".into(),
+                    name: "jobs".into(),
+                    attempts: 4,
+                },
+            ]
+        );
+    }
+}
