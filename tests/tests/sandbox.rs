@@ -228,9 +228,21 @@ fn each_retry_setting_makes_as_many_attempts_in_the_sandbox_as_on_aws() {
         };
         let receives =
             &template["Resources"][&queue]["Properties"]["RedrivePolicy"]["maxReceiveCount"];
+        // And its function sends the message to the dead letters itself, with why, on this
+        // attempt.
+        let function = format!(
+            "{}Function",
+            eventfn_core::logical::handler_id(&handler.function)
+        );
+        let last = &template["Resources"][&function]["Properties"]["Environment"]["Variables"]["EVENTFN_ATTEMPTS"];
+        let expected = u64::from(retries) + 1;
         assert_eq!(
-            (dead[0]["attempts"].as_u64(), receives.as_u64()),
-            (Some(u64::from(retries) + 1), Some(u64::from(retries) + 1)),
+            (
+                dead[0]["attempts"].as_u64(),
+                receives.as_u64(),
+                last.as_str().and_then(|n| n.parse().ok())
+            ),
+            (Some(expected), Some(expected), Some(expected)),
             "{} with retries = {retries}",
             handler.function
         );
