@@ -28,10 +28,9 @@ use eventfn_core::delay::{DELAYED_HANDLER, Delayed};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::AppSelection;
 use crate::aws::{Session, Target};
 use crate::shell::Shell;
-use crate::{MessageFormat, build, stack};
+use crate::{MessageFormat, stack};
 
 /// How long a listed message stays hidden while the others are received: long enough to go
 /// through a full queue, after which it would be seen again.
@@ -44,13 +43,8 @@ pub struct Stage {
     #[arg(long, value_name = "NAME")]
     pub stage: Option<String>,
 
-    /// Path to Cargo.toml (with --stage: the app whose stage it is).
-    #[arg(long, value_name = "PATH")]
-    pub manifest_path: Option<std::path::PathBuf>,
-
-    /// Package of the app (with --stage).
-    #[arg(short, long, value_name = "SPEC")]
-    pub package: Option<String>,
+    #[command(flatten)]
+    pub app: crate::PackageSelection,
 
     #[command(flatten)]
     pub target: Target,
@@ -145,12 +139,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// Finds the stage's stack and its dead-letter queues; an error when there is no such stack.
 async fn open(stage: &Stage, name: &str) -> Result<Opened> {
     stack::check_stage(name)?;
-    let selection = AppSelection {
-        manifest_path: stage.manifest_path.clone(),
-        package: stage.package.clone(),
-        ..AppSelection::default()
-    };
-    let config = build::app_config(&selection)?;
+    let config = stage.app.config()?;
     let stack_name = stack::stack_name(&config.app, name);
     let session = Session::open(&stage.target, config.region.as_deref()).await?;
     let cf = session.cloudformation();

@@ -56,13 +56,8 @@ pub struct DeployArgs {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DestroyArgs {
-    /// Path to Cargo.toml.
-    #[arg(long, value_name = "PATH")]
-    pub manifest_path: Option<std::path::PathBuf>,
-
-    /// Package of the app.
-    #[arg(short, long, value_name = "SPEC")]
-    pub package: Option<String>,
+    #[command(flatten)]
+    pub app: crate::PackageSelection,
 
     /// Stage to delete.
     #[arg(long, value_name = "NAME")]
@@ -618,30 +613,32 @@ async fn outputs(
 /// Lists the stage's topics, queues, functions and dead-letter queues, labelled with what the
 /// template says each output is.
 fn print_outputs(outputs: &BTreeMap<String, String>, template: &Value) {
-    let sections = [
-        ("Topics", "Topic"),
-        ("Queues", ""),
-        ("Functions", "Function"),
-        ("Dead letters", "DeadLetters"),
-    ];
-    let mut printed = std::collections::HashSet::new();
-    for (title, suffix) in sections {
-        let rows: Vec<(String, &String)> = outputs
-            .iter()
-            .filter(|(key, _)| {
-                !printed.contains(*key)
-                    && match suffix {
-                        "" => key.starts_with("Queue"),
-                        s => key.ends_with(s),
-                    }
-            })
-            .map(|(key, value)| {
-                // Descriptions name the event, queue or handler in backticks.
-                let description = template["Outputs"][key]["Description"].as_str();
-                let label = description.and_then(|d| d.split('`').nth(1)).unwrap_or(key);
-                (label.to_owned(), value)
-            })
-            .collect();
+    const TITLES: [&str; 4] = ["Topics", "Queues", "Functions", "Dead letters"];
+    // An output's section, by its logical ID; the first that fits.
+    let section = |key: &str| {
+        if key.ends_with("Topic") {
+            Some(0)
+        } else if key.starts_with("Queue") {
+            Some(1)
+        } else if key.ends_with("Function") {
+            Some(2)
+        } else if key.ends_with("DeadLetters") {
+            Some(3)
+        } else {
+            None
+        }
+    };
+    let mut rows: [Vec<(String, &String)>; 4] = Default::default();
+    for (key, value) in outputs {
+        let Some(section) = section(key) else {
+            continue;
+        };
+        // Descriptions name the event, queue or handler in backticks.
+        let description = template["Outputs"][key]["Description"].as_str();
+        let label = description.and_then(|d| d.split('`').nth(1)).unwrap_or(key);
+        rows[section].push((label.to_owned(), value));
+    }
+    for (title, rows) in TITLES.iter().zip(rows) {
         if rows.is_empty() {
             continue;
         }
@@ -650,10 +647,6 @@ fn print_outputs(outputs: &BTreeMap<String, String>, template: &Value) {
         for (description, value) in rows {
             println!("  {description:width$}  {value}");
         }
-        printed.extend(outputs.keys().filter(|key| match suffix {
-            "" => key.starts_with("Queue"),
-            s => key.ends_with(s),
-        }));
     }
 }
 
@@ -758,12 +751,7 @@ async fn upload(
 
 pub fn destroy(shell: &Shell, args: &DestroyArgs) -> Result<()> {
     stack::check_stage(&args.stage)?;
-    let selection = AppSelection {
-        manifest_path: args.manifest_path.clone(),
-        package: args.package.clone(),
-        ..AppSelection::default()
-    };
-    let config = build::app_config(&selection)?;
+    let config = args.app.config()?;
     let stack_name = stack::stack_name(&config.app, &args.stage);
     let runtime = runtime()?;
     runtime.block_on(async {

@@ -148,6 +148,29 @@ pub struct AppSelection {
     pub no_default_features: bool,
 }
 
+/// Which app, without building it: shared by `destroy` and the commands on a deployed stage.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PackageSelection {
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Package of the app.
+    #[arg(short, long, value_name = "SPEC")]
+    pub package: Option<String>,
+}
+
+impl PackageSelection {
+    /// The app's settings (name, region), read from its Cargo.toml.
+    pub fn config(&self) -> anyhow::Result<config::AppConfig> {
+        build::app_config(&AppSelection {
+            manifest_path: self.manifest_path.clone(),
+            package: self.package.clone(),
+            ..AppSelection::default()
+        })
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct BuildArgs {
     #[command(flatten)]

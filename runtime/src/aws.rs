@@ -5,6 +5,9 @@
 //! (`{"thumbnails": "https://sqs..."}`) — then in SSM parameters `/<stack>/events/<name>` and
 //! `/<stack>/queues/<name>` when `EVENTFN_STACK` names the stack, as Architect does.
 //!
+//! A delayed publish waits in SQS or in an EventBridge Scheduler schedule, found through
+//! `EVENTFN_DELAY` or the SSM parameter `/<stack>/delay` (see [`eventfn_core::delay`]).
+//!
 //! The SDK clients are built on the first send, not before: a function that never publishes pays
 //! nothing for them at cold start. `AWS_ENDPOINT_URL` points them elsewhere (moto in the tests).
 //!

@@ -22,6 +22,12 @@
 //! Fields AWS or its emulators leave out are not required: Architect's sandbox sends SNS records
 //! with nothing but `{"Sns": {"Message": ...}}`.
 //!
+//! With `EVENTFN_DEAD_LETTERS` (a queue URL) and `EVENTFN_ATTEMPTS` (`retries + 1`), as the
+//! template sets them, a record of an SQS batch that fails on its last attempt is sent to that
+//! dead-letter queue with the error, the attempts and the handler as message attributes, and
+//! reported handled (see [`eventfn_core::dead`]); if that send fails, the record is reported
+//! failed and the queue's redrive moves it.
+//!
 //! A handler's timeout stops it at an `.await`: a handler that blocks the thread (CPU work or
 //! blocking I/O without `spawn_blocking`) runs until Lambda ends the invocation.
 
