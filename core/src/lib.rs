@@ -8,6 +8,7 @@
 pub mod after;
 pub mod dead;
 pub mod delay;
+pub mod filter;
 pub mod logical;
 pub mod manifest;
 pub mod name;
@@ -17,6 +18,7 @@ pub mod sandbox;
 pub mod schedule;
 
 pub use after::parse_after;
+pub use filter::FilterPolicy;
 pub use manifest::{Handler, Kind, Manifest, Options, Source};
 pub use name::validate_name;
 pub use options::{Defaults, OptionKey};

@@ -1,0 +1,949 @@
+//! Content filters: which payloads of an event a handler receives, as an Amazon SNS filter
+//! policy applied to the message body (`FilterPolicyScope: MessageBody`).
+//!
+//! One definition, three users: the macros validate a `filter = r#"..."#` at compile time with
+//! [`FilterPolicy::parse`]; `cargo eventfn build` writes the policy into the handler's SNS
+//! subscription; the sandbox (and the test kit) decide delivery with [`FilterPolicy::matches`],
+//! so a payload reaches the same handlers offline as on AWS.
+//!
+//! ```json
+//! {
+//!   "total": [{ "numeric": [">", 100] }],
+//!   "country": ["NL", "BE"],
+//!   "customer": { "tier": [{ "anything-but": "trial" }] },
+//!   "$or": [{ "coupon": [{ "exists": true }] }, { "channel": [{ "prefix": "web" }] }]
+//! }
+//! ```
+//!
+//! # Grammar
+//!
+//! A policy is a JSON object. Each key names a property of the payload and holds either an array
+//! of conditions, one of which must hold (OR), or an object of keys one level down. All keys must
+//! hold (AND). `"$or": [{...}, {...}]` holds when one of its policies does. A condition is:
+//!
+//! | condition                               | holds for a value that                                       |
+//! |-----------------------------------------|--------------------------------------------------------------|
+//! | `"NL"`, `42`, `true`, `null`            | is that JSON value (`42` also matches `42.0`; never `"42"`)  |
+//! | `{"prefix": "web"}`                     | is a string that begins with `web`                           |
+//! | `{"suffix": ".png"}`                    | is a string that ends with `.png`                            |
+//! | `{"equals-ignore-case": "nl"}`          | is a string equal to `nl` ignoring case                      |
+//! | `{"anything-but": ["a", "b"]}`          | is not one of these (also a single string or number)         |
+//! | `{"anything-but": {"prefix": "test-"}}` | is a string that does not begin with `test-`                 |
+//! | `{"numeric": [">", 0, "<=", 150]}`      | is a number in the range (`=`, `<`, `<=`, `>`, `>=`)         |
+//! | `{"exists": true}` / `false`            | is present (not `null`) / is absent                          |
+//! | `{"cidr": "10.0.0.0/24"}`               | is an IPv4 or IPv6 address string in the block               |
+//!
+//! Where the payload holds an array, a condition holds when it holds for one of its elements; an
+//! object of keys holds when it holds for one object of the array. A key with dots, like
+//! `"customer.tier"`, reaches into nested objects as well as matching a key with dots. A payload
+//! that is not a JSON object matches no policy.
+//!
+//! # Limits
+//!
+//! These are Amazon SNS's, so a policy accepted at compile time deploys:
+//!
+//! - at most [`MAX_KEYS`] keys at the top (the keys of its `$or` policies included);
+//! - at most [`MAX_COMBINATIONS`] combinations, counted as SNS counts them: each array gives
+//!   its number of values times its depth, these multiply, and `$or` policies add up;
+//! - numbers from -10⁹ to 10⁹ with at most five decimals;
+//! - at most [`MAX_POLICY_BYTES`] of JSON.
+//!
+//! Not supported, because Amazon SNS refuses them for this scope or they are not documented to
+//! work there: `wildcard`, and `anything-but` with `suffix`, `wildcard` or `exists`.
+//!
+//! Why our own code: no maintained crate implements SNS filter policies. The JSON is read with
+//! `serde_json` (through a tree that keeps duplicate keys, so that none is silently dropped);
+//! what is ours is the grammar, its limits and the matching, each taken from the SNS docs and
+//! from AWS's recorded answers.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// The most keys a policy may have at its top.
+pub const MAX_KEYS: usize = 5;
+/// The most combinations of values a policy may have.
+pub const MAX_COMBINATIONS: u64 = 150;
+/// The largest policy, in bytes of JSON.
+pub const MAX_POLICY_BYTES: usize = 256 * 1024;
+/// The largest magnitude of a number in a policy.
+pub const MAX_NUMBER: f64 = 1e9;
+
+const OR: &str = "$or";
+
+/// A checked filter policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterPolicy {
+    root: Group,
+    json: Value,
+}
+
+/// What is wrong with a policy, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterError {
+    /// Where in the policy, like `total[0].numeric`; empty for the policy as a whole.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "at `{}`: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for FilterError {}
+
+/// Keys that all must hold, and `$or` policies of which one must.
+#[derive(Debug, Clone, PartialEq)]
+struct Group {
+    fields: Vec<Field>,
+    any: Vec<Group>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Field {
+    key: String,
+    test: Test,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Test {
+    /// One of these holds for a value of the key.
+    Any(Vec<Condition>),
+    /// The key holds an object that matches.
+    Nested(Group),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Condition {
+    Exact(Scalar),
+    Prefix(String),
+    Suffix(String),
+    EqualsIgnoreCase(String),
+    AnythingBut(Vec<Scalar>),
+    AnythingButPrefix(String),
+    Numeric {
+        low: Option<Bound>,
+        high: Option<Bound>,
+    },
+    Exists(bool),
+    Cidr {
+        network: IpAddr,
+        bits: u8,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Bound {
+    value: f64,
+    inclusive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Scalar {
+    String(String),
+    Number(f64),
+    Bool(bool),
+    Null,
+}
+
+impl FilterPolicy {
+    /// Reads and checks a policy written as JSON.
+    pub fn parse(text: &str) -> Result<FilterPolicy, FilterError> {
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(whole(format!(
+                "the policy is {} bytes: Amazon SNS takes at most 256 KB",
+                text.len()
+            )));
+        }
+        let tree: Tree = serde_json::from_str(text).map_err(|e| {
+            whole(match e.classify() {
+                serde_json::error::Category::Data => format!("the policy cannot be read: {e}"),
+                _ => format!("the policy is not valid JSON: {e}"),
+            })
+        })?;
+        FilterPolicy::check(&tree)
+    }
+
+    /// Checks a policy already read, as found in `eventfn.json` or a registration record.
+    pub fn from_value(value: &Value) -> Result<FilterPolicy, FilterError> {
+        FilterPolicy::check(&Tree::from(value))
+    }
+
+    fn check(tree: &Tree) -> Result<FilterPolicy, FilterError> {
+        let Tree::Object(entries) = tree else {
+            return Err(whole(format!(
+                "a filter is a JSON object of payload keys, like {{\"country\": [\"NL\"]}}, not {}",
+                tree.describe()
+            )));
+        };
+        if entries.is_empty() {
+            return Err(whole(
+                "the filter is empty, so it would let every payload through: leave `filter` out instead"
+                    .to_owned(),
+            ));
+        }
+        let root = group(entries, &mut Path::default())?;
+        let keys = root.top_keys();
+        if keys.len() > MAX_KEYS {
+            return Err(whole(format!(
+                "the filter has {} keys at its top ({}): Amazon SNS takes at most {MAX_KEYS}; \
+                 group some under a nested object",
+                keys.len(),
+                keys.join(", ")
+            )));
+        }
+        let combinations = root.combinations(1);
+        if combinations > MAX_COMBINATIONS {
+            return Err(whole(format!(
+                "the filter has {combinations} combinations of values: Amazon SNS takes at most \
+                 {MAX_COMBINATIONS} (each array counts its values times its depth; these multiply, \
+                 and `$or` policies add up)"
+            )));
+        }
+        let json = tree.to_value();
+        let size = json.to_string().len();
+        if size > MAX_POLICY_BYTES {
+            return Err(whole(format!(
+                "the policy is {size} bytes: Amazon SNS takes at most 256 KB"
+            )));
+        }
+        Ok(FilterPolicy { root, json })
+    }
+
+    /// The policy as JSON, for an SNS subscription's `FilterPolicy`.
+    pub fn to_value(&self) -> &Value {
+        &self.json
+    }
+
+    /// Whether a payload matches.
+    pub fn matches(&self, payload: &Value) -> bool {
+        match payload {
+            Value::Object(object) => self.root.matches(Some(object)),
+            _ => false,
+        }
+    }
+
+    /// Whether a payload, as JSON text, matches; text that is not JSON never does.
+    pub fn matches_json(&self, payload: &str) -> bool {
+        serde_json::from_str::<Value>(payload).is_ok_and(|value| self.matches(&value))
+    }
+}
+
+impl fmt::Display for FilterPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.json)
+    }
+}
+
+fn whole(message: String) -> FilterError {
+    FilterError {
+        path: String::new(),
+        message,
+    }
+}
+
+/// Where the checker is, for errors.
+#[derive(Default)]
+struct Path(Vec<String>);
+
+impl Path {
+    fn key(&mut self, key: &str) {
+        let plain = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '$'));
+        self.0.push(match (plain, self.0.is_empty()) {
+            (true, true) => key.to_owned(),
+            (true, false) => format!(".{key}"),
+            (false, _) => format!("[{}]", Value::String(key.to_owned())),
+        });
+    }
+
+    fn index(&mut self, index: usize) {
+        self.0.push(format!("[{index}]"));
+    }
+
+    fn pop(&mut self) {
+        self.0.pop();
+    }
+
+    fn error(&self, message: impl Into<String>) -> FilterError {
+        FilterError {
+            path: self.0.concat(),
+            message: message.into(),
+        }
+    }
+}
+
+fn group(entries: &[(String, Tree)], path: &mut Path) -> Result<Group, FilterError> {
+    let mut fields = Vec::with_capacity(entries.len());
+    let mut any = Vec::new();
+    for (key, value) in entries {
+        path.key(key);
+        if key == OR {
+            any = or(value, path)?;
+        } else {
+            let test = match value {
+                Tree::Array(items) => Test::Any(conditions(items, path)?),
+                Tree::Object(entries) if entries.is_empty() => {
+                    return Err(path.error(
+                        "an empty object matches nothing: give it keys, or conditions in an array",
+                    ));
+                }
+                Tree::Object(entries) => {
+                    if let Some((operator, _)) = entries.iter().find(|e| looks_like_condition(e)) {
+                        return Err(path.error(format!(
+                            "`{operator}` is read as a key of the payload here: put the condition \
+                             in an array, like [{{\"{operator}\": ...}}]"
+                        )));
+                    }
+                    Test::Nested(group(entries, path)?)
+                }
+                other => {
+                    return Err(path.error(format!(
+                        "a key takes an array of conditions, like [{}], or an object of keys; not {}",
+                        other.to_value(),
+                        other.describe()
+                    )));
+                }
+            };
+            fields.push(Field {
+                key: key.clone(),
+                test,
+            });
+        }
+        path.pop();
+    }
+    Ok(Group { fields, any })
+}
+
+/// `$or`: at least two policies. Amazon SNS reads anything else as a key named `$or`, which is
+/// never what was meant, so it is refused here.
+fn or(value: &Tree, path: &mut Path) -> Result<Vec<Group>, FilterError> {
+    let usage = "`$or` takes an array of at least two objects of keys, like \
+                 [{\"a\": [\"x\"]}, {\"b\": [\"y\"]}]";
+    let Tree::Array(items) = value else {
+        return Err(path.error(format!("{usage}; not {}", value.describe())));
+    };
+    if items.len() < 2 {
+        return Err(path.error(format!(
+            "{usage}: with {} Amazon SNS reads it as a payload key named `$or`",
+            items.len()
+        )));
+    }
+    let mut groups = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        path.index(i);
+        let Tree::Object(entries) = item else {
+            return Err(path.error(format!("{usage}; not {}", item.describe())));
+        };
+        if entries.is_empty() {
+            return Err(path.error("an empty policy in `$or` matches nothing"));
+        }
+        if let Some((operator, _)) = entries.iter().find(|e| looks_like_condition(e)) {
+            return Err(path.error(format!(
+                "`{operator}` is a condition, not a key: each policy in `$or` is an object of \
+                 payload keys, like {{\"a\": [{{\"{operator}\": ...}}]}}"
+            )));
+        }
+        groups.push(group(entries, path)?);
+        path.pop();
+    }
+    Ok(groups)
+}
+
+const OPERATORS: [&str; 7] = [
+    "prefix",
+    "suffix",
+    "equals-ignore-case",
+    "anything-but",
+    "numeric",
+    "exists",
+    "cidr",
+];
+
+/// An entry that reads as a condition where keys are expected: an operator's name holding what
+/// an operator takes, rather than an array or object (a payload may well have a key `prefix`).
+fn looks_like_condition((key, value): &(String, Tree)) -> bool {
+    (OPERATORS.contains(&key.as_str()) || key == "wildcard")
+        && !matches!(value, Tree::Array(_) | Tree::Object(_))
+}
+
+fn conditions(items: &[Tree], path: &mut Path) -> Result<Vec<Condition>, FilterError> {
+    if items.is_empty() {
+        return Err(path.error(
+            "an empty array matches nothing: list the values or conditions that let a payload \
+             through",
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        path.index(i);
+        out.push(match item {
+            Tree::Object(entries) => operator(entries, path)?,
+            Tree::Array(_) => {
+                return Err(path.error(
+                    "an array in an array: a condition is a string, a number, true, false, null \
+                     or an object like {\"prefix\": \"...\"}",
+                ));
+            }
+            scalar => Condition::Exact(self::scalar(scalar, path)?),
+        });
+        path.pop();
+    }
+    Ok(out)
+}
+
+fn scalar(tree: &Tree, path: &Path) -> Result<Scalar, FilterError> {
+    Ok(match tree {
+        Tree::String(s) => Scalar::String(s.clone()),
+        Tree::Number(n) => Scalar::Number(number(n, path)?),
+        Tree::Bool(b) => Scalar::Bool(*b),
+        Tree::Null => Scalar::Null,
+        Tree::Array(_) | Tree::Object(_) => unreachable!("callers pass scalars"),
+    })
+}
+
+/// A number of a policy: within ±10⁹ and with at most five decimals, which is what Amazon SNS
+/// compares; a finer number would be matched as a rounded one.
+fn number(n: &serde_json::Number, path: &Path) -> Result<f64, FilterError> {
+    let value = n.as_f64().unwrap_or(f64::INFINITY);
+    if !(-MAX_NUMBER..=MAX_NUMBER).contains(&value) {
+        return Err(path.error(format!(
+            "{n} is out of range: Amazon SNS compares numbers from -1000000000 to 1000000000"
+        )));
+    }
+    let scaled = value * 1e5;
+    if (scaled - scaled.round()).abs() > 1e-6 * scaled.abs().max(1.0) {
+        return Err(path.error(format!(
+            "{n} has more than five decimals, which Amazon SNS does not compare"
+        )));
+    }
+    Ok(value)
+}
+
+fn operator(entries: &[(String, Tree)], path: &mut Path) -> Result<Condition, FilterError> {
+    let [(name, operand)] = entries else {
+        let names: Vec<String> = entries.iter().map(|(k, _)| format!("`{k}`")).collect();
+        return Err(path.error(if entries.is_empty() {
+            "an empty condition: write one like {\"prefix\": \"...\"} or {\"exists\": true}"
+                .to_owned()
+        } else {
+            format!(
+                "a condition has one operator, this one has {}: {}; to allow either, write \
+                 each as its own condition in the array",
+                entries.len(),
+                names.join(", ")
+            )
+        }));
+    };
+    path.key(name);
+    let string = |what: &str| match operand {
+        Tree::String(s) => Ok(s.clone()),
+        other => Err(path.error(format!(
+            "`{what}` takes a string, like {{\"{what}\": \"abc\"}}; not {}",
+            other.describe()
+        ))),
+    };
+    let condition = match name.as_str() {
+        "prefix" => Condition::Prefix(string("prefix")?),
+        "suffix" => Condition::Suffix(string("suffix")?),
+        "equals-ignore-case" => Condition::EqualsIgnoreCase(string("equals-ignore-case")?),
+        "exists" => match operand {
+            Tree::Bool(b) => Condition::Exists(*b),
+            other => {
+                return Err(path.error(format!(
+                    "`exists` takes true or false; not {}",
+                    other.describe()
+                )));
+            }
+        },
+        "anything-but" => anything_but(operand, path)?,
+        "numeric" => numeric(operand, path)?,
+        "cidr" => cidr(&string("cidr")?, path)?,
+        "wildcard" => {
+            return Err(path.error(
+                "`wildcard` is not supported: Amazon SNS does not document it for payload filters; \
+                 use `prefix`, `suffix` or `equals-ignore-case`",
+            ));
+        }
+        other => {
+            return Err(path.error(format!(
+                "unknown operator `{other}`: expected one of {}",
+                OPERATORS
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    };
+    path.pop();
+    Ok(condition)
+}
+
+fn anything_but(operand: &Tree, path: &mut Path) -> Result<Condition, FilterError> {
+    match operand {
+        Tree::String(_) | Tree::Number(_) => {
+            Ok(Condition::AnythingBut(vec![scalar(operand, path)?]))
+        }
+        Tree::Array(items) => {
+            if items.is_empty() {
+                return Err(path.error(
+                    "`anything-but` with an empty array excludes nothing: list what to exclude",
+                ));
+            }
+            let mut values = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                path.index(i);
+                match item {
+                    Tree::String(_) | Tree::Number(_) => values.push(scalar(item, path)?),
+                    other => {
+                        return Err(path.error(format!(
+                            "`anything-but` lists strings or numbers; not {}",
+                            other.describe()
+                        )));
+                    }
+                }
+                path.pop();
+            }
+            let strings = values
+                .iter()
+                .filter(|v| matches!(v, Scalar::String(_)))
+                .count();
+            if strings != 0 && strings != values.len() {
+                return Err(path.error(
+                    "`anything-but` lists either strings or numbers, not both: Amazon SNS refuses \
+                     a mix",
+                ));
+            }
+            Ok(Condition::AnythingBut(values))
+        }
+        Tree::Object(entries) => match entries.as_slice() {
+            [(key, Tree::String(prefix))] if key == "prefix" => {
+                Ok(Condition::AnythingButPrefix(prefix.clone()))
+            }
+            [(key, other)] if key == "prefix" => {
+                path.key(key);
+                Err(path.error(format!(
+                    "`prefix` takes a string, like {{\"prefix\": \"abc\"}}; not {}",
+                    other.describe()
+                )))
+            }
+            [(key, _)] => Err(path.error(format!(
+                "`anything-but` takes `prefix` as its only operator; Amazon SNS refuses `{key}` there"
+            ))),
+            _ => Err(path.error(
+                "`anything-but` takes one operator, like {\"anything-but\": {\"prefix\": \"test-\"}}",
+            )),
+        },
+        other => Err(path.error(format!(
+            "`anything-but` takes a string, a number, an array of them, or {{\"prefix\": \"...\"}}; \
+             not {}",
+            other.describe()
+        ))),
+    }
+}
+
+/// `numeric`: `["=", n]`, or a range of a lower bound (`>`, `>=`), an upper one (`<`, `<=`), or
+/// a lower then an upper one.
+fn numeric(operand: &Tree, path: &mut Path) -> Result<Condition, FilterError> {
+    let usage = "write it like [\"=\", 5], [\">\", 0] or [\">\", 0, \"<=\", 150]";
+    let Tree::Array(items) = operand else {
+        return Err(path.error(format!(
+            "`numeric` takes an array; {usage}; not {}",
+            operand.describe()
+        )));
+    };
+    if items.is_empty() || items.len() % 2 != 0 || items.len() > 4 {
+        return Err(path.error(format!(
+            "`numeric` takes one or two pairs of an operator and a number; {usage}"
+        )));
+    }
+    let mut low: Option<Bound> = None;
+    let mut high: Option<Bound> = None;
+    let mut equal = false;
+    for (pair, chunk) in items.chunks(2).enumerate() {
+        path.index(pair * 2);
+        let Tree::String(op) = &chunk[0] else {
+            return Err(path.error(format!(
+                "expected an operator (`=`, `<`, `<=`, `>`, `>=`), found {}; {usage}",
+                chunk[0].describe()
+            )));
+        };
+        path.pop();
+        path.index(pair * 2 + 1);
+        let Tree::Number(n) = &chunk[1] else {
+            return Err(path.error(format!(
+                "`{op}` takes a number, not {}",
+                chunk[1].describe()
+            )));
+        };
+        let value = number(n, path)?;
+        path.pop();
+        path.index(pair * 2);
+        let bound = |inclusive| Some(Bound { value, inclusive });
+        match (op.as_str(), pair) {
+            ("=", 0) => {
+                equal = true;
+                (low, high) = (bound(true), bound(true));
+            }
+            (">" | ">=", 0) => low = bound(op == ">="),
+            ("<" | "<=", _) if !equal && high.is_none() => high = bound(op == "<="),
+            ("=" | "<" | "<=" | ">" | ">=", _) => {
+                return Err(path.error(format!(
+                    "`{op}` cannot follow: a range is a lower bound (`>`, `>=`) then an upper \
+                     one (`<`, `<=`), and `=` stands alone; {usage}"
+                )));
+            }
+            (other, _) => {
+                return Err(path.error(format!(
+                    "unknown numeric operator `{other}`: expected `=`, `<`, `<=`, `>` or `>=`"
+                )));
+            }
+        }
+        path.pop();
+    }
+    if let (Some(l), Some(h)) = (low, high)
+        && !equal
+        && l.value >= h.value
+    {
+        return Err(path.error(format!(
+            "the range is empty: its lower bound {} is not below its upper bound {}",
+            l.value, h.value
+        )));
+    }
+    Ok(Condition::Numeric { low, high })
+}
+
+fn cidr(text: &str, path: &Path) -> Result<Condition, FilterError> {
+    let Some((address, bits)) = text.split_once('/') else {
+        return Err(path.error(format!(
+            "`{text}` is not a CIDR block: write an address, `/` and a prefix length, like \
+             \"10.0.0.0/24\""
+        )));
+    };
+    let network: IpAddr = address.parse().map_err(|_| {
+        path.error(format!(
+            "`{address}` in `{text}` is not an IPv4 or IPv6 address"
+        ))
+    })?;
+    let max = if network.is_ipv4() { 32 } else { 128 };
+    let bits: u8 = bits.parse().ok().filter(|b| *b <= max).ok_or_else(|| {
+        path.error(format!(
+            "`{bits}` in `{text}` is not a prefix length: a whole number from 0 to {max}"
+        ))
+    })?;
+    Ok(Condition::Cidr { network, bits })
+}
+
+impl Group {
+    /// The keys at this level, with those of its `$or` policies, each once.
+    fn top_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.fields.iter().map(|f| f.key.clone()).collect();
+        for alternative in &self.any {
+            keys.extend(alternative.top_keys());
+        }
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|k| seen.insert(k.clone()));
+        keys
+    }
+
+    /// Amazon SNS's count: an array of n values at depth d counts n × d; counts multiply, and
+    /// the policies of an `$or` add up (its documented examples give 7, 32 and 72 this way).
+    fn combinations(&self, depth: u64) -> u64 {
+        let mut product: u64 = 1;
+        for field in &self.fields {
+            let count = match &field.test {
+                Test::Any(conditions) => conditions.len() as u64 * depth,
+                Test::Nested(group) => group.combinations(depth + 1),
+            };
+            product = product.saturating_mul(count);
+        }
+        if !self.any.is_empty() {
+            let sum = self
+                .any
+                .iter()
+                .fold(0u64, |sum, g| sum.saturating_add(g.combinations(depth)));
+            product = product.saturating_mul(sum);
+        }
+        product
+    }
+
+    fn matches(&self, object: Option<&Map<String, Value>>) -> bool {
+        self.fields.iter().all(|field| field.matches(object))
+            && (self.any.is_empty() || self.any.iter().any(|g| g.matches(object)))
+    }
+}
+
+impl Field {
+    fn matches(&self, object: Option<&Map<String, Value>>) -> bool {
+        let mut found = Vec::new();
+        if let Some(object) = object {
+            lookup(object, &self.key, &mut found);
+        }
+        match &self.test {
+            Test::Any(conditions) => {
+                let mut leaves = Vec::new();
+                for value in found {
+                    leaves_of(value, &mut leaves);
+                }
+                conditions.iter().any(|c| c.holds(&leaves))
+            }
+            Test::Nested(group) => {
+                let mut objects = Vec::new();
+                for value in found {
+                    objects_of(value, &mut objects);
+                }
+                if objects.is_empty() {
+                    group.matches(None)
+                } else {
+                    objects.into_iter().any(|o| group.matches(Some(o)))
+                }
+            }
+        }
+    }
+}
+
+/// The values `key` names in `object`: the key itself, and for a key with dots, every way of
+/// reading its dots as steps into nested objects (as Amazon SNS does).
+fn lookup<'a>(object: &'a Map<String, Value>, key: &str, out: &mut Vec<&'a Value>) {
+    if let Some(value) = object.get(key) {
+        out.push(value);
+    }
+    for (at, _) in key.match_indices('.') {
+        if let Some(value) = object.get(&key[..at]) {
+            descend(value, &key[at + 1..], out);
+        }
+    }
+}
+
+fn descend<'a>(value: &'a Value, key: &str, out: &mut Vec<&'a Value>) {
+    match value {
+        Value::Object(object) => lookup(object, key, out),
+        Value::Array(items) => items.iter().for_each(|item| descend(item, key, out)),
+        _ => {}
+    }
+}
+
+/// The scalars of a value, arrays (of arrays) flattened; objects are not leaves.
+fn leaves_of<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|item| leaves_of(item, out)),
+        Value::Object(_) => {}
+        scalar => out.push(scalar),
+    }
+}
+
+fn objects_of<'a>(value: &'a Value, out: &mut Vec<&'a Map<String, Value>>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|item| objects_of(item, out)),
+        Value::Object(object) => out.push(object),
+        _ => {}
+    }
+}
+
+/// Numbers compare to five decimals, as Amazon SNS compares them.
+fn same_number(a: f64, b: f64) -> bool {
+    (a * 1e5).round() == (b * 1e5).round()
+}
+
+impl Scalar {
+    fn is(&self, value: &Value) -> bool {
+        match (self, value) {
+            (Scalar::String(s), Value::String(v)) => s == v,
+            (Scalar::Number(n), Value::Number(v)) => v.as_f64().is_some_and(|v| same_number(*n, v)),
+            (Scalar::Bool(b), Value::Bool(v)) => b == v,
+            (Scalar::Null, Value::Null) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Condition {
+    fn holds(&self, leaves: &[&Value]) -> bool {
+        match self {
+            Condition::Exists(exists) => leaves.iter().any(|v| !v.is_null()) == *exists,
+            _ => leaves.iter().any(|value| self.holds_for(value)),
+        }
+    }
+
+    fn holds_for(&self, value: &Value) -> bool {
+        let text = value.as_str();
+        match self {
+            Condition::Exact(scalar) => scalar.is(value),
+            Condition::Prefix(p) => text.is_some_and(|t| t.starts_with(p.as_str())),
+            Condition::Suffix(s) => text.is_some_and(|t| t.ends_with(s.as_str())),
+            Condition::EqualsIgnoreCase(s) => {
+                text.is_some_and(|t| t.to_lowercase() == s.to_lowercase())
+            }
+            Condition::AnythingBut(excluded) => !excluded.iter().any(|s| s.is(value)),
+            Condition::AnythingButPrefix(p) => text.is_some_and(|t| !t.starts_with(p.as_str())),
+            Condition::Numeric { low, high } => value.as_f64().is_some_and(|v| {
+                let above =
+                    low.is_none_or(|b| v > b.value || (b.inclusive && same_number(v, b.value)));
+                let below =
+                    high.is_none_or(|b| v < b.value || (b.inclusive && same_number(v, b.value)));
+                above && below
+            }),
+            Condition::Exists(_) => unreachable!("`holds` decides `exists` on all values"),
+            Condition::Cidr { network, bits } => text
+                .and_then(|t| t.parse::<IpAddr>().ok())
+                .is_some_and(|address| in_block(address, *network, *bits)),
+        }
+    }
+}
+
+fn in_block(address: IpAddr, network: IpAddr, bits: u8) -> bool {
+    match (address, network) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+/// JSON as written, keys in order and duplicates kept, so that a key given twice is an error
+/// rather than one of its values silently winning (as it would in a `serde_json::Value`).
+#[derive(Debug, Clone, PartialEq)]
+enum Tree {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    Array(Vec<Tree>),
+    Object(Vec<(String, Tree)>),
+}
+
+impl Tree {
+    fn describe(&self) -> String {
+        match self {
+            Tree::Null => "null".to_owned(),
+            Tree::Bool(b) => format!("`{b}`"),
+            Tree::Number(n) => format!("the number {n}"),
+            Tree::String(s) => format!("the string {}", Value::String(s.clone())),
+            Tree::Array(_) => "an array".to_owned(),
+            Tree::Object(_) => "an object".to_owned(),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            Tree::Null => Value::Null,
+            Tree::Bool(b) => Value::Bool(*b),
+            Tree::Number(n) => Value::Number(n.clone()),
+            Tree::String(s) => Value::String(s.clone()),
+            Tree::Array(items) => Value::Array(items.iter().map(Tree::to_value).collect()),
+            Tree::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl From<&Value> for Tree {
+    fn from(value: &Value) -> Tree {
+        match value {
+            Value::Null => Tree::Null,
+            Value::Bool(b) => Tree::Bool(*b),
+            Value::Number(n) => Tree::Number(n.clone()),
+            Value::String(s) => Tree::String(s.clone()),
+            Value::Array(items) => Tree::Array(items.iter().map(Tree::from).collect()),
+            Value::Object(entries) => Tree::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Tree::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Tree {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Tree, D::Error> {
+        struct TreeVisitor;
+
+        impl<'de> Visitor<'de> for TreeVisitor {
+            type Value = Tree;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("JSON")
+            }
+
+            fn visit_unit<E>(self) -> Result<Tree, E> {
+                Ok(Tree::Null)
+            }
+
+            fn visit_bool<E>(self, b: bool) -> Result<Tree, E> {
+                Ok(Tree::Bool(b))
+            }
+
+            fn visit_i64<E>(self, n: i64) -> Result<Tree, E> {
+                Ok(Tree::Number(n.into()))
+            }
+
+            fn visit_u64<E>(self, n: u64) -> Result<Tree, E> {
+                Ok(Tree::Number(n.into()))
+            }
+
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Tree, E> {
+                serde_json::Number::from_f64(n)
+                    .map(Tree::Number)
+                    .ok_or_else(|| E::custom(format!("{n} is not a finite number")))
+            }
+
+            fn visit_str<E>(self, s: &str) -> Result<Tree, E> {
+                Ok(Tree::String(s.to_owned()))
+            }
+
+            fn visit_string<E>(self, s: String) -> Result<Tree, E> {
+                Ok(Tree::String(s))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Tree::Array(items))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
+                let mut entries: Vec<(String, Tree)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if entries.iter().any(|(k, _)| *k == key) {
+                        return Err(de::Error::custom(format!(
+                            "key {} is given twice",
+                            Value::String(key)
+                        )));
+                    }
+                    let value = map.next_value()?;
+                    entries.push((key, value));
+                }
+                Ok(Tree::Object(entries))
+            }
+        }
+
+        deserializer.deserialize_any(TreeVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests;
