@@ -1,7 +1,8 @@
 //! `app.arc`: the app in Architect's manifest format, so Architect's tools (and people who know
 //! them) can read it: its events, queues and schedules by name. Options (a queue's `fifo` and
 //! batch size among them) live in `eventfn.json`: Architect reads them from per-function
-//! `config.arc` files, not from `app.arc`, and ignores settings written under `@queues`.
+//! `config.arc` files, not from `app.arc`, and ignores settings written under `@queues`. So do
+//! event filters, which Architect has no notion of: they are in `eventfn.json` and the template.
 
 use eventfn_core::{Kind, Manifest};
 use std::fmt::Write as _;

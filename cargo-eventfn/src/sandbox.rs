@@ -312,17 +312,23 @@ pub fn events(args: &EventsArgs) -> Result<()> {
     }
     let now = now_ms();
     println!(
-        "{:>8}  {:<7}  {:>8}  {:>8}  WHAT",
+        "{:>8}  {:<8}  {:>8}  {:>8}  WHAT",
         "ID", "STATE", "ATTEMPTS", "DURATION"
     );
     for d in &listed.deliveries {
+        // As on AWS, where the handler's subscription drops what its filter does not match.
+        let filtered = if d.state == "filtered" {
+            ": the payload does not match its filter"
+        } else {
+            ""
+        };
         let due = if d.state == "pending" && d.due > now {
             format!(" (due in {})", human_delay(d.due - now))
         } else {
             String::new()
         };
         println!(
-            "{:>8}  {:<7}  {:>8}  {:>8}  {} `{}` (event {}) → {}{due}",
+            "{:>8}  {:<8}  {:>8}  {:>8}  {} `{}` (event {}) → {}{due}{filtered}",
             d.id,
             d.state,
             d.attempts,

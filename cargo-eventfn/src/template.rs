@@ -180,17 +180,20 @@ pub fn render(manifest: &Manifest) -> String {
         let sender = match handler.kind {
             Kind::Event => {
                 let topic = format!("{}Topic", resource_id(Kind::Event, &handler.name));
+                let mut subscription = json!({
+                    "Protocol": "sqs",
+                    "TopicArn": reference(&topic),
+                    "Endpoint": arn(&queue),
+                    "RawMessageDelivery": true,
+                });
+                // The handler's filter, on the payload: the message body, as published.
+                if let Some(filter) = &handler.filter {
+                    subscription["FilterPolicy"] = filter.clone();
+                    subscription["FilterPolicyScope"] = json!("MessageBody");
+                }
                 resources.insert(
                     format!("{id}Subscription"),
-                    json!({
-                        "Type": "AWS::SNS::Subscription",
-                        "Properties": {
-                            "Protocol": "sqs",
-                            "TopicArn": reference(&topic),
-                            "Endpoint": arn(&queue),
-                            "RawMessageDelivery": true,
-                        }
-                    }),
+                    json!({ "Type": "AWS::SNS::Subscription", "Properties": subscription }),
                 );
                 Some(("sns.amazonaws.com", reference(&topic)))
             }

@@ -48,8 +48,8 @@
 //! - numbers from -10⁹ to 10⁹ with at most five decimals;
 //! - at most [`MAX_POLICY_BYTES`] of JSON.
 //!
-//! Not supported, because Amazon SNS refuses them for this scope or they are not documented to
-//! work there: `wildcard`, and `anything-but` with `suffix`, `wildcard` or `exists`.
+//! Not supported: `wildcard`, whose support in payload filters is not confirmed, and
+//! `anything-but` with `suffix`, `wildcard` or `exists`, which Amazon SNS refuses.
 //!
 //! Why our own code: no maintained crate implements SNS filter policies. The JSON is read with
 //! `serde_json` (through a tree that keeps duplicate keys, so that none is silently dropped);
@@ -336,7 +336,7 @@ fn or(value: &Tree, path: &mut Path) -> Result<Vec<Group>, FilterError> {
     };
     if items.len() < 2 {
         return Err(path.error(format!(
-            "{usage}: with {} Amazon SNS reads it as a payload key named `$or`",
+            "{usage}: with only {}, Amazon SNS would read it as a payload key named `$or`",
             items.len()
         )));
     }
@@ -472,8 +472,9 @@ fn operator(entries: &[(String, Tree)], path: &mut Path) -> Result<Condition, Fi
         "cidr" => cidr(&string("cidr")?, path)?,
         "wildcard" => {
             return Err(path.error(
-                "`wildcard` is not supported: Amazon SNS does not document it for payload filters; \
-                 use `prefix`, `suffix` or `equals-ignore-case`",
+                "`wildcard` is not supported: that Amazon SNS honors it in payload filters is not \
+                 confirmed, so the sandbox could not promise to match as AWS does; use `prefix`, \
+                 `suffix` or `equals-ignore-case`",
             ));
         }
         other => {

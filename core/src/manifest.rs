@@ -27,6 +27,8 @@
 //!   added within a version.
 //! - `kind` is `event`, `queue` or `schedule`; a schedule also has `schedule`, its `rate(...)` or
 //!   `cron(...)` expression, and is named after its function unless it sets `name`.
+//! - An event handler with a `filter` has it as `filter`: an Amazon SNS filter policy on the
+//!   payload (see [`crate::filter`]), which its subscription carries.
 //! - `payload` is the payload type as written in the handler's signature (`null` when the handler
 //!   takes none); `context` says whether it takes an `eventfn::Context`.
 //! - `options.timeout` is in seconds and `options.memory` in MB; `concurrency` appears when set;
@@ -120,6 +122,9 @@ pub struct Handler {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// An event handler's filter policy: the payloads it receives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<serde_json::Value>,
     pub function: String,
     pub payload: Option<String>,
     pub context: bool,

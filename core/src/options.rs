@@ -10,6 +10,9 @@
 //! | `memory`      | `128` ..= `10240` (MB)      | Lambda's memory range                                      |
 //! | `concurrency` | `1` ..= `1000`              | reserved concurrency within the default account limit      |
 //! | `batch_size`  | `1` ..= `10000`, `..=10` with `fifo` | SQS event source mapping limits                   |
+//!
+//! `filter` (events only) is an Amazon SNS filter policy on the payload, checked by
+//! [`crate::filter`] against SNS's own limits.
 
 use crate::manifest::Kind;
 
@@ -23,10 +26,11 @@ pub enum OptionKey {
     BatchSize,
     Fifo,
     Name,
+    Filter,
 }
 
 impl OptionKey {
-    pub const ALL: [OptionKey; 7] = [
+    pub const ALL: [OptionKey; 8] = [
         OptionKey::Timeout,
         OptionKey::Retries,
         OptionKey::Memory,
@@ -34,6 +38,7 @@ impl OptionKey {
         OptionKey::BatchSize,
         OptionKey::Fifo,
         OptionKey::Name,
+        OptionKey::Filter,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +50,7 @@ impl OptionKey {
             OptionKey::BatchSize => "batch_size",
             OptionKey::Fifo => "fifo",
             OptionKey::Name => "name",
+            OptionKey::Filter => "filter",
         }
     }
 
@@ -63,6 +69,8 @@ impl OptionKey {
             // Events and queues are named by the attribute's first argument; a schedule is named
             // after its function unless `name` says otherwise.
             OptionKey::Name => kind == Kind::Schedule,
+            // Only events fan out through SNS, whose subscriptions filter.
+            OptionKey::Filter => kind == Kind::Event,
         }
     }
 

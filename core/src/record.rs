@@ -20,6 +20,9 @@ pub struct Registration {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// An event handler's filter policy, checked ([`crate::filter`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<serde_json::Value>,
     pub payload: Option<String>,
     pub context: bool,
     pub options: DeclaredOptions,
@@ -102,6 +105,7 @@ impl Registration {
             kind: self.kind,
             name: self.name.clone(),
             schedule: self.schedule.clone(),
+            filter: self.filter.clone(),
             function: self.function.clone(),
             payload: self.payload.clone(),
             context: self.context,

@@ -4,7 +4,7 @@ use eventfn_core::options::{
     check_batch_size, check_concurrency, check_memory, check_retries, parse_timeout,
 };
 use eventfn_core::record::DeclaredOptions;
-use eventfn_core::{Kind, OptionKey, Schedule, validate_name};
+use eventfn_core::{FilterPolicy, Kind, OptionKey, Schedule, validate_name};
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
@@ -20,6 +20,8 @@ pub struct Args {
     pub name_option: bool,
     /// A schedule's expression, normalized.
     pub schedule: Option<String>,
+    /// An event's filter policy, checked.
+    pub filter: Option<serde_json::Value>,
     pub options: DeclaredOptions,
 }
 
@@ -79,6 +81,7 @@ fn example(key: &syn::Ident) -> &'static str {
         Some(OptionKey::BatchSize) => "10",
         Some(OptionKey::Fifo) => "true",
         Some(OptionKey::Name) => "\"nightly\"",
+        Some(OptionKey::Filter) => "r#\"{\"country\": [\"NL\"]}\"#",
         None => "\"...\"",
     }
 }
@@ -86,7 +89,7 @@ fn example(key: &syn::Ident) -> &'static str {
 /// What an option's value must be, for a value of the wrong type.
 fn expected(option: OptionKey, key: &syn::Ident) -> String {
     match option {
-        OptionKey::Timeout | OptionKey::Name => {
+        OptionKey::Timeout | OptionKey::Name | OptionKey::Filter => {
             format!("`{key}` takes a string, like `{key} = {}`", example(key))
         }
         OptionKey::Retries | OptionKey::Memory | OptionKey::Concurrency | OptionKey::BatchSize => {
@@ -104,6 +107,7 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
         name: None,
         name_option: false,
         schedule: None,
+        filter: None,
         options: DeclaredOptions::default(),
     };
     let parser = |input: ParseStream| {
@@ -177,6 +181,10 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
         if !option.applies_to(kind) {
             let only = match option {
                 OptionKey::Name => "`name` applies only to #[schedule]: events and queues are named by the first argument".to_owned(),
+                OptionKey::Filter => format!(
+                    "`filter` applies only to #[event]: {} has no subscription to filter",
+                    kind.attribute()
+                ),
                 _ => format!("`{key}` applies only to #[queue]"),
             };
             errors.at(&key, only);
@@ -217,6 +225,12 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
                 }
                 other => Err(syn::Error::new(other.span(), expected(option, &key))),
             },
+            OptionKey::Filter => string(value, option, &key).and_then(|s| {
+                let policy = FilterPolicy::parse(&s)
+                    .map_err(|e| syn::Error::new(value.span(), format!("invalid filter: {e}")))?;
+                args.filter = Some(policy.to_value().clone());
+                Ok(())
+            }),
             OptionKey::Name => string(value, option, &key).and_then(|s| {
                 validate_name(&s).map_err(|e| {
                     syn::Error::new(value.span(), format!("invalid schedule name: {e}"))

@@ -150,6 +150,9 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
     if let Some(schedule) = &args.schedule {
         head["schedule"] = schedule.clone().into();
     }
+    if let Some(filter) = &args.filter {
+        head["filter"] = filter.clone();
+    }
     let mut head = head.to_string();
     head.pop(); // the closing brace: the source fields follow.
     let head = format!("{head},\"function\":\"");

@@ -680,3 +680,148 @@ fn dead_letters_of_a_stage_are_listed_replayed_and_purged() {
     assert!(nothing.status.success());
     assert!(stderr(&nothing).contains("nothing: stage `qa` has no dead letters"));
 }
+
+/// Filters on AWS: each subscription of the deployed template carries its handler's filter on
+/// the message body, and SNS delivers what our matcher (the sandbox's) says it delivers.
+///
+/// moto's CloudFormation skips `AWS::SNS::Subscription` (it creates no subscription), so the
+/// test makes each one through the SNS API from the template's own properties, on a probe queue
+/// of its own (the handler queues feed moto's event source mappings), then reads the
+/// subscription back and publishes to the deployed topic.
+#[tokio::test(flavor = "multi_thread")]
+async fn filtered_subscriptions_carry_their_policy_and_sns_delivers_what_the_sandbox_would() {
+    let moto = Moto::start();
+    let config = moto.config().await;
+    let summary = deploy(&moto, &["-p", "fixture-filters-app"]);
+    assert_eq!(summary["result"], "created");
+    let topic = summary["outputs"]["EventOrderTopic"]
+        .as_str()
+        .expect("the order topic's ARN")
+        .to_owned();
+    let manifest: Value =
+        serde_json::from_str(&read(target_dir().join("eventfn/filters/eventfn.json"))).unwrap();
+    let template = template("filters");
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+
+    let mut probes = Vec::new();
+    for handler in manifest["handlers"].as_array().unwrap() {
+        let function = handler["function"].as_str().unwrap();
+        let short = function.rsplit("::").next().unwrap();
+        let logical = format!(
+            "Handler{}Subscription",
+            eventfn_core::logical::function_id(function)
+        );
+        let properties = &template["Resources"][&logical]["Properties"];
+        assert_eq!(
+            properties["TopicArn"]["Ref"], "EventOrderTopic",
+            "{logical}"
+        );
+        assert_eq!(properties["FilterPolicy"], handler["filter"], "{logical}");
+
+        let queue = sqs
+            .create_queue()
+            .queue_name(format!("probe-{short}"))
+            .send()
+            .await
+            .unwrap();
+        let mut subscribe = sns
+            .subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(format!("arn:aws:sqs:us-east-1:123456789012:probe-{short}"))
+            .attributes(
+                "RawMessageDelivery",
+                properties["RawMessageDelivery"].to_string(),
+            )
+            .return_subscription_arn(true);
+        if let Some(scope) = properties["FilterPolicyScope"].as_str() {
+            subscribe = subscribe
+                .attributes("FilterPolicyScope", scope)
+                .attributes("FilterPolicy", properties["FilterPolicy"].to_string());
+        }
+        let subscription = subscribe.send().await.unwrap_or_else(|e| {
+            panic!("moto refused the subscription of {function}: {e:?}");
+        });
+        let attributes = sns
+            .get_subscription_attributes()
+            .subscription_arn(subscription.subscription_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let attributes = attributes.attributes().unwrap();
+        match handler.get("filter") {
+            Some(filter) => {
+                let read_back: Value = serde_json::from_str(&attributes["FilterPolicy"]).unwrap();
+                assert_eq!(&read_back, filter, "{function}");
+                assert_eq!(attributes["FilterPolicyScope"], "MessageBody", "{function}");
+            }
+            None => assert!(!attributes.contains_key("FilterPolicy"), "{function}"),
+        }
+        let policy = handler
+            .get("filter")
+            .map(|f| eventfn_core::FilterPolicy::from_value(f).unwrap());
+        probes.push((short, queue.queue_url().unwrap().to_owned(), policy));
+    }
+    assert_eq!(probes.len(), 5);
+
+    let orders = [
+        r#"{"id": 1, "total": 150, "country": "NL", "customer": {"tier": "gold"}, "email": "a@example.com", "sku": "GIFT-1"}"#,
+        r#"{"id": 2, "total": 50, "country": "NL", "customer": {"tier": "trial"}, "email": "b@shop.nl", "coupon": "X", "sku": "voucher"}"#,
+        r#"{"id": 3, "total": 5000, "country": "DE", "customer": {"tier": "free"}, "email": "c@example.com", "coupon": "Y", "sku": "VOUCHER"}"#,
+        r#"{"id": 4, "total": 1000, "country": "BE", "email": "d@example.com", "sku": "book"}"#,
+        r#"{"id": 5, "total": 1000.5, "country": "BE", "customer": {"tier": "silver"}, "sku": "gift-2"}"#,
+        r#""not an object""#,
+    ];
+    for order in orders {
+        sns.publish()
+            .topic_arn(&topic)
+            .message(order)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut seen = BTreeSet::new();
+    for (short, url, policy) in &probes {
+        let mut received = BTreeSet::new();
+        loop {
+            let batch = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            if batch.messages().is_empty() {
+                break;
+            }
+            for message in batch.messages() {
+                received.insert(message.body().unwrap().to_owned());
+            }
+        }
+        let expected: BTreeSet<String> = orders
+            .iter()
+            .filter(|o| policy.as_ref().is_none_or(|p| p.matches_json(o)))
+            .map(|o| o.to_string())
+            .collect();
+        assert_eq!(received, expected, "{short}");
+        let ids: Vec<u64> = received
+            .iter()
+            .filter_map(|b| serde_json::from_str::<Value>(b).ok()?["id"].as_u64())
+            .collect();
+        seen.insert((*short, ids));
+    }
+    // What each filter lets through, spelled out, so that a matcher that let everything (or
+    // nothing) through on both sides could not pass.
+    assert_eq!(
+        seen,
+        BTreeSet::from([
+            ("benelux", vec![1, 4]),
+            ("every", vec![1, 2, 3, 4, 5]),
+            ("gifts", vec![1, 2, 3]),
+            ("paying", vec![1, 5]),
+            ("staff", vec![1, 4]),
+        ])
+    );
+}

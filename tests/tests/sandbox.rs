@@ -397,6 +397,80 @@ fn a_delayed_event_waits_for_its_time() {
 }
 
 #[test]
+fn a_filter_decides_which_payloads_reach_its_handler_and_events_shows_the_rest() {
+    let dir = test_dir("filters");
+    let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+    for order in [
+        r#"{"id": 1, "total": 150, "country": "NL"}"#,
+        r#"{"id": 2, "total": 50, "country": "NL"}"#,
+        r#"{"id": 3, "total": 500, "country": "DE"}"#,
+        r#"{"id": 4, "total": 100.5, "country": ["US", "LU"]}"#,
+    ] {
+        sandbox.publish_ok(&["order", order]);
+    }
+    sandbox.wait_for("fixture_sandbox_app::every_order", all_done(4));
+    let big = sandbox.wait_for("fixture_sandbox_app::big_order", |d| {
+        d.len() == 4 && d.iter().all(|d| d["state"] != "pending")
+    });
+    let mut states: Vec<(u64, &str)> = big
+        .iter()
+        .map(|d| (d["event"].as_u64().unwrap(), d["state"].as_str().unwrap()))
+        .collect();
+    states.sort();
+    let first = states[0].0;
+    assert_eq!(
+        states,
+        [
+            (first, "done"),
+            (first + 1, "filtered"),
+            (first + 2, "filtered"),
+            (first + 3, "done")
+        ]
+    );
+    // Filtered deliveries never ran the handler: it recorded the matching orders only.
+    let mut ran = lines(&dir, "big_order");
+    ran.sort();
+    assert_eq!(ran, ["1", "4"]);
+    assert_eq!(lines(&dir, "every_order").len(), 4);
+    let filtered: Vec<&Value> = big.iter().filter(|d| d["state"] == "filtered").collect();
+    assert!(filtered.iter().all(|d| d["attempts"] == 0), "{filtered:?}");
+
+    // `events` says what became of them, and the live log said so when they were published.
+    let listing = sandbox.eventfn(&["events"]);
+    assert!(listing.status.success(), "{}", stderr(&listing));
+    let text = String::from_utf8_lossy(&listing.stdout).into_owned();
+    let shown: Vec<&str> = text.lines().filter(|l| l.contains("big_order")).collect();
+    assert_eq!(shown.len(), 4, "{text}");
+    assert_eq!(
+        shown
+            .iter()
+            .filter(|l| l.contains(" filtered ")
+                && l.ends_with(": the payload does not match its filter"))
+            .count(),
+        2,
+        "{text}"
+    );
+    let log = sandbox.log_until(|log| log.iter().filter(|l| l.contains("Filtered")).count() == 2);
+    let noted: Vec<&String> = log.iter().filter(|l| l.contains("Filtered")).collect();
+    assert_eq!(noted.len(), 2, "{log:?}");
+    assert!(
+        noted[0].contains("event `order`")
+            && noted[0]
+                .contains("fixture_sandbox_app::big_order: the payload does not match its filter"),
+        "{noted:?}"
+    );
+    // What was filtered is not a dead letter to replay.
+    let id = filtered[0]["id"].to_string();
+    let replay = sandbox.eventfn(&["replay", &id]);
+    assert!(!replay.status.success());
+    assert!(
+        stderr(&replay).contains("is filtered, not dead"),
+        "{}",
+        stderr(&replay)
+    );
+}
+
+#[test]
 fn schedules_fire_on_their_own_and_when_triggered_and_queues_deliver() {
     let dir = test_dir("schedules");
     let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
@@ -476,7 +550,7 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
         ),
         (
             &["nowhere", "1"],
-            "no handler of this app subscribes to event `nowhere`; its events are: broken, burst, flaky, later, slow",
+            "no handler of this app subscribes to event `nowhere`; its events are: broken, burst, flaky, later, order, slow",
         ),
         (
             &["flaky", "1", "--after", "5 mintues"],

@@ -227,3 +227,32 @@ fn every_fixture_lints_clean() {
         cfn_lint_is_silent(&path);
     }
 }
+
+#[test]
+fn a_filtered_handler_subscribes_with_its_filter_on_the_message_body() {
+    let (path, template) = template("fixture-basic");
+    cfn_lint_is_silent(&path);
+    let subscriptions = of_type(&template, "AWS::SNS::Subscription");
+    assert_eq!(subscriptions.len(), 5);
+    let mut filtered = Vec::new();
+    for (id, subscription) in subscriptions {
+        let properties = &subscription["Properties"];
+        // RawMessageDelivery: the queue receives the payload itself, which the policy reads.
+        assert_eq!(properties["RawMessageDelivery"], true, "{id}");
+        match properties.get("FilterPolicy") {
+            Some(policy) => {
+                assert_eq!(properties["FilterPolicyScope"], "MessageBody", "{id}");
+                filtered.push((id.as_str(), policy.clone()));
+            }
+            None => assert!(properties.get("FilterPolicyScope").is_none(), "{id}"),
+        }
+    }
+    // As written on `#[event("user.joined", filter = ...)]`, and as in eventfn.json.
+    assert_eq!(
+        filtered,
+        [(
+            "HandlerContextOnlySubscription",
+            serde_json::json!({"plan": [{"anything-but": "trial"}], "seats": [{"numeric": [">", 1]}]})
+        )]
+    );
+}

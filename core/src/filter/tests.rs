@@ -739,7 +739,7 @@ fn every_invalid_form_is_refused_with_where_and_why() {
         ),
         (
             r#"{"a": [{"wildcard": "*x"}]}"#,
-            "at `a[0].wildcard`: `wildcard` is not supported: Amazon SNS does not document it for payload filters; use `prefix`, `suffix` or `equals-ignore-case`",
+            "at `a[0].wildcard`: `wildcard` is not supported: that Amazon SNS honors it in payload filters is not confirmed, so the sandbox could not promise to match as AWS does; use `prefix`, `suffix` or `equals-ignore-case`",
         ),
         (
             r#"{"a": [{"prefix": 1}]}"#,
@@ -831,7 +831,7 @@ fn every_invalid_form_is_refused_with_where_and_why() {
         ),
         (
             r#"{"$or": [{"a": ["x"]}]}"#,
-            "at `$or`: `$or` takes an array of at least two objects of keys, like [{\"a\": [\"x\"]}, {\"b\": [\"y\"]}]: with 1 Amazon SNS reads it as a payload key named `$or`",
+            "at `$or`: `$or` takes an array of at least two objects of keys, like [{\"a\": [\"x\"]}, {\"b\": [\"y\"]}]: with only 1, Amazon SNS would read it as a payload key named `$or`",
         ),
         (
             r#"{"$or": {"a": ["x"]}}"#,

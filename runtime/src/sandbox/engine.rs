@@ -23,7 +23,7 @@ use std::sync::mpsc as sync_mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use eventfn_core::options::Defaults;
-use eventfn_core::{Kind, Options};
+use eventfn_core::{FilterPolicy, Kind, Options};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::clock::Clock;
@@ -76,6 +76,8 @@ pub struct Settings {
 struct Handler {
     entry: &'static Entry,
     options: Options,
+    /// An event handler's filter: payloads that do not match it are recorded, not delivered.
+    filter: Option<FilterPolicy>,
     ready: mpsc::UnboundedSender<Vec<store::Delivery>>,
 }
 
@@ -87,6 +89,7 @@ struct Accepted {
     time: u64,
     delay: u64,
     handlers: Vec<&'static str>,
+    filtered: Vec<&'static str>,
 }
 
 type Reply<T> = oneshot::Sender<std::result::Result<T, String>>;
@@ -165,11 +168,22 @@ impl Engine {
             } else {
                 options.concurrency.map_or(DEFAULT_WORKERS, |c| c as usize)
             };
+            let filter = match &entry.registration.filter {
+                Some(policy) => Some(FilterPolicy::from_value(policy).map_err(|e| {
+                    format!(
+                        "handler `{}` has a filter the sandbox cannot read ({e}): rebuild the app \
+                         with the same eventfn as this sandbox",
+                        entry.registration.function
+                    )
+                })?),
+                None => None,
+            };
             let (ready, queue) = mpsc::unbounded_channel();
             workers.push((count, Arc::new(Mutex::new(queue))));
             handlers.push(Handler {
                 entry,
                 options,
+                filter,
                 ready,
             });
         }
@@ -211,17 +225,11 @@ impl Engine {
     }
 
     /// The handlers a message of `kind` named `name` goes to.
-    fn subscribers(
-        &self,
-        kind: Kind,
-        name: &str,
-    ) -> std::result::Result<Vec<&'static str>, Refusal> {
-        let found: Vec<&'static str> = self
+    fn subscribers(&self, kind: Kind, name: &str) -> std::result::Result<Vec<&Handler>, Refusal> {
+        let found: Vec<&Handler> = self
             .handlers
             .iter()
-            .map(|h| &h.entry.registration)
-            .filter(|r| r.kind == kind && r.name == name)
-            .map(|r| r.function.as_str())
+            .filter(|h| h.entry.registration.kind == kind && h.entry.registration.name == name)
             .collect();
         if !found.is_empty() {
             return Ok(found);
@@ -261,7 +269,24 @@ impl Engine {
                     message.delay
                 )));
             }
-            let handlers = self.subscribers(message.kind, &message.name)?;
+            let subscribers = self.subscribers(message.kind, &message.name)?;
+            // Read once for every filter of the event; a payload that is not JSON matches none.
+            let payload = subscribers
+                .iter()
+                .any(|h| h.filter.is_some())
+                .then(|| serde_json::from_str::<serde_json::Value>(&message.body).ok());
+            let (mut handlers, mut filtered) = (Vec::new(), Vec::new());
+            for handler in subscribers {
+                let function = handler.entry.registration.function.as_str();
+                match (&handler.filter, &payload) {
+                    (Some(filter), Some(payload))
+                        if !payload.as_ref().is_some_and(|p| filter.matches(p)) =>
+                    {
+                        filtered.push(function)
+                    }
+                    _ => handlers.push(function),
+                }
+            }
             events.push(Accepted {
                 kind: message.kind,
                 name: message.name,
@@ -269,11 +294,28 @@ impl Engine {
                 time: message.time,
                 delay: message.delay,
                 handlers,
+                filtered,
             });
         }
-        self.ask(|reply| Command::Publish { events, reply })
+        let filtered: Vec<(String, Vec<&'static str>)> = events
+            .iter()
+            .map(|e| (e.name.clone(), e.filtered.clone()))
+            .collect();
+        let ids = self
+            .ask(|reply| Command::Publish { events, reply })
             .await
-            .map_err(Refusal::Store)
+            .map_err(Refusal::Store)?;
+        for ((name, handlers), id) in filtered.iter().zip(&ids) {
+            for handler in handlers {
+                self.log.status(
+                    "Filtered",
+                    &format!(
+                        "event `{name}` (event {id}) → {handler}: the payload does not match its filter"
+                    ),
+                );
+            }
+        }
+        Ok(ids)
     }
 
     /// Fires schedule `name` now.
@@ -518,6 +560,7 @@ fn store_thread(
                                 time: e.time,
                                 delay: e.delay,
                                 handlers: &e.handlers,
+                                filtered: &e.filtered,
                             })
                             .collect();
                         Answer::Published(store.publish_all(&new)?)

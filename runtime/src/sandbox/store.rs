@@ -26,6 +26,9 @@ pub enum State {
     Done,
     /// Failed on every attempt its handler allows: a dead letter, until replayed.
     Dead,
+    /// Not delivered: the payload does not match the handler's filter, as on AWS, where the
+    /// handler's SNS subscription drops it.
+    Filtered,
 }
 
 impl State {
@@ -34,11 +37,12 @@ impl State {
             State::Pending => "pending",
             State::Done => "done",
             State::Dead => "dead",
+            State::Filtered => "filtered",
         }
     }
 
     fn parse(text: &str) -> Option<State> {
-        [State::Pending, State::Done, State::Dead]
+        [State::Pending, State::Done, State::Dead, State::Filtered]
             .into_iter()
             .find(|s| s.as_str() == text)
     }
@@ -57,6 +61,8 @@ pub struct NewEvent<'a> {
     pub delay: u64,
     /// The handlers (their Rust paths) that receive it.
     pub handlers: &'a [&'a str],
+    /// The handlers whose filter it does not match: recorded as filtered, never delivered.
+    pub filtered: &'a [&'a str],
 }
 
 /// A delivery of an event to one handler.
@@ -255,6 +261,12 @@ impl Store {
                      VALUES (?1, ?2, 'pending', 0, ?3)",
                 )
                 .map_err(sql("cannot prepare an insert"))?;
+            let mut insert_filtered = tx
+                .prepare_cached(
+                    "INSERT INTO deliveries (event, handler, state, attempts, due)
+                     VALUES (?1, ?2, 'filtered', 0, ?3)",
+                )
+                .map_err(sql("cannot prepare an insert"))?;
             for event in events {
                 insert_event
                     .execute(params![
@@ -287,6 +299,11 @@ impl Store {
                         duration: None,
                         error: None,
                     });
+                }
+                for handler in event.filtered {
+                    insert_filtered
+                        .execute(params![id, handler, due as i64])
+                        .map_err(sql("cannot store a filtered delivery"))?;
                 }
                 stored.push((id, deliveries));
             }
@@ -422,6 +439,7 @@ mod tests {
             time: 1_000,
             delay,
             handlers,
+            filtered: &[],
         }
     }
 

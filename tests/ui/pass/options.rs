@@ -46,6 +46,21 @@ async fn longest_name(payload: String) -> eventfn::Result<()> {
     Ok(())
 }
 
+#[event(
+    "order.placed",
+    filter = r#"{
+        "total": [{"numeric": [">", 100, "<=", 1000000000]}],
+        "country": ["NL", "BE", {"prefix": "D"}, {"equals-ignore-case": "fr"}],
+        "customer": {"tier": [{"anything-but": ["trial", "free"]}], "ip": [{"cidr": "2001:db8::/32"}]},
+        "$or": [{"coupon": [{"exists": true}]}, {"file": [{"suffix": ".pdf"}, {"anything-but": {"prefix": "tmp-"}}]}]
+    }"#,
+    retries = 2
+)]
+async fn filtered(payload: String) -> eventfn::Result<()> {
+    let _ = payload;
+    Ok(())
+}
+
 #[queue(
     "thumbnails",
     batch_size = 10000,

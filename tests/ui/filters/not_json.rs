@@ -1,0 +1,9 @@
+// A filter that is not JSON.
+use eventfn::event;
+
+#[event("order.placed", filter = r#"{country: NL}"#)]
+async fn handler(_payload: String) -> eventfn::Result<()> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+// `numeric` takes operator and number pairs.
+use eventfn::event;
+
+#[event("order.placed", filter = r#"{"total": [{"numeric": [">", 100, "<"]}]}"#)]
+async fn handler(_payload: String) -> eventfn::Result<()> {
+    Ok(())
+}
+
+fn main() {}

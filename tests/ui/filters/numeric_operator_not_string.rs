@@ -1,0 +1,9 @@
+// A numeric operator comes first.
+use eventfn::event;
+
+#[event("order.placed", filter = r#"{"total": [{"numeric": [100, ">"]}]}"#)]
+async fn handler(_payload: String) -> eventfn::Result<()> {
+    Ok(())
+}
+
+fn main() {}

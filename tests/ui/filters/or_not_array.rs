@@ -1,0 +1,9 @@
+// `$or` takes an array.
+use eventfn::event;
+
+#[event("order.placed", filter = r#"{"$or": {"country": ["NL"]}}"#)]
+async fn handler(_payload: String) -> eventfn::Result<()> {
+    Ok(())
+}
+
+fn main() {}
