@@ -101,6 +101,10 @@ enum Command {
     /// List the running sandbox's recent deliveries: handler, state, attempts, duration, error;
     /// with --stage NAME --dead, the dead letters of a deployed stage.
     ///
+    /// A delivery is pending (due, or waiting for a retry), done, dead (every attempt failed),
+    /// or filtered: its payload does not match the handler's `filter`, so it never ran, as on
+    /// AWS, where the handler's subscription drops it.
+    ///
     /// A deployed stage's dead letters are listed from every dead-letter queue of its stack:
     /// id, attempts, age, event and handler, and why the last attempt failed (recorded by the
     /// function; a message the queue's redrive moved, because its function was stopped, has no

@@ -298,9 +298,11 @@ mod tests {
         assert_eq!(OptionKey::parse("timeout_secs"), None);
         assert!(!OptionKey::Fifo.applies_to(Kind::Event));
         assert!(OptionKey::Fifo.applies_to(Kind::Queue));
+        assert!(OptionKey::Filter.applies_to(Kind::Event));
+        assert!(!OptionKey::Filter.applies_to(Kind::Queue));
         assert_eq!(
             OptionKey::list_for(Kind::Event),
-            "`timeout`, `retries`, `memory`, `concurrency`"
+            "`timeout`, `retries`, `memory`, `concurrency`, `filter`"
         );
     }
 }

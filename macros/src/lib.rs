@@ -12,7 +12,9 @@ mod signature;
 use eventfn_core::Kind;
 use proc_macro::TokenStream;
 
-/// Subscribes an async function to an event: `#[event("account-signup", timeout = "10s")]`.
+/// Subscribes an async function to an event: `#[event("account-signup", timeout = "10s")]`, or
+/// to the payloads of it that match a filter:
+/// `#[event("order.placed", filter = r#"{"country": ["NL", "BE"]}"#)]`.
 #[proc_macro_attribute]
 pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::handler(Kind::Event, args.into(), item.into()).into()

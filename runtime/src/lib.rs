@@ -69,6 +69,12 @@
 //! | `batch_size`  | queue | 1 to 10000; 1 to 10 with `fifo` | 10 |
 //! | `fifo`        | queue | `true`, `false` | `false` |
 //! | `name`        | schedule | a name | the function's name |
+//! | `filter`      | event | an Amazon SNS filter policy on the payload, as a JSON string | every payload |
+//!
+//! A `filter`, like `filter = r#"{"total": [{"numeric": [">", 100]}], "country": ["NL", "BE"]}"#`,
+//! is checked as the handler compiles, against Amazon SNS's grammar and limits (see
+//! `eventfn_core::filter`). On AWS it is the handler's SNS subscription's `FilterPolicy` on the
+//! message body; in the sandbox the same matcher decides delivery.
 //!
 //! Every invalid name, expression, option or signature is a compile error on the offending token.
 //!
