@@ -93,6 +93,15 @@
 //! [`publish`] call when `EVENTFN_SANDBOX` holds the address it prints. With
 //! `EVENTFN_DESCRIBE=1`, [`run`] prints the app's registrations instead.
 //!
+//! # Testing
+//!
+//! With the `testing` feature, `eventfn::testing::TestApp` runs the handlers linked into a test
+//! binary in-process, in `#[tokio::test]`s: publish an event and get each subscriber's outcome
+//! (filters applied), call a handler as any attempt, fire a schedule, feed a queue a batch and
+//! read which records failed, and see what the handlers published and with what delay, or make
+//! their publishes fail. Each `TestApp` records only what its own calls sent, so tests run in
+//! parallel.
+//!
 //! # Delays
 //!
 //! [`Publish::after`] delays a publish or enqueue, up to a year: the sandbox holds it in its
@@ -113,6 +122,8 @@ mod registry;
 mod run;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -286,6 +286,10 @@ pub(crate) async fn send(outgoing: Vec<Message>) -> Result<()> {
     let Some(first) = outgoing.first() else {
         return Ok(());
     };
+    #[cfg(feature = "testing")]
+    if let Some(captured) = crate::testing::capture(&outgoing) {
+        return captured;
+    }
     if let Some(bus) = BUS.get() {
         return bus.send(outgoing).await;
     }

@@ -1,0 +1,376 @@
+//! Run an app's handlers in-process, in `#[tokio::test]`s: publish an event and await every
+//! subscriber, call a handler as any attempt, fire a schedule, feed a queue a batch, and see what
+//! the handlers published, without a sandbox, AWS or any network. Enabled by the `testing`
+//! feature (`eventfn = { ..., features = ["testing"] }` in `[dev-dependencies]`).
+//!
+//! ```no_run
+//! use eventfn::testing::{Outcome, TestApp};
+//!
+//! #[eventfn::event("account-signup")]
+//! async fn welcome(email: String) -> eventfn::Result<()> {
+//!     eventfn::publish("account-check-email", &email).after("5 minutes").await
+//! }
+//!
+//! # async fn test() -> eventfn::Result<()> {
+//! let app = TestApp::new()?;
+//! let runs = app.publish("account-signup", "ada@example.com").await?;
+//! assert_eq!(runs[0].outcome, Outcome::Done);
+//! let sent = app.published();
+//! assert_eq!(sent[0].name, "account-check-email");
+//! assert_eq!(sent[0].delay, 5 * 60 * 1000);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! What a handler publishes while a [`TestApp`] runs it is recorded by that `TestApp` alone: the
+//! recorder travels with the call (a tokio task-local), not in a global, so tests running in
+//! parallel never see each other's messages. A handler that publishes from a task it spawns
+//! itself (`tokio::spawn`) leaves that scope; its messages then go to the process's bus as
+//! outside a test.
+//!
+//! Each call runs as the runtime runs an attempt on Lambda and in the sandbox: within the
+//! handler's `timeout`, a panic caught and reported as a failure, a queue batch through the same
+//! dispatcher that answers Lambda with the failed records.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use eventfn_core::{Defaults, FilterPolicy, Kind};
+use serde::Serialize;
+
+use crate::aws::{NAME_ATTRIBUTE, TIME_ATTRIBUTE};
+use crate::error::message;
+use crate::lambda::{Dispatcher, call};
+use crate::publish::Message;
+use crate::registry::Entry;
+use crate::{Delivery, Result};
+
+tokio::task_local! {
+    static RECORDER: Arc<Recorder>;
+}
+
+/// What handlers published, and whether their publishes are to fail.
+#[derive(Default)]
+struct Recorder {
+    sent: Mutex<Vec<Sent>>,
+    failing: Mutex<Option<String>>,
+}
+
+/// The recorder of the [`TestApp`] running the current task, if any: where `publish` and
+/// `enqueue` send instead of the process's bus.
+pub(crate) fn capture(outgoing: &[Message]) -> Option<Result<()>> {
+    RECORDER
+        .try_with(|recorder| {
+            if let Some(why) = recorder
+                .failing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+            {
+                let first = &outgoing[0];
+                return Err(message(format!(
+                    "cannot send to {} `{}`: {why} (made to fail by TestApp::fail_publishes)",
+                    first.kind.as_str(),
+                    first.name
+                )));
+            }
+            let mut sent = recorder.sent.lock().unwrap_or_else(|e| e.into_inner());
+            for m in outgoing {
+                sent.push(Sent {
+                    kind: m.kind,
+                    name: m.name.clone(),
+                    payload: serde_json::from_str(&m.body).unwrap_or(serde_json::Value::Null),
+                    delay: m.delay,
+                });
+            }
+            Ok(())
+        })
+        .ok()
+}
+
+/// A message a handler published or enqueued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    /// [`Kind::Event`] for `publish`, [`Kind::Queue`] for `enqueue`.
+    pub kind: Kind,
+    pub name: String,
+    pub payload: serde_json::Value,
+    /// The delay asked with `.after(...)`, in milliseconds.
+    pub delay: u64,
+}
+
+/// What became of one handler's delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// The handler returned an error, panicked or timed out: the message says which.
+    Failed(String),
+    /// The payload does not match the handler's `filter`: it did not run, as on AWS.
+    Filtered,
+}
+
+/// One subscriber's run of a published event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// The handler's Rust path, like `app::send_welcome`.
+    pub handler: &'static str,
+    pub outcome: Outcome,
+}
+
+/// What a queue batch answered: the records that failed, to be delivered again by SQS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The positions of the failed records in the batch given.
+    pub failed: Vec<usize>,
+}
+
+/// The app's handlers, run in this process. Cheap to create: one per test.
+pub struct TestApp {
+    entries: &'static [Entry],
+    recorder: Arc<Recorder>,
+}
+
+impl TestApp {
+    /// Every handler linked into the test binary; an error if there is none or their
+    /// registrations conflict, as at the app's start.
+    pub fn new() -> Result<TestApp> {
+        Ok(TestApp {
+            entries: crate::handlers()?,
+            recorder: Arc::default(),
+        })
+    }
+
+    /// Publishes event `name` and runs each of its subscribers once (attempt 1), one after the
+    /// other, as each gets a delivery of its own; returns what became of each, in link order.
+    /// An error, before anything runs, if no handler subscribes to `name` or the payload cannot
+    /// be sent.
+    pub async fn publish<T: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        payload: &T,
+    ) -> Result<Vec<Run>> {
+        let event = Message::new(Kind::Event, name, payload)?;
+        let subscribers = self.of(Kind::Event, name)?;
+        let parsed: Option<serde_json::Value> = serde_json::from_str(&event.body).ok();
+        let mut runs = Vec::with_capacity(subscribers.len());
+        for entry in subscribers {
+            let registration = &entry.registration;
+            if let Some(filter) = &registration.filter {
+                let policy = FilterPolicy::from_value(filter)
+                    .map_err(|e| message(format!("handler `{}`: {e}", registration.function)))?;
+                if !parsed.as_ref().is_some_and(|p| policy.matches(p)) {
+                    runs.push(Run {
+                        handler: &registration.function,
+                        outcome: Outcome::Filtered,
+                    });
+                    continue;
+                }
+            }
+            let outcome = self.run(entry, event.body.clone(), event.time, 0, 1).await;
+            runs.push(Run {
+                handler: &registration.function,
+                outcome,
+            });
+        }
+        Ok(runs)
+    }
+
+    /// Calls one handler, named by its Rust path (`app::send_welcome`) or its function's name
+    /// (`send_welcome`), with `payload` as attempt `attempt` (1 for the first): how to test what
+    /// a handler does on its last attempt. Its filter is not applied.
+    pub async fn call<T: Serialize + ?Sized>(
+        &self,
+        handler: &str,
+        payload: &T,
+        attempt: u32,
+    ) -> Result<Outcome> {
+        let entry = self.handler(handler)?;
+        let body = serde_json::to_string(payload)
+            .map_err(|e| message(format!("cannot serialize the payload for `{handler}`: {e}")))?;
+        if attempt == 0 {
+            return Err(message("attempts count from 1".to_owned()));
+        }
+        Ok(self.run(entry, body, now_ms(), 0, attempt).await)
+    }
+
+    /// Fires schedule `name` (its `name`, by default its function's name) now.
+    pub async fn trigger(&self, name: &str) -> Result<Outcome> {
+        let entry = self.of(Kind::Schedule, name)?[0];
+        Ok(self.run(entry, "null".to_owned(), now_ms(), 0, 1).await)
+    }
+
+    /// Feeds queue `name` one batch of `payloads`, as SQS would (each as attempt 1), through
+    /// the dispatcher that serves it on Lambda; returns the positions of the records that
+    /// failed, which SQS would deliver again. A FIFO queue's batch stops at its first failure,
+    /// and the rest count as failed, to keep their order.
+    pub async fn batch<T: Serialize>(&self, name: &str, payloads: &[T]) -> Result<Batch> {
+        let entry = self.of(Kind::Queue, name)?[0];
+        let fifo = options(entry).fifo == Some(true);
+        let queue = if fifo {
+            format!("{name}.fifo")
+        } else {
+            name.to_owned()
+        };
+        let mut records = Vec::with_capacity(payloads.len());
+        for (i, payload) in payloads.iter().enumerate() {
+            let job = Message::new(Kind::Queue, name, payload)?;
+            records.push(serde_json::json!({
+                "messageId": i.to_string(),
+                "body": job.body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": job.time.to_string(),
+                },
+                "messageAttributes": {
+                    NAME_ATTRIBUTE: { "stringValue": name, "dataType": "String" },
+                    TIME_ATTRIBUTE: { "stringValue": job.time.to_string(), "dataType": "Number" },
+                },
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:us-east-1:000000000000:{queue}"),
+            }));
+        }
+        let incoming = serde_json::from_value(serde_json::json!({ "Records": records }))
+            .map_err(|e| message(format!("cannot build the batch: {e}")))?;
+        let deadline = now_ms() + u64::from(options(entry).timeout) * 1000;
+        let answer = RECORDER
+            .scope(
+                self.recorder.clone(),
+                Dispatcher::new(entry).dispatch(incoming, "batch", deadline),
+            )
+            .await
+            .map_err(|f| message(f.message))?;
+        let mut failed: Vec<usize> = answer["batchItemFailures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["itemIdentifier"].as_str()?.parse().ok())
+            .collect();
+        failed.sort_unstable();
+        Ok(Batch { failed })
+    }
+
+    /// Everything the handlers run by this `TestApp` published or enqueued so far, in order.
+    pub fn published(&self) -> Vec<Sent> {
+        self.recorder
+            .sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// From now on, a publish or enqueue by a handler run by this `TestApp` fails with `why`:
+    /// how to test a handler whose publish fails. [`TestApp::publishes_succeed`] undoes it.
+    pub fn fail_publishes(&self, why: impl Into<String>) {
+        *self
+            .recorder
+            .failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(why.into());
+    }
+
+    /// Publishes succeed again.
+    pub fn publishes_succeed(&self) {
+        *self
+            .recorder
+            .failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    async fn run(
+        &self,
+        entry: &'static Entry,
+        body: String,
+        time: u64,
+        delay: u64,
+        attempt: u32,
+    ) -> Outcome {
+        let timeout = Duration::from_secs(u64::from(options(entry).timeout));
+        let delivery = Delivery {
+            id: format!("test-{attempt}"),
+            time,
+            delay,
+            attempt,
+            deadline: Some(SystemTime::now() + timeout),
+        };
+        match RECORDER
+            .scope(self.recorder.clone(), call(entry, body, delivery))
+            .await
+        {
+            Ok(()) => Outcome::Done,
+            Err(failure) => Outcome::Failed(failure.message),
+        }
+    }
+
+    /// The handlers of `kind` named `name`; an error naming those there are.
+    fn of(&self, kind: Kind, name: &str) -> Result<Vec<&'static Entry>> {
+        let found: Vec<&'static Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.registration.kind == kind && e.registration.name == name)
+            .collect();
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        let mut names: Vec<&str> = self
+            .entries
+            .iter()
+            .filter(|e| e.registration.kind == kind)
+            .map(|e| e.registration.name.as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        Err(message(format!(
+            "this app has no {} `{name}`; its {}s are: {}",
+            kind.as_str(),
+            kind.as_str(),
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        )))
+    }
+
+    fn handler(&self, handler: &str) -> Result<&'static Entry> {
+        let found: Vec<&'static Entry> = self
+            .entries
+            .iter()
+            .filter(|e| {
+                let function = e.registration.function.as_str();
+                function == handler || function.rsplit("::").next() == Some(handler)
+            })
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one),
+            [] => Err(message(format!(
+                "this app has no handler `{handler}`; its handlers are: {}",
+                self.entries
+                    .iter()
+                    .map(|e| e.registration.function.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+            many => Err(message(format!(
+                "`{handler}` names {} handlers ({}): give its full path",
+                many.len(),
+                many.iter()
+                    .map(|e| e.registration.function.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
+/// A handler's options, those it leaves out at eventfn's defaults (a `timeout` or `memory` of
+/// `[package.metadata.eventfn]` is `cargo eventfn`'s to read, not the test binary's).
+fn options(entry: &Entry) -> eventfn_core::Options {
+    entry.registration.resolve(&Defaults::default()).options
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
