@@ -21,6 +21,25 @@ impl std::fmt::Debug for Entry {
     }
 }
 
+/// What an app has of `kind`, for an error about a name it lacks: `its events are: a, b`, or
+/// `it has no events`.
+pub(crate) fn known_names<'a>(
+    registrations: impl Iterator<Item = &'a Registration>,
+    kind: eventfn_core::Kind,
+) -> String {
+    let mut names: Vec<&str> = registrations
+        .filter(|r| r.kind == kind)
+        .map(|r| r.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        format!("it has no {}s", kind.as_str())
+    } else {
+        format!("its {}s are: {}", kind.as_str(), names.join(", "))
+    }
+}
+
 static REGISTRY: OnceLock<std::result::Result<Vec<Entry>, String>> = OnceLock::new();
 
 /// Every handler linked into this binary, in link order; an error if there is none, if a record

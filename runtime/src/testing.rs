@@ -312,23 +312,10 @@ impl TestApp {
         if !found.is_empty() {
             return Ok(found);
         }
-        let mut names: Vec<&str> = self
-            .entries
-            .iter()
-            .filter(|e| e.registration.kind == kind)
-            .map(|e| e.registration.name.as_str())
-            .collect();
-        names.sort_unstable();
-        names.dedup();
         Err(message(format!(
-            "this app has no {} `{name}`; its {}s are: {}",
+            "this app has no {} `{name}`; {}",
             kind.as_str(),
-            kind.as_str(),
-            if names.is_empty() {
-                "none".to_owned()
-            } else {
-                names.join(", ")
-            }
+            crate::registry::known_names(self.entries.iter().map(|e| &e.registration), kind)
         )))
     }
 

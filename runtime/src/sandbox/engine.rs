@@ -234,20 +234,8 @@ impl Engine {
         if !found.is_empty() {
             return Ok(found);
         }
-        let mut names: Vec<&str> = self
-            .handlers
-            .iter()
-            .map(|h| &h.entry.registration)
-            .filter(|r| r.kind == kind)
-            .map(|r| r.name.as_str())
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        let known = if names.is_empty() {
-            format!("it has no {}s", kind.as_str())
-        } else {
-            format!("its {}s are: {}", kind.as_str(), names.join(", "))
-        };
+        let known =
+            crate::registry::known_names(self.handlers.iter().map(|h| &h.entry.registration), kind);
         let what = match kind {
             Kind::Event => format!("no handler of this app subscribes to event `{name}`"),
             Kind::Queue => format!("this app has no queue `{name}`"),
