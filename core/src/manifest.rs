@@ -17,7 +17,7 @@
 //!       "payload": "Signup",
 //!       "context": true,
 //!       "options": { "timeout": 5, "retries": 2, "memory": 1024 },
-//!       "source": { "file": "examples/welcome/src/main.rs", "line": 33, "column": 1 }
+//!       "source": { "file": "examples/welcome/src/lib.rs", "line": 36, "column": 1 }
 //!     }
 //!   ]
 //! }
