@@ -99,7 +99,7 @@ pub struct DeliveryView {
     pub name: String,
     /// The handler's Rust path.
     pub handler: String,
-    /// `pending`, `done` or `dead`.
+    /// `pending`, `done`, `dead`, or `filtered` (the payload does not match the handler's filter).
     pub state: String,
     pub attempts: u32,
     /// When published, in milliseconds since the Unix epoch.

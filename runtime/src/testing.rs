@@ -166,7 +166,9 @@ impl TestApp {
                     continue;
                 }
             }
-            let outcome = self.run(entry, event.body.clone(), event.time, 0, 1).await;
+            let outcome = self
+                .run(entry, event.body.clone(), delivery(event.time, 0, 1))
+                .await;
             runs.push(Run {
                 handler: &registration.function,
                 outcome,
@@ -184,19 +186,36 @@ impl TestApp {
         payload: &T,
         attempt: u32,
     ) -> Result<Outcome> {
+        self.deliver(handler, payload, delivery(now_ms(), 0, attempt))
+            .await
+    }
+
+    /// Calls one handler as [`TestApp::call`] does, with the delivery its [`Context`] reports:
+    /// how to test a handler on a message published long ago (`time`), delayed (`delay`), or on
+    /// its last attempt. A `deadline` of `None` is the handler's `timeout` from now.
+    ///
+    /// [`Context`]: crate::Context
+    pub async fn deliver<T: Serialize + ?Sized>(
+        &self,
+        handler: &str,
+        payload: &T,
+        delivery: Delivery,
+    ) -> Result<Outcome> {
         let entry = self.handler(handler)?;
         let body = serde_json::to_string(payload)
             .map_err(|e| message(format!("cannot serialize the payload for `{handler}`: {e}")))?;
-        if attempt == 0 {
+        if delivery.attempt == 0 {
             return Err(message("attempts count from 1".to_owned()));
         }
-        Ok(self.run(entry, body, now_ms(), 0, attempt).await)
+        Ok(self.run(entry, body, delivery).await)
     }
 
     /// Fires schedule `name` (its `name`, by default its function's name) now.
     pub async fn trigger(&self, name: &str) -> Result<Outcome> {
         let entry = self.of(Kind::Schedule, name)?[0];
-        Ok(self.run(entry, "null".to_owned(), now_ms(), 0, 1).await)
+        Ok(self
+            .run(entry, "null".to_owned(), delivery(now_ms(), 0, 1))
+            .await)
     }
 
     /// Feeds queue `name` one batch of `payloads`, as SQS would (each as attempt 1), through
@@ -277,22 +296,11 @@ impl TestApp {
             .unwrap_or_else(|e| e.into_inner()) = None;
     }
 
-    async fn run(
-        &self,
-        entry: &'static Entry,
-        body: String,
-        time: u64,
-        delay: u64,
-        attempt: u32,
-    ) -> Outcome {
-        let timeout = Duration::from_secs(u64::from(options(entry).timeout));
-        let delivery = Delivery {
-            id: format!("test-{attempt}"),
-            time,
-            delay,
-            attempt,
-            deadline: Some(SystemTime::now() + timeout),
-        };
+    async fn run(&self, entry: &'static Entry, body: String, mut delivery: Delivery) -> Outcome {
+        if delivery.deadline.is_none() {
+            let timeout = Duration::from_secs(u64::from(options(entry).timeout));
+            delivery.deadline = Some(SystemTime::now() + timeout);
+        }
         match RECORDER
             .scope(self.recorder.clone(), call(entry, body, delivery))
             .await
@@ -354,6 +362,17 @@ impl TestApp {
 /// `[package.metadata.eventfn]` is `cargo eventfn`'s to read, not the test binary's).
 fn options(entry: &Entry) -> eventfn_core::Options {
     entry.registration.resolve(&Defaults::default()).options
+}
+
+/// A delivery published at `time`, within the handler's timeout.
+fn delivery(time: u64, delay: u64, attempt: u32) -> Delivery {
+    Delivery {
+        id: format!("test-{time}-{attempt}"),
+        time,
+        delay,
+        attempt,
+        deadline: None,
+    }
 }
 
 fn now_ms() -> u64 {

@@ -199,6 +199,22 @@ fn welcome_fans_out_and_its_handlers_publish_onwards() {
 }
 
 #[test]
+fn user_joined_asks_for_its_welcome_mail_five_minutes_later() {
+    let dir = test_dir("user-joined");
+    let sandbox = Sandbox::start("user-joined", &dir);
+    sandbox.publish_ok(&["user.joined", r#"{"id": "u1", "email": "ada@example.com"}"#]);
+    sandbox.wait_for("user_joined::user_joined", all_done(1));
+    let due = sandbox.wait_for("user_joined::send_welcome_mail", |d| d.len() == 1);
+    assert_eq!(due[0]["name"], "user.welcome-due");
+    assert_eq!(due[0]["state"], "pending", "{due:?}");
+    assert_eq!(due[0]["delay"], 300_000);
+    assert_eq!(
+        due[0]["due"].as_u64().unwrap(),
+        due[0]["time"].as_u64().unwrap() + 300_000
+    );
+}
+
+#[test]
 fn each_retry_setting_makes_as_many_attempts_in_the_sandbox_as_on_aws() {
     let summary = build_ok(&["-p", "fixture-retry-table"], &[]);
     let template: Value =

@@ -222,7 +222,12 @@ fn the_same_app_gives_the_same_bytes() {
 
 #[test]
 fn every_fixture_lints_clean() {
-    for package in ["fixture-basic", "fixture-sandbox-app", "fixture-lambda-app"] {
+    for package in [
+        "fixture-basic",
+        "fixture-sandbox-app",
+        "fixture-lambda-app",
+        "user-joined",
+    ] {
         let (path, _) = template(package);
         cfn_lint_is_silent(&path);
     }
