@@ -215,6 +215,27 @@ fn user_joined_asks_for_its_welcome_mail_five_minutes_later() {
 }
 
 #[test]
+fn nightly_cleanup_fans_the_night_out_to_its_queue() {
+    let dir = test_dir("nightly-cleanup");
+    let sandbox = Sandbox::start("nightly-cleanup", &dir);
+    let fired = sandbox.eventfn(&["trigger", "nightly-cleanup"]);
+    assert!(fired.status.success(), "{}", stderr(&fired));
+    sandbox.wait_for("nightly_cleanup::nightly", all_done(1));
+    let purged = sandbox.wait_for("nightly_cleanup::purge", all_done(3));
+    assert!(
+        purged
+            .iter()
+            .all(|d| d["name"] == "cleanup" && d["kind"] == "queue")
+    );
+    let log = sandbox
+        .log_until(|log| log.iter().filter(|l| l.contains("purged")).count() == 3)
+        .join("\n");
+    for table in ["sessions", "uploads", "carts"] {
+        assert!(log.contains(&format!("table={table}")), "{table}:\n{log}");
+    }
+}
+
+#[test]
 fn each_retry_setting_makes_as_many_attempts_in_the_sandbox_as_on_aws() {
     let summary = build_ok(&["-p", "fixture-retry-table"], &[]);
     let template: Value =

@@ -227,6 +227,7 @@ fn every_fixture_lints_clean() {
         "fixture-sandbox-app",
         "fixture-lambda-app",
         "user-joined",
+        "nightly-cleanup",
     ] {
         let (path, _) = template(package);
         cfn_lint_is_silent(&path);

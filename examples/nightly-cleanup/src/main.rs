@@ -1,0 +1,9 @@
+//! The nightly-cleanup app: serves its handlers on Lambda, or in the sandbox under
+//! `cargo eventfn dev`. The handlers are in the library (`src/lib.rs`), linked here.
+
+use nightly_cleanup as _;
+
+#[tokio::main]
+async fn main() -> eventfn::Result<()> {
+    eventfn::run().await
+}
