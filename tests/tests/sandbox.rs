@@ -236,6 +236,31 @@ fn nightly_cleanup_fans_the_night_out_to_its_queue() {
 }
 
 #[test]
+fn budget_analysis_analyses_only_what_its_filter_lets_through() {
+    let dir = test_dir("budget-analysis");
+    let sandbox = Sandbox::start("budget-analysis", &dir);
+    sandbox.publish_ok(&[
+        "budget.submitted",
+        r#"{"department": "sales", "amount": 25000, "lines": [{"category": "travel", "amount": 25000}]}"#,
+    ]);
+    sandbox.publish_ok(&[
+        "budget.submitted",
+        r#"{"department": "sales", "amount": 500, "lines": [{"category": "travel", "amount": 500}]}"#,
+    ]);
+    let analysed = sandbox.wait_for("budget_analysis::analyse", |d| {
+        d.len() == 2 && d.iter().all(|d| d["state"] != "pending")
+    });
+    let mut states: Vec<&str> = analysed
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    states.sort_unstable();
+    assert_eq!(states, ["done", "filtered"]);
+    let reported = sandbox.wait_for("budget_analysis::report", all_done(1));
+    assert_eq!(reported[0]["name"], "budget.analysed");
+}
+
+#[test]
 fn each_retry_setting_makes_as_many_attempts_in_the_sandbox_as_on_aws() {
     let summary = build_ok(&["-p", "fixture-retry-table"], &[]);
     let template: Value =

@@ -228,6 +228,7 @@ fn every_fixture_lints_clean() {
         "fixture-lambda-app",
         "user-joined",
         "nightly-cleanup",
+        "budget-analysis",
     ] {
         let (path, _) = template(package);
         cfn_lint_is_silent(&path);

@@ -1,0 +1,9 @@
+//! The budget-analysis app: serves its handlers on Lambda, or in the sandbox under
+//! `cargo eventfn dev`. The handlers are in the library (`src/lib.rs`), linked here.
+
+use budget_analysis as _;
+
+#[tokio::main]
+async fn main() -> eventfn::Result<()> {
+    eventfn::run().await
+}
