@@ -15,9 +15,8 @@
 //! its attempts start again from one.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
     MessageAttributeValue, MessageSystemAttributeName,
@@ -29,11 +28,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::{Session, Target};
+use crate::deploy::runtime;
+use crate::sandbox::now_ms;
 use crate::shell::Shell;
 use crate::{MessageFormat, stack};
 
-/// How long a listed message stays hidden while the others are received: long enough to go
-/// through a full queue, after which it would be seen again.
+/// How long a listed message stays hidden while the others are received; reading a queue stops
+/// before then (see [`receive_all`]), so that no receipt goes stale.
 const HIDE_SECONDS: i32 = 60;
 
 /// Which deployed stage: `--stage`, the app's package, and where AWS is.
@@ -122,18 +123,6 @@ struct Opened {
     session: Session,
     stack: String,
     queues: Vec<DeadQueue>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
 }
 
 /// Finds the stage's stack and its dead-letter queues; an error when there is no such stack.
@@ -242,13 +231,17 @@ async fn receive_all(
     queue: &DeadQueue,
 ) -> Result<Vec<DeadLetter>> {
     let mut letters: BTreeMap<String, DeadLetter> = BTreeMap::new();
-    let mut empty = 0;
-    // Short polls sample a part of SQS's servers: a few empty answers in a row mean empty.
-    while empty < 3 {
+    // Long polls ask every SQS server, so an empty answer means nothing is left to see. The
+    // reading stops too when a message comes back (the queue went round) and well before the
+    // first ones would be visible again, so every receipt kept is still good.
+    let started = std::time::Instant::now();
+    let budget = std::time::Duration::from_secs(HIDE_SECONDS as u64 / 2);
+    while started.elapsed() < budget {
         let output = sqs
             .receive_message()
             .queue_url(&queue.url)
             .max_number_of_messages(10)
+            .wait_time_seconds(1)
             .visibility_timeout(HIDE_SECONDS)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")
@@ -262,13 +255,16 @@ async fn receive_all(
             })?;
         let messages = output.messages.unwrap_or_default();
         if messages.is_empty() {
-            empty += 1;
-            continue;
+            break;
         }
-        empty = 0;
+        let mut again = false;
         for message in messages {
             let letter = letter(queue, message);
-            letters.entry(letter.id.clone()).or_insert(letter);
+            // The newest receipt is the one SQS honours.
+            again |= letters.insert(letter.id.clone(), letter).is_some();
+        }
+        if again {
+            break;
         }
     }
     Ok(letters.into_values().collect())
@@ -433,11 +429,11 @@ async fn collect<'a>(
     opened: &'a Opened,
     sqs: &aws_sdk_sqs::Client,
 ) -> Result<Vec<(&'a DeadQueue, Vec<DeadLetter>)>> {
-    let mut all = Vec::new();
-    for queue in &opened.queues {
-        all.push((queue, receive_all(&opened.session, sqs, queue).await?));
-    }
-    Ok(all)
+    // All at once: each read ends with a long poll that finds its queue empty.
+    let reads = opened.queues.iter().map(|queue| async move {
+        Ok::<_, anyhow::Error>((queue, receive_all(&opened.session, sqs, queue).await?))
+    });
+    futures_util::future::try_join_all(reads).await
 }
 
 /// `cargo eventfn events --stage NAME --dead`.
@@ -530,7 +526,15 @@ pub fn replay(shell: &Shell, stage: &Stage, name: &str, id: Option<&str>) -> Res
                     release(&opened.session, &sqs, queue, &chosen[i..]).await?;
                     break;
                 }
-                delete(&opened.session, &sqs, queue, &[letter]).await?;
+                delete(&opened.session, &sqs, queue, &[letter])
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "dead letter {} was sent back to the queue of `{}` but is still a dead \
+                             letter: do not replay it again, purge it or let it expire",
+                            letter.id, letter.handler
+                        )
+                    })?;
                 replayed += 1;
                 shell.status(
                     "Replayed",
@@ -580,7 +584,9 @@ async fn send_back(
         .set_message_group_id(
             fifo.then(|| letter.group.clone().unwrap_or_else(|| letter.name.clone())),
         )
-        .set_message_deduplication_id(fifo.then(|| format!("replay-{}", letter.id)))
+        // Unique per send: a letter replayed, failed again and replayed within SQS's five-minute
+        // deduplication window must not be dropped as a duplicate.
+        .set_message_deduplication_id(fifo.then(|| format!("replay-{}-{}", letter.id, now_ms())))
         .send()
         .await
         .map_err(|e| {

@@ -97,7 +97,7 @@ pub struct ReplayArgs {
     pub stage: crate::dead::Stage,
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -11,8 +11,9 @@
 //!
 //! The delay queue's function (the app's own binary, run as [`DELAYED_HANDLER`]) sends each
 //! [`Delayed`] message on to its topic or queue, keeping the time it was published and the delay
-//! asked for, which the handler's `Context` reports. A message that arrives early (it cannot, but a
-//! clock may be off) waits again for what is left. The scheduler targets the queue rather than
+//! asked for, which the handler's `Context` reports. A message that arrives early waits again for
+//! what is left: Scheduler fires anywhere within the minute of its `at(...)`, so a long delay
+//! may arrive up to a minute early and take one more short wait in the delay queue. The scheduler targets the queue rather than
 //! the topic because the topics are encrypted with the AWS managed key, which services publishing
 //! on a user's behalf cannot use, and because a schedule cannot set the message attributes that
 //! carry the publish time.

@@ -175,7 +175,10 @@ impl FilterPolicy {
 
     /// Checks a policy already read, as found in `eventfn.json` or a registration record.
     pub fn from_value(value: &Value) -> Result<FilterPolicy, FilterError> {
-        FilterPolicy::check(&Tree::from(value))
+        // Through the same reader as the text, so a policy reads the same from either.
+        let tree = Tree::deserialize(value)
+            .map_err(|e| whole(format!("the policy cannot be read: {e}")))?;
+        FilterPolicy::check(&tree)
     }
 
     fn check(tree: &Tree) -> Result<FilterPolicy, FilterError> {
@@ -853,24 +856,6 @@ impl Tree {
                 entries
                     .iter()
                     .map(|(k, v)| (k.clone(), v.to_value()))
-                    .collect(),
-            ),
-        }
-    }
-}
-
-impl From<&Value> for Tree {
-    fn from(value: &Value) -> Tree {
-        match value {
-            Value::Null => Tree::Null,
-            Value::Bool(b) => Tree::Bool(*b),
-            Value::Number(n) => Tree::Number(n.clone()),
-            Value::String(s) => Tree::String(s.clone()),
-            Value::Array(items) => Tree::Array(items.iter().map(Tree::from).collect()),
-            Value::Object(entries) => Tree::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Tree::from(v)))
                     .collect(),
             ),
         }

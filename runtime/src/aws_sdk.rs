@@ -17,6 +17,7 @@ use crate::aws::{
     DELAY_ATTRIBUTE, NAME_ATTRIBUTE, QUEUES_ENV, STACK_ENV, TIME_ATTRIBUTE, TOPICS_ENV,
 };
 use crate::error::message as error;
+use crate::lambda::now_ms;
 use crate::publish::{Bus, Message};
 
 /// Topic ARNs and queue URLs by kind and name.
@@ -586,12 +587,6 @@ fn schedule_name(name: &str, second: u64) -> String {
         .take(25)
         .collect();
     format!("{kept}-{second}-{:016x}", hasher.finish())
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Fails when a batch request accepted the call but refused some entries: (code, reason) each.

@@ -708,7 +708,7 @@ fn deadline(timeout_secs: Option<u32>, lambda_deadline_ms: u64) -> Option<System
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -97,10 +97,10 @@
 //!
 //! With the `testing` feature, `eventfn::testing::TestApp` runs the handlers linked into a test
 //! binary in-process, in `#[tokio::test]`s: publish an event and get each subscriber's outcome
-//! (filters applied), call a handler as any attempt, fire a schedule, feed a queue a batch and
-//! read which records failed, and see what the handlers published and with what delay, or make
-//! their publishes fail. Each `TestApp` records only what its own calls sent, so tests run in
-//! parallel.
+//! (filters applied), call a handler as any attempt (with any publish time and delay), fire a
+//! schedule, feed a queue a batch and read which records failed, and see what the handlers
+//! published and with what delay, or make their publishes fail. Each `TestApp` records only
+//! what its own calls sent, so tests run in parallel.
 //!
 //! # Delays
 //!

@@ -2,8 +2,9 @@
 
 use std::sync::OnceLock;
 
-use eventfn_core::Registration;
 use eventfn_core::record::conflicts;
+use eventfn_core::{FilterPolicy, Registration};
+use serde_json::Value;
 
 use crate::__private::{HANDLERS, Registered};
 use crate::Result;
@@ -13,6 +14,63 @@ use crate::error::message;
 pub struct Entry {
     pub registration: Registration,
     pub(crate) registered: &'static Registered,
+    /// Its filter, checked when first asked for (see [`Entry::filter`]).
+    filter: OnceLock<std::result::Result<Option<FilterPolicy>, String>>,
+}
+
+impl Entry {
+    /// An event handler's filter, checked the first time it is asked for: the sandbox and the
+    /// test kit ask, a function on Lambda never does (SNS filters there), so it costs a cold
+    /// start nothing. An error if this eventfn cannot read what the macros wrote.
+    pub fn filter(&self) -> Result<Option<&FilterPolicy>> {
+        self.filter
+            .get_or_init(|| {
+                self.registration
+                    .filter
+                    .as_ref()
+                    .map(FilterPolicy::from_value)
+                    .transpose()
+                    .map_err(|e| {
+                        format!(
+                            "handler `{}` has a filter this eventfn cannot read ({e}): build the \
+                             app with the eventfn that runs it",
+                            self.registration.function
+                        )
+                    })
+            })
+            .as_ref()
+            .map(Option::as_ref)
+            .map_err(|e| message(e.clone()))
+    }
+
+    /// Whether a published payload reaches this handler: always, without a filter; with one,
+    /// when the payload matches it (a payload that is not JSON matches none).
+    pub(crate) fn accepts(&self, payload: &Payload<'_>) -> Result<bool> {
+        let Some(filter) = self.filter()? else {
+            return Ok(true);
+        };
+        Ok(payload
+            .parsed
+            .get_or_init(|| serde_json::from_str(payload.body).ok())
+            .as_ref()
+            .is_some_and(|p| filter.matches(p)))
+    }
+}
+
+/// An event's payload as its subscribers' filters read it: parsed once, when a first filter
+/// asks, however many subscribers there are.
+pub(crate) struct Payload<'a> {
+    body: &'a str,
+    parsed: std::cell::OnceCell<Option<Value>>,
+}
+
+impl<'a> Payload<'a> {
+    pub(crate) fn new(body: &'a str) -> Payload<'a> {
+        Payload {
+            body,
+            parsed: std::cell::OnceCell::new(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Entry {
@@ -59,6 +117,7 @@ fn load() -> std::result::Result<Vec<Entry>, String> {
         entries.push(Entry {
             registration,
             registered,
+            filter: OnceLock::new(),
         });
     }
     if entries.is_empty() {

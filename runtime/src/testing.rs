@@ -35,14 +35,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use eventfn_core::{Defaults, FilterPolicy, Kind};
+use eventfn_core::{Defaults, Kind};
 use serde::Serialize;
 
 use crate::aws::{NAME_ATTRIBUTE, TIME_ATTRIBUTE};
 use crate::error::message;
+use crate::lambda::now_ms;
 use crate::lambda::{Dispatcher, call};
 use crate::publish::Message;
-use crate::registry::Entry;
+use crate::registry::{Entry, Payload};
 use crate::{Delivery, Result};
 
 tokio::task_local! {
@@ -151,24 +152,16 @@ impl TestApp {
     ) -> Result<Vec<Run>> {
         let event = Message::new(Kind::Event, name, payload)?;
         let subscribers = self.of(Kind::Event, name)?;
-        let parsed: Option<serde_json::Value> = serde_json::from_str(&event.body).ok();
+        let payload = Payload::new(&event.body);
         let mut runs = Vec::with_capacity(subscribers.len());
         for entry in subscribers {
             let registration = &entry.registration;
-            if let Some(filter) = &registration.filter {
-                let policy = FilterPolicy::from_value(filter)
-                    .map_err(|e| message(format!("handler `{}`: {e}", registration.function)))?;
-                if !parsed.as_ref().is_some_and(|p| policy.matches(p)) {
-                    runs.push(Run {
-                        handler: &registration.function,
-                        outcome: Outcome::Filtered,
-                    });
-                    continue;
-                }
-            }
-            let outcome = self
-                .run(entry, event.body.clone(), delivery(event.time, 0, 1))
-                .await;
+            let outcome = if entry.accepts(&payload)? {
+                self.run(entry, event.body.clone(), delivery(event.time, 0, 1))
+                    .await
+            } else {
+                Outcome::Filtered
+            };
             runs.push(Run {
                 handler: &registration.function,
                 outcome,
@@ -373,10 +366,4 @@ fn delivery(time: u64, delay: u64, attempt: u32) -> Delivery {
         attempt,
         deadline: None,
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -20,17 +20,17 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::sync::mpsc as sync_mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use eventfn_core::options::Defaults;
-use eventfn_core::{FilterPolicy, Kind, Options};
+use eventfn_core::{Kind, Options};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::clock::Clock;
 use super::log::{Line, Log, Shown, capture};
 use super::store::{self, Filter, NewEvent, Outcome, Store};
 use crate::publish::{Bus, Message};
-use crate::registry::Entry;
+use crate::registry::{Entry, Payload};
 use crate::{Delivery, Result};
 
 /// Workers per handler that does not set `concurrency`.
@@ -76,8 +76,6 @@ pub struct Settings {
 struct Handler {
     entry: &'static Entry,
     options: Options,
-    /// An event handler's filter: payloads that do not match it are recorded, not delivered.
-    filter: Option<FilterPolicy>,
     ready: mpsc::UnboundedSender<Vec<store::Delivery>>,
 }
 
@@ -136,11 +134,7 @@ pub struct Engine {
     log: Log,
 }
 
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+pub(crate) use crate::lambda::now_ms;
 
 impl Engine {
     /// Opens the store and starts the store's thread, the dispatcher and every handler's
@@ -168,22 +162,13 @@ impl Engine {
             } else {
                 options.concurrency.map_or(DEFAULT_WORKERS, |c| c as usize)
             };
-            let filter = match &entry.registration.filter {
-                Some(policy) => Some(FilterPolicy::from_value(policy).map_err(|e| {
-                    format!(
-                        "handler `{}` has a filter the sandbox cannot read ({e}): rebuild the app \
-                         with the same eventfn as this sandbox",
-                        entry.registration.function
-                    )
-                })?),
-                None => None,
-            };
+            // Checked now, so that a filter it cannot read stops the sandbox at its start.
+            entry.filter().map_err(|e| e.to_string())?;
             let (ready, queue) = mpsc::unbounded_channel();
             workers.push((count, Arc::new(Mutex::new(queue))));
             handlers.push(Handler {
                 entry,
                 options,
-                filter,
                 ready,
             });
         }
@@ -258,21 +243,19 @@ impl Engine {
                 )));
             }
             let subscribers = self.subscribers(message.kind, &message.name)?;
-            // Read once for every filter of the event; a payload that is not JSON matches none.
-            let payload = subscribers
-                .iter()
-                .any(|h| h.filter.is_some())
-                .then(|| serde_json::from_str::<serde_json::Value>(&message.body).ok());
+            // Payloads that a handler's filter does not match are recorded, not delivered.
+            let payload = Payload::new(&message.body);
             let (mut handlers, mut filtered) = (Vec::new(), Vec::new());
             for handler in subscribers {
                 let function = handler.entry.registration.function.as_str();
-                match (&handler.filter, &payload) {
-                    (Some(filter), Some(payload))
-                        if !payload.as_ref().is_some_and(|p| filter.matches(p)) =>
-                    {
-                        filtered.push(function)
-                    }
-                    _ => handlers.push(function),
+                if handler
+                    .entry
+                    .accepts(&payload)
+                    .map_err(|e| Refusal::Invalid(e.to_string()))?
+                {
+                    handlers.push(function);
+                } else {
+                    filtered.push(function);
                 }
             }
             events.push(Accepted {
