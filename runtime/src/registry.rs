@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 
 use eventfn_core::record::conflicts;
 use eventfn_core::{FilterPolicy, Registration};
+#[cfg(any(feature = "sandbox", feature = "testing"))]
 use serde_json::Value;
 
 use crate::__private::{HANDLERS, Registered};
@@ -45,6 +46,7 @@ impl Entry {
 
     /// Whether a published payload reaches this handler: always, without a filter; with one,
     /// when the payload matches it (a payload that is not JSON matches none).
+    #[cfg(any(feature = "sandbox", feature = "testing"))]
     pub(crate) fn accepts(&self, payload: &Payload<'_>) -> Result<bool> {
         let Some(filter) = self.filter()? else {
             return Ok(true);
@@ -59,11 +61,13 @@ impl Entry {
 
 /// An event's payload as its subscribers' filters read it: parsed once, when a first filter
 /// asks, however many subscribers there are.
+#[cfg(any(feature = "sandbox", feature = "testing"))]
 pub(crate) struct Payload<'a> {
     body: &'a str,
     parsed: std::cell::OnceCell<Option<Value>>,
 }
 
+#[cfg(any(feature = "sandbox", feature = "testing"))]
 impl<'a> Payload<'a> {
     pub(crate) fn new(body: &'a str) -> Payload<'a> {
         Payload {
@@ -81,6 +85,7 @@ impl std::fmt::Debug for Entry {
 
 /// What an app has of `kind`, for an error about a name it lacks: `its events are: a, b`, or
 /// `it has no events`.
+#[cfg(any(feature = "sandbox", feature = "testing"))]
 pub(crate) fn known_names<'a>(
     registrations: impl Iterator<Item = &'a Registration>,
     kind: eventfn_core::Kind,

@@ -261,6 +261,25 @@ impl TestApp {
         Ok(Batch { failed })
     }
 
+    /// Runs `work`, code of the app that is not a handler (an HTTP endpoint that publishes, a
+    /// script), with this `TestApp`'s recorder: what it publishes or enqueues is in
+    /// [`TestApp::published`], and fails while [`TestApp::fail_publishes`] is on, as from a
+    /// handler.
+    ///
+    /// ```no_run
+    /// # async fn test() -> eventfn::Result<()> {
+    /// let app = eventfn::testing::TestApp::new()?;
+    /// app.record(async { eventfn::publish("report-asked", "2026-11").await }).await?;
+    /// assert_eq!(app.published()[0].name, "report-asked");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn record<F: IntoFuture>(&self, work: F) -> F::Output {
+        RECORDER
+            .scope(self.recorder.clone(), work.into_future())
+            .await
+    }
+
     /// Everything the handlers run by this `TestApp` published or enqueued so far, in order.
     pub fn published(&self) -> Vec<Sent> {
         self.recorder

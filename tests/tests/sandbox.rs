@@ -50,6 +50,7 @@ impl Sandbox {
             .arg(&store)
             .env("CARGO", env!("CARGO"))
             .env("SANDBOX_TEST_DIR", dir)
+            .env("TASKS_DIR", dir.join("tasks"))
             .env("NO_COLOR", "1")
             .current_dir(root())
             .stdout(Stdio::piped())
@@ -258,6 +259,117 @@ fn budget_analysis_analyses_only_what_its_filter_lets_through() {
     assert_eq!(states, ["done", "filtered"]);
     let reported = sandbox.wait_for("budget_analysis::report", all_done(1));
     assert_eq!(reported[0]["name"], "budget.analysed");
+}
+
+/// The background-task example's HTTP front, `examples/front.rs`, publishing into `sandbox`;
+/// killed when dropped.
+struct Front {
+    url: String,
+    child: Child,
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Front {
+    fn start(sandbox: &Sandbox, dir: &Path) -> Front {
+        let built = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "background-task",
+                "--example",
+                "front",
+            ])
+            .current_dir(root())
+            .status()
+            .expect("run cargo build");
+        assert!(built.success(), "the front builds");
+        let mut child = Command::new(target_dir().join("debug/examples/front"))
+            .env("EVENTFN_SANDBOX", &sandbox.url)
+            .env("TASKS_DIR", dir.join("tasks"))
+            .env("PORT", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run the front");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .strip_prefix("Listening on ")
+            .and_then(|rest| rest.split(';').next())
+            .unwrap_or_else(|| panic!("the front says where it listens: {first:?}"))
+            .to_owned();
+        Front { url, child }
+    }
+
+    /// The status and JSON body of a request to the front.
+    fn request(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let url = format!("{}{path}", self.url);
+        let mut response = match body {
+            Some(body) => agent
+                .post(&url)
+                .header("content-type", "application/json")
+                .send(body),
+            None => agent.get(&url).call(),
+        }
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let text = response.body_mut().read_to_string().unwrap();
+        (
+            response.status().as_u16(),
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        )
+    }
+}
+
+#[test]
+fn background_task_moves_a_posted_task_through_its_statuses() {
+    let dir = test_dir("background-task");
+    let sandbox = Sandbox::start("background-task", &dir);
+    let front = Front::start(&sandbox, &dir);
+    let (status, posted) = front.request("POST", "/tasks", Some(r#"{"background": "resize"}"#));
+    assert_eq!(status, 202, "{posted}");
+    let path = posted["status"].as_str().unwrap().to_owned();
+    // Each status is seen on the way: the steps are seconds apart.
+    let mut seen: Vec<String> = Vec::new();
+    let started = Instant::now();
+    while seen.last().map(String::as_str) != Some("complete") {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the task completes within a minute; statuses seen: {seen:?}"
+        );
+        let (status, task) = front.request("GET", &path, None);
+        if status == 200 {
+            let now = task["status"].as_str().unwrap().to_owned();
+            if seen.last() != Some(&now) {
+                seen.push(now);
+            }
+        } else {
+            assert_eq!(status, 404, "{task}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(seen, ["received", "processing", "complete"]);
+    for handler in [
+        "background_task::receive",
+        "background_task::process",
+        "background_task::complete",
+    ] {
+        sandbox.wait_for(handler, all_done(1));
+    }
+    let processing = sandbox.wait_for("background_task::process", all_done(1));
+    assert_eq!(processing[0]["delay"], 3000);
 }
 
 #[test]

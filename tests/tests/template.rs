@@ -229,6 +229,7 @@ fn every_fixture_lints_clean() {
         "user-joined",
         "nightly-cleanup",
         "budget-analysis",
+        "background-task",
     ] {
         let (path, _) = template(package);
         cfn_lint_is_silent(&path);
