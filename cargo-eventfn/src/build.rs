@@ -272,8 +272,13 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
+/// Whether `package`'s own code uses eventfn: a dev-dependency (eventfn's own, for its doctests,
+/// or a crate's that only tests with it) puts no handler into its library or binary.
 fn depends_on_eventfn(package: &Package) -> bool {
-    package.dependencies.iter().any(|d| d.name == "eventfn")
+    package
+        .dependencies
+        .iter()
+        .any(|d| d.name == "eventfn" && d.kind == cargo_metadata::DependencyKind::Normal)
 }
 
 fn has_bin(package: &Package) -> bool {

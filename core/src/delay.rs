@@ -54,15 +54,19 @@ pub struct DelayRoute {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Delayed<P> {
+    /// Where it goes and when it is due.
     pub eventfn: DelayedHeader,
+    /// The payload as published (byte for byte when `P` is a `RawValue`).
     pub payload: P,
 }
 
+/// The `eventfn` part of a [`Delayed`] message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DelayedHeader {
     /// `event` or `queue`.
     pub kind: Kind,
+    /// The event or queue it is sent on to when due.
     pub name: String,
     /// When it was published, in milliseconds since the Unix epoch.
     pub time: u64,

@@ -86,6 +86,7 @@ pub struct FilterPolicy {
 pub struct FilterError {
     /// Where in the policy, like `total[0].numeric`; empty for the policy as a whole.
     pub path: String,
+    /// What is wrong there, as a sentence for the user.
     pub message: String,
 }
 

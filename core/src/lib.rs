@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The one definition of eventfn's grammar and app manifest, shared by `eventfn-macros` (which
 //! checks user input at compile time), the `eventfn` runtime (which reads registrations at start)
 //! and `cargo-eventfn` (which reads them from the built binary and writes the app's artifacts).
@@ -16,6 +17,7 @@ pub mod options;
 pub mod record;
 pub mod sandbox;
 pub mod schedule;
+pub mod settings;
 
 pub use after::parse_after;
 pub use filter::FilterPolicy;

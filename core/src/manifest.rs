@@ -46,12 +46,17 @@ pub const MANIFEST_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// `#[event]`: pub/sub, published to an SNS topic and delivered to every subscriber.
     Event,
+    /// `#[queue]`: jobs in an SQS queue, taken in batches by its one handler.
     Queue,
+    /// `#[schedule]`: fired by EventBridge on a `rate(...)` or `cron(...)` expression.
     Schedule,
 }
 
 impl Kind {
+    /// Its name in `eventfn.json`, registration records and the sandbox's API: `event`, `queue`
+    /// or `schedule`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Event => "event",
@@ -81,12 +86,17 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Architecture {
+    /// `x86_64`, the default.
     #[default]
     X86_64,
+    /// `arm64` (Graviton): `architecture = "arm64"` in `[package.metadata.eventfn]`, or
+    /// `cargo eventfn build --arm64`.
     Arm64,
 }
 
 impl Architecture {
+    /// Lambda's name for it, as in `eventfn.json` and the functions' `Architectures`: `x86_64`
+    /// or `arm64`.
     pub fn as_str(self) -> &'static str {
         match self {
             Architecture::X86_64 => "x86_64",
@@ -106,44 +116,70 @@ impl Architecture {
 /// An app: what `cargo eventfn build` writes to `eventfn.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The format's version: [`MANIFEST_VERSION`] when written.
     pub version: u32,
+    /// The app's name: `app` of `[package.metadata.eventfn]`, else the package's name; the stack
+    /// is named after it.
     pub app: String,
+    /// The Cargo package the app was built from.
     pub package: String,
+    /// The package's binary target that was built: the functions' `bootstrap`.
     pub binary: String,
+    /// What the binary was built for and the functions run on.
     pub architecture: Architecture,
+    /// `region` of `[package.metadata.eventfn]`; `None` when not set, leaving the region to the
+    /// AWS configuration at deploy time.
     pub region: Option<String>,
+    /// Every handler of the app, in the order of [`Manifest::sort`].
     pub handlers: Vec<Handler>,
 }
 
 /// One handler, its options resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handler {
+    /// Which attribute declared it.
     pub kind: Kind,
+    /// The event or queue it handles; for a schedule, its `name` option, else its function's
+    /// name.
     pub name: String,
+    /// A schedule's `rate(...)` or `cron(...)` expression; `None` for events and queues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
     /// An event handler's filter policy: the payloads it receives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<serde_json::Value>,
+    /// The handler's Rust path, like `welcome::send_welcome`: what `EVENTFN_HANDLER` names on
+    /// Lambda.
     pub function: String,
+    /// The payload type as written in the handler's signature, like `Signup`; `None` when it
+    /// takes none.
     pub payload: Option<String>,
+    /// Whether the handler takes an `eventfn::Context`.
     pub context: bool,
+    /// Its options, defaults filled in.
     pub options: Options,
+    /// Where it is declared.
     pub source: Source,
 }
 
 /// A handler's options with defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Options {
-    /// Seconds.
+    /// How long an attempt may run, in seconds (1 to 900): the function's Lambda timeout.
     pub timeout: u32,
+    /// How many times a failed delivery is tried again before it is a dead letter (0 to 999):
+    /// the handler's SQS queue redrives after `retries + 1` receives.
     pub retries: u32,
-    /// MB.
+    /// The function's Lambda memory, in MB (128 to 10240).
     pub memory: u32,
+    /// The function's reserved concurrent executions (1 to 1000); `None`: unreserved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
+    /// A queue's most messages per invocation: its SQS event source mapping's `BatchSize`;
+    /// `None` for events and schedules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<u32>,
+    /// Whether a queue is a FIFO queue, delivered in order; `None` for events and schedules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fifo: Option<bool>,
 }
@@ -151,8 +187,12 @@ pub struct Options {
 /// Where a handler is declared.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Source {
+    /// The path rustc was given (`file!()`): relative to the workspace root for workspace
+    /// members, absolute for crates outside the workspace.
     pub file: String,
+    /// The line of the handler's attribute (`line!()`), from 1.
     pub line: u32,
+    /// The column of the handler's attribute (`column!()`), from 1.
     pub column: u32,
 }
 

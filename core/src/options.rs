@@ -19,17 +19,26 @@ use crate::manifest::Kind;
 /// Every option key, declared once: the macros, the runtime and `cargo eventfn` name them alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptionKey {
+    /// `timeout`: how long an attempt may run, like `"10s"` ([`parse_timeout`]).
     Timeout,
+    /// `retries`: how many times a failed delivery is tried again ([`check_retries`]).
     Retries,
+    /// `memory`: the function's memory, in MB ([`check_memory`]).
     Memory,
+    /// `concurrency`: the function's reserved concurrent executions ([`check_concurrency`]).
     Concurrency,
+    /// `batch_size`: a queue's most messages per invocation ([`check_batch_size`]).
     BatchSize,
+    /// `fifo`: whether a queue is a FIFO queue.
     Fifo,
+    /// `name`: a schedule's name, instead of its function's.
     Name,
+    /// `filter`: an event handler's SNS filter policy on the payload ([`crate::filter`]).
     Filter,
 }
 
 impl OptionKey {
+    /// Every key, in the order [`OptionKey::list_for`] lists them.
     pub const ALL: [OptionKey; 8] = [
         OptionKey::Timeout,
         OptionKey::Retries,
@@ -41,6 +50,7 @@ impl OptionKey {
         OptionKey::Filter,
     ];
 
+    /// The key as written on the attribute, like `batch_size`.
     pub fn as_str(self) -> &'static str {
         match self {
             OptionKey::Timeout => "timeout",
@@ -54,6 +64,7 @@ impl OptionKey {
         }
     }
 
+    /// The key [`OptionKey::as_str`] writes as `key`; `None` for a key that is not an option.
     pub fn parse(key: &str) -> Option<OptionKey> {
         OptionKey::ALL.into_iter().find(|k| k.as_str() == key)
     }
@@ -85,11 +96,18 @@ impl OptionKey {
     }
 }
 
+/// The longest `timeout`, in seconds: Lambda's 15 minutes.
 pub const MAX_TIMEOUT_SECS: u64 = 900;
+/// The most `retries`: the redrive `maxReceiveCount` of the handler's queue, `retries + 1`, is at
+/// most 1000.
 pub const MAX_RETRIES: u64 = 999;
+/// The `memory` Lambda takes, in MB.
 pub const MEMORY_MB: std::ops::RangeInclusive<u64> = 128..=10_240;
+/// The largest `concurrency`: the default account limit of concurrent executions.
 pub const MAX_CONCURRENCY: u64 = 1_000;
+/// The largest `batch_size` of a standard queue's SQS event source mapping.
 pub const MAX_BATCH_SIZE: u64 = 10_000;
+/// The largest `batch_size` of a FIFO queue's SQS event source mapping.
 pub const MAX_FIFO_BATCH_SIZE: u64 = 10;
 
 /// Parses a timeout such as `"10s"`, `"5m"` or `"1m30s"` into whole seconds, 1 to 900.
@@ -215,9 +233,14 @@ pub fn check_batch_size(n: u64, fifo: bool) -> Result<u32, String> {
 /// `[package.metadata.eventfn]`; the others are fixed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Defaults {
+    /// `timeout`, in seconds: 5, or `timeout` of `[package.metadata.eventfn]` (in the sandbox,
+    /// `EVENTFN_SANDBOX_TIMEOUT`).
     pub timeout: u32,
+    /// `memory`, in MB: 1024, or `memory` of `[package.metadata.eventfn]`.
     pub memory: u32,
+    /// `retries`: 2.
     pub retries: u32,
+    /// A queue's `batch_size`: 10.
     pub batch_size: u32,
 }
 

@@ -15,36 +15,56 @@ use crate::options::Defaults;
 /// One handler as declared: only the options the user wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {
+    /// The record's format version: [`MANIFEST_VERSION`], or the record is refused.
     pub v: u32,
+    /// Which attribute declared it.
     pub kind: Kind,
+    /// The event or queue name, the attribute's first argument; for a schedule, its `name`
+    /// option, else its function's name.
     pub name: String,
+    /// A schedule's `rate(...)` or `cron(...)` expression, checked; `None` for events and queues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
     /// An event handler's filter policy, checked ([`crate::filter`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<serde_json::Value>,
+    /// The payload type as written in the handler's signature, like `Signup`; `None` when it
+    /// takes none.
     pub payload: Option<String>,
+    /// Whether the handler takes an `eventfn::Context`.
     pub context: bool,
+    /// The options written on the attribute.
     pub options: DeclaredOptions,
+    /// The handler's Rust path, `module_path!()` and the function's name, like
+    /// `welcome::send_welcome`.
     pub function: String,
+    /// The source file, `file!()`: as in [`Source::file`].
     pub file: String,
+    /// The attribute's line, `line!()`.
     pub line: u32,
+    /// The attribute's column, `column!()`.
     pub column: u32,
 }
 
 /// Options as written on the attribute (`None`: left to the default).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeclaredOptions {
+    /// `timeout`, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u32>,
+    /// `retries`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
+    /// `memory`, in MB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<u32>,
+    /// `concurrency`: reserved concurrent executions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
+    /// `batch_size` of a queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<u32>,
+    /// `fifo` of a queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fifo: Option<bool>,
 }
@@ -89,6 +109,7 @@ impl Registration {
         self.function.split("::").next().unwrap_or(&self.function)
     }
 
+    /// Where the handler is declared: its `file`, `line` and `column`.
     pub fn source(&self) -> Source {
         Source {
             file: self.file.clone(),

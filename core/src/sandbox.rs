@@ -33,19 +33,25 @@ pub fn address(port: u16) -> String {
 pub struct AppInfo {
     /// The sandbox's store, a SQLite file.
     pub store: String,
+    /// Every handler the sandbox runs.
     pub handlers: Vec<HandlerInfo>,
 }
 
+/// One handler of a running sandbox's app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HandlerInfo {
+    /// Which attribute declared it.
     pub kind: Kind,
+    /// The event or queue it handles, or the schedule's name.
     pub name: String,
+    /// The handler's Rust path, like `welcome::send_welcome`.
     pub function: String,
 }
 
 /// Messages to accept, all at once or none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishRequest {
+    /// The messages, in order.
     pub messages: Vec<OutgoingMessage>,
 }
 
@@ -54,6 +60,7 @@ pub struct PublishRequest {
 pub struct OutgoingMessage {
     /// `event` or `queue`.
     pub kind: Kind,
+    /// The event or queue it goes to.
     pub name: String,
     /// The payload, as JSON text.
     pub body: String,
@@ -69,38 +76,48 @@ pub struct OutgoingMessage {
 /// The stored events' ids, in the order of the request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Published {
+    /// One id per message, as [`DeliveryView::event`] shows it; for a trigger, the firing's.
     pub events: Vec<i64>,
 }
 
 /// Fire schedule `name` now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TriggerRequest {
+    /// The schedule's name: its `name` option, else its function's name.
     pub name: String,
 }
 
 /// Deliver dead letter `id` again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplayRequest {
+    /// The dead delivery, by its [`DeliveryView::id`].
     pub id: i64,
 }
 
 /// Recent deliveries, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deliveries {
+    /// At most `limit` of those `filter` selects.
     pub deliveries: Vec<DeliveryView>,
 }
 
 /// A delivery of an event to one handler, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryView {
+    /// The delivery's id in the sandbox's store: what `cargo eventfn replay` takes.
     pub id: i64,
+    /// The id of the stored event it delivers, as [`Published::events`] returned it; every
+    /// subscriber's delivery of one publish has the same.
     pub event: i64,
+    /// `event`, `queue` or `schedule`.
     pub kind: Kind,
+    /// The event, queue or schedule name.
     pub name: String,
     /// The handler's Rust path.
     pub handler: String,
     /// `pending`, `done`, `dead`, or `filtered` (the payload does not match the handler's filter).
     pub state: String,
+    /// Attempts made so far; a replay counts them anew from 0.
     pub attempts: u32,
     /// When published, in milliseconds since the Unix epoch.
     pub time: u64,
@@ -117,5 +134,6 @@ pub struct DeliveryView {
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
+    /// What was wrong, as a sentence for the user.
     pub error: String,
 }

@@ -19,16 +19,27 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     /// `rate(value unit)`.
-    Rate { value: u64, unit: RateUnit },
+    Rate {
+        /// How many units between firings: 1 or more.
+        value: u64,
+        /// The unit, singular when `value` is 1 and plural otherwise.
+        unit: RateUnit,
+    },
     /// `cron(...)`, its six fields as written.
-    Cron { fields: [String; 6] },
+    Cron {
+        /// Minutes, hours, day-of-month, month, day-of-week and year.
+        fields: [String; 6],
+    },
 }
 
 /// The unit of a `rate(...)` expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateUnit {
+    /// `minute` or `minutes`: 60 seconds.
     Minute,
+    /// `hour` or `hours`: 3600 seconds.
     Hour,
+    /// `day` or `days`: 86400 seconds.
     Day,
 }
 

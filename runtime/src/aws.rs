@@ -14,13 +14,24 @@
 //! The SDK part is the `aws` feature of eventfn, on by default; without it a publish on AWS is an
 //! error that says so.
 
+/// The environment variable mapping event names to their SNS topics' ARNs, as a JSON object.
 pub const TOPICS_ENV: &str = "EVENTFN_TOPICS";
+/// The environment variable mapping queue names to their SQS queues' URLs, as a JSON object.
 pub const QUEUES_ENV: &str = "EVENTFN_QUEUES";
+/// The environment variable naming the stack whose SSM parameters hold the topics, queues and
+/// delay route that `EVENTFN_TOPICS`, `EVENTFN_QUEUES` and `EVENTFN_DELAY` lack.
 pub const STACK_ENV: &str = "EVENTFN_STACK";
 
 /// Message attributes set on every message, read back on delivery as the handler's `Context`.
+///
+/// This one holds the event or queue name (a `String`): with `EVENTFN_HANDLER=*` it routes the
+/// message to its handlers.
 pub const NAME_ATTRIBUTE: &str = "eventfn.name";
+/// The message attribute holding when the message was published, in milliseconds since the
+/// Unix epoch (a `Number`): [`Context::time`](crate::Context::time).
 pub const TIME_ATTRIBUTE: &str = "eventfn.time";
+/// The message attribute holding the delay asked for, in milliseconds (a `Number`):
+/// [`Context::delay`](crate::Context::delay).
 pub const DELAY_ATTRIBUTE: &str = "eventfn.delay";
 
 /// Whether this process is configured to publish on AWS.

@@ -65,10 +65,13 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(100);
 /// (`eventfn.HandlerError`, ...), its text the error message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// What failed: the error type is `eventfn.` and its [`FailureKind::as_str`].
     pub kind: FailureKind,
+    /// What happened, naming the event, the handler, the message and the attempt where known.
     pub message: String,
 }
 
+/// What kind of [`Failure`] an invocation or a record had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
     /// No handler, or an unknown one, selected: reported as an init error.
@@ -88,6 +91,7 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// The variant's name, as in the Lambda error type `eventfn.HandlerError`.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Init => "Init",
@@ -258,7 +262,9 @@ pub struct Dispatcher {
 /// A function's dead-letter queue, and how many attempts a message gets before it goes there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetters {
+    /// The dead-letter queue's URL: `EVENTFN_DEAD_LETTERS`.
     pub queue: String,
+    /// The attempts a message gets, `retries + 1`: `EVENTFN_ATTEMPTS`, 1 or more.
     pub attempts: u32,
 }
 

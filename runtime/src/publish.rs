@@ -220,6 +220,7 @@ impl From<SystemTime> for After {
 pub struct Message {
     /// [`Kind::Event`] for a publish, [`Kind::Queue`] for an enqueue.
     pub kind: Kind,
+    /// The event's or queue's name, checked.
     pub name: String,
     /// The payload as JSON.
     pub body: String,

@@ -13,6 +13,7 @@ use crate::error::message;
 
 /// A handler of this binary: its registration and how to call it.
 pub struct Entry {
+    /// The handler's registration record, as its attribute wrote it into the binary.
     pub registration: Registration,
     pub(crate) registered: &'static Registered,
     /// Its filter, checked when first asked for (see [`Entry::filter`]).

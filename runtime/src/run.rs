@@ -47,6 +47,10 @@ pub async fn run() -> Result<()> {
 /// How a delivery reached a handler: what its [`Context`] reports.
 #[derive(Debug, Clone)]
 pub struct Delivery {
+    /// The message's id, [`Context::id`]: on Lambda the SNS or SQS message id (the EventBridge
+    /// event id of a schedule's firing, the request id of a direct invoke); in the sandbox the
+    /// stored event's id, the same for each of its subscribers; in the test kit,
+    /// `test-<time>-<attempt>`.
     pub id: String,
     /// When published, in milliseconds since the Unix epoch.
     pub time: u64,
@@ -54,6 +58,9 @@ pub struct Delivery {
     pub delay: u64,
     /// 1 for the first attempt.
     pub attempt: u32,
+    /// When the attempt must be finished, as [`Context::deadline`] reports it; Lambda, the
+    /// sandbox and the test kit stop the handler then, as timed out. `None`: no limit (but
+    /// `TestApp::deliver` makes it the handler's `timeout` from now).
     pub deadline: Option<SystemTime>,
 }
 

@@ -3,7 +3,7 @@
 //! the handlers published, without a sandbox, AWS or any network. Enabled by the `testing`
 //! feature (`eventfn = { ..., features = ["testing"] }` in `[dev-dependencies]`).
 //!
-//! ```no_run
+//! ```standalone_crate
 //! use eventfn::testing::{Outcome, TestApp};
 //!
 //! #[eventfn::event("account-signup")]
@@ -11,7 +11,9 @@
 //!     eventfn::publish("account-check-email", &email).after("5 minutes").await
 //! }
 //!
-//! # async fn test() -> eventfn::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> eventfn::Result<()> {
+//! // In a #[tokio::test]:
 //! let app = TestApp::new()?;
 //! let runs = app.publish("account-signup", "ada@example.com").await?;
 //! assert_eq!(runs[0].outcome, Outcome::Done);
@@ -31,10 +33,16 @@
 //! Each call runs as the runtime runs an attempt on Lambda and in the sandbox: within the
 //! handler's `timeout`, a panic caught and reported as a failure, a queue batch through the same
 //! dispatcher that answers Lambda with the failed records.
+//!
+//! A handler that leaves out `timeout` or `memory` gets the app's defaults, as `cargo eventfn`
+//! gives it: `[package.metadata.eventfn]` of the Cargo.toml of the package under test (found
+//! through `CARGO_MANIFEST_DIR`, which cargo sets when it runs tests), else eventfn's.
 
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use eventfn_core::settings::Settings;
 use eventfn_core::{Defaults, Kind};
 use serde::Serialize;
 
@@ -94,7 +102,9 @@ pub(crate) fn capture(outgoing: &[Message]) -> Option<Result<()>> {
 pub struct Sent {
     /// [`Kind::Event`] for `publish`, [`Kind::Queue`] for `enqueue`.
     pub kind: Kind,
+    /// The event or queue it was sent to.
     pub name: String,
+    /// The payload, as the JSON it was serialized to.
     pub payload: serde_json::Value,
     /// The delay asked with `.after(...)`, in milliseconds.
     pub delay: u64,
@@ -103,6 +113,7 @@ pub struct Sent {
 /// What became of one handler's delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// The handler returned `Ok`.
     Done,
     /// The handler returned an error, panicked or timed out: the message says which.
     Failed(String),
@@ -115,6 +126,7 @@ pub enum Outcome {
 pub struct Run {
     /// The handler's Rust path, like `app::send_welcome`.
     pub handler: &'static str,
+    /// What became of its delivery.
     pub outcome: Outcome,
 }
 
@@ -128,15 +140,19 @@ pub struct Batch {
 /// The app's handlers, run in this process. Cheap to create: one per test.
 pub struct TestApp {
     entries: &'static [Entry],
+    /// What a handler that leaves an option out gets: the app's `[package.metadata.eventfn]`.
+    defaults: Defaults,
     recorder: Arc<Recorder>,
 }
 
 impl TestApp {
-    /// Every handler linked into the test binary; an error if there is none or their
-    /// registrations conflict, as at the app's start.
+    /// Every handler linked into the test binary, with the app's defaults; an error if there is
+    /// none or their registrations conflict, as at the app's start, or if the Cargo.toml of the
+    /// package under test has a `[package.metadata.eventfn]` that `cargo eventfn` would refuse.
     pub fn new() -> Result<TestApp> {
         Ok(TestApp {
             entries: crate::handlers()?,
+            defaults: app_defaults()?,
             recorder: Arc::default(),
         })
     }
@@ -217,7 +233,7 @@ impl TestApp {
     /// and the rest count as failed, to keep their order.
     pub async fn batch<T: Serialize>(&self, name: &str, payloads: &[T]) -> Result<Batch> {
         let entry = self.of(Kind::Queue, name)?[0];
-        let fifo = options(entry).fifo == Some(true);
+        let fifo = self.options(entry).fifo == Some(true);
         let queue = if fifo {
             format!("{name}.fifo")
         } else {
@@ -243,7 +259,7 @@ impl TestApp {
         }
         let incoming = serde_json::from_value(serde_json::json!({ "Records": records }))
             .map_err(|e| message(format!("cannot build the batch: {e}")))?;
-        let deadline = now_ms() + u64::from(options(entry).timeout) * 1000;
+        let deadline = now_ms() + u64::from(self.options(entry).timeout) * 1000;
         let answer = RECORDER
             .scope(
                 self.recorder.clone(),
@@ -266,8 +282,10 @@ impl TestApp {
     /// [`TestApp::published`], and fails while [`TestApp::fail_publishes`] is on, as from a
     /// handler.
     ///
-    /// ```no_run
-    /// # async fn test() -> eventfn::Result<()> {
+    /// ```standalone_crate
+    /// # #[eventfn::event("report-asked")] async fn report(month: String) -> eventfn::Result<()> { Ok(()) }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventfn::Result<()> {
     /// let app = eventfn::testing::TestApp::new()?;
     /// app.record(async { eventfn::publish("report-asked", "2026-11").await }).await?;
     /// assert_eq!(app.published()[0].name, "report-asked");
@@ -310,7 +328,7 @@ impl TestApp {
 
     async fn run(&self, entry: &'static Entry, body: String, mut delivery: Delivery) -> Outcome {
         if delivery.deadline.is_none() {
-            let timeout = Duration::from_secs(u64::from(options(entry).timeout));
+            let timeout = Duration::from_secs(u64::from(self.options(entry).timeout));
             delivery.deadline = Some(SystemTime::now() + timeout);
         }
         match RECORDER
@@ -337,6 +355,11 @@ impl TestApp {
             kind.as_str(),
             crate::registry::known_names(self.entries.iter().map(|e| &e.registration), kind)
         )))
+    }
+
+    /// A handler's options, those it leaves out at the app's defaults.
+    fn options(&self, entry: &Entry) -> eventfn_core::Options {
+        entry.registration.resolve(&self.defaults).options
     }
 
     fn handler(&self, handler: &str) -> Result<&'static Entry> {
@@ -370,10 +393,38 @@ impl TestApp {
     }
 }
 
-/// A handler's options, those it leaves out at eventfn's defaults (a `timeout` or `memory` of
-/// `[package.metadata.eventfn]` is `cargo eventfn`'s to read, not the test binary's).
-fn options(entry: &Entry) -> eventfn_core::Options {
-    entry.registration.resolve(&Defaults::default()).options
+/// The defaults of `[package.metadata.eventfn]` in the Cargo.toml of the package under test
+/// (`CARGO_MANIFEST_DIR`), read once per process; eventfn's own when there is no such file.
+fn app_defaults() -> Result<Defaults> {
+    static READ: OnceLock<std::result::Result<Defaults, String>> = OnceLock::new();
+    READ.get_or_init(|| match std::env::var_os("CARGO_MANIFEST_DIR") {
+        None => Ok(Defaults::default()),
+        Some(dir) => defaults_of(&Path::new(&dir).join("Cargo.toml")),
+    })
+    .clone()
+    .map_err(message)
+}
+
+/// The defaults that `[package.metadata.eventfn]` of the Cargo.toml at `path` sets, through the
+/// same reader as `cargo eventfn`'s.
+fn defaults_of(path: &Path) -> std::result::Result<Defaults, String> {
+    let shown = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Defaults::default()),
+        Err(e) => return Err(format!("cannot read {shown}: {e}")),
+    };
+    let manifest: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{shown} is not valid TOML: {e}"))?;
+    let metadata = manifest
+        .get("package")
+        .and_then(|p| p.get("metadata"))
+        .and_then(|m| m.get("eventfn"))
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| format!("{shown}: [package.metadata.eventfn]: {e}"))?;
+    Settings::from_metadata(metadata.as_ref(), &shown).map(|settings| settings.defaults)
 }
 
 /// A delivery published at `time`, within the handler's timeout.
@@ -384,5 +435,43 @@ fn delivery(time: u64, delay: u64, attempt: u32) -> Delivery {
         delay,
         attempt,
         deadline: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults_in(toml: &str) -> std::result::Result<Defaults, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Cargo.toml");
+        std::fs::write(&path, toml).unwrap();
+        defaults_of(&path)
+    }
+
+    #[test]
+    fn the_apps_defaults_come_from_its_cargo_toml() {
+        let set = defaults_in(
+            "[package]\nname = \"app\"\n[package.metadata.eventfn]\ntimeout = \"1m\"\nmemory = 512\n",
+        )
+        .unwrap();
+        assert_eq!((set.timeout, set.memory), (60, 512));
+        let unset = defaults_in("[package]\nname = \"app\"\n").unwrap();
+        assert_eq!(unset, Defaults::default());
+        assert_eq!(
+            defaults_of(Path::new("/nonexistent/Cargo.toml")).unwrap(),
+            Defaults::default()
+        );
+    }
+
+    #[test]
+    fn a_bad_cargo_toml_is_an_error_naming_it() {
+        let bad = defaults_in("[package.metadata.eventfn]\ntimeout = \"20m\"\n").unwrap_err();
+        assert!(
+            bad.contains("Cargo.toml: [package.metadata.eventfn] timeout: "),
+            "{bad}"
+        );
+        let torn = defaults_in("[package\n").unwrap_err();
+        assert!(torn.contains("Cargo.toml is not valid TOML"), "{torn}");
     }
 }

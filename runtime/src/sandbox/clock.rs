@@ -15,8 +15,10 @@ use eventfn_core::Schedule;
 pub enum Clock {
     /// Every `period` milliseconds.
     Rate {
+        /// The rate's period, in milliseconds.
         period: u64,
     },
+    /// At the times a `cron(...)` expression names, in UTC.
     Cron(Box<Cron>),
 }
 

@@ -30,21 +30,39 @@ pub struct Log {
 
 /// What became of an attempt, as logged.
 pub enum Shown<'a> {
+    /// The handler succeeded.
     Done,
-    Retry { wait_ms: u64, error: &'a str },
-    Dead { error: &'a str },
+    /// The handler failed, and is tried again.
+    Retry {
+        /// How long until the retry, in milliseconds.
+        wait_ms: u64,
+        /// Why it failed.
+        error: &'a str,
+    },
+    /// The handler failed on its last attempt: the delivery is a dead letter.
+    Dead {
+        /// Why it failed.
+        error: &'a str,
+    },
 }
 
 /// One attempt at a delivery, as logged.
 pub struct Line<'a> {
     /// When it started, in milliseconds since the Unix epoch.
     pub time: u64,
+    /// `event`, `queue` or `schedule`.
     pub kind: &'a str,
+    /// The event, queue or schedule name.
     pub name: &'a str,
+    /// The handler's Rust path.
     pub handler: &'a str,
+    /// The delivery's id in the store, shown as `#id`.
     pub delivery: i64,
+    /// Which attempt, from 1.
     pub attempt: u32,
+    /// How long it took, in microseconds.
     pub duration_us: u64,
+    /// What became of it.
     pub outcome: Shown<'a>,
 }
 
@@ -57,6 +75,8 @@ const RED: &str = "\x1b[1;31m";
 const CYAN: &str = "\x1b[36m";
 
 impl Log {
+    /// A log with colors when stdout is a terminal and `NO_COLOR` is not set, or as
+    /// `CARGO_TERM_COLOR` (`always`, `never`) says.
     pub fn from_env() -> Log {
         let color = match std::env::var("CARGO_TERM_COLOR").as_deref() {
             Ok("always") => true,

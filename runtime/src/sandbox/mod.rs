@@ -36,9 +36,16 @@ use crate::Result;
 use crate::error::message;
 use crate::registry::Entry;
 
+/// The environment variable with the port the sandbox listens on, on 127.0.0.1: 0 for any free
+/// one, [`DEFAULT_PORT`] when not set.
 pub const PORT_ENV: &str = "EVENTFN_SANDBOX_PORT";
+/// The environment variable with the directory of the sandbox's store.
 pub const DIR_ENV: &str = "EVENTFN_SANDBOX_DIR";
+/// The environment variable with the timeout, in seconds, of handlers that set none: 5 when not
+/// set.
 pub const TIMEOUT_ENV: &str = "EVENTFN_SANDBOX_TIMEOUT";
+/// The environment variable with the wait before a first retry, in milliseconds, doubled for
+/// each next one: 1000 when not set.
 pub const RETRY_DELAY_ENV: &str = "EVENTFN_SANDBOX_RETRY_DELAY";
 
 /// The store's file name in the sandbox's directory.

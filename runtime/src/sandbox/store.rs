@@ -32,6 +32,8 @@ pub enum State {
 }
 
 impl State {
+    /// The state as stored and as the HTTP API lists it: `pending`, `done`, `dead` or
+    /// `filtered`.
     pub fn as_str(self) -> &'static str {
         match self {
             State::Pending => "pending",
@@ -51,7 +53,9 @@ impl State {
 /// An event to store, with the handlers it goes to.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
+    /// An event, a queue job or a schedule's firing.
     pub kind: Kind,
+    /// The event, queue or schedule name.
     pub name: &'a str,
     /// The payload, as JSON.
     pub body: &'a str,
@@ -68,14 +72,23 @@ pub struct NewEvent<'a> {
 /// A delivery of an event to one handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
+    /// Its id in the store.
     pub id: i64,
+    /// The id of the event it delivers, shared by every subscriber's delivery of it.
     pub event: i64,
+    /// The event's kind.
     pub kind: Kind,
+    /// The event, queue or schedule name.
     pub name: String,
+    /// The payload, as JSON.
     pub body: String,
+    /// When the event was published, in milliseconds since the Unix epoch.
     pub time: u64,
+    /// The delay asked for, in milliseconds.
     pub delay: u64,
+    /// The receiving handler's Rust path.
     pub handler: String,
+    /// Where it stands.
     pub state: State,
     /// Attempts made so far.
     pub attempts: u32,
@@ -90,14 +103,18 @@ pub struct Delivery {
 /// What became of an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// Handled.
     Done,
     /// Failed; tried again at `due`.
     Retry {
+        /// When to try again, in milliseconds since the Unix epoch.
         due: u64,
+        /// Why it failed.
         error: String,
     },
     /// Failed, with no attempt left.
     Dead {
+        /// Why it failed.
         error: String,
     },
 }
@@ -105,12 +122,15 @@ pub enum Outcome {
 /// Which deliveries [`Store::list`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
+    /// Every delivery.
     All,
     /// Those whose last attempt failed, pending a retry or dead.
     Failed,
+    /// Dead letters.
     Dead,
 }
 
+/// The store: an open SQLite file, locked to one sandbox ([`Store::open`]).
 pub struct Store {
     db: Connection,
 }
