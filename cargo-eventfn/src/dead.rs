@@ -51,6 +51,31 @@ pub struct Stage {
     pub target: Target,
 }
 
+impl Stage {
+    /// Refuses the options that only a deployed stage reads when there is no `--stage`: the
+    /// sandbox would otherwise run the command without them, as if they had not been given.
+    pub fn without_stage(&self) -> Result<()> {
+        let given: Vec<&str> = [
+            ("-p/--package", self.app.package.is_some()),
+            ("--manifest-path", self.app.manifest_path.is_some()),
+            ("--region", self.target.region.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect();
+        if given.is_empty() {
+            return Ok(());
+        }
+        bail!(
+            "{} {} only to a deployed stage: add --stage NAME, or leave {} out to work on the \
+             running sandbox",
+            given.join(", "),
+            if given.len() == 1 { "applies" } else { "apply" },
+            if given.len() == 1 { "it" } else { "them" },
+        )
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct PurgeArgs {
     /// Drop the dead letters (the only thing purge drops).
@@ -437,7 +462,13 @@ async fn collect<'a>(
 }
 
 /// `cargo eventfn events --stage NAME --dead`.
-pub fn events(stage: &Stage, name: &str, dead: bool, format: MessageFormat) -> Result<()> {
+pub fn events(
+    stage: &Stage,
+    name: &str,
+    dead: bool,
+    limit: usize,
+    format: MessageFormat,
+) -> Result<()> {
     if !dead {
         bail!(
             "with --stage, `events` lists the stage's dead letters only: add --dead (what was \
@@ -454,6 +485,14 @@ pub fn events(stage: &Stage, name: &str, dead: bool, format: MessageFormat) -> R
         }
         let mut letters: Vec<&DeadLetter> = all.iter().flat_map(|(_, l)| l).collect();
         letters.sort_by_key(|l| std::cmp::Reverse(l.time));
+        let older = letters.len().saturating_sub(limit);
+        letters.truncate(limit);
+        if older > 0 {
+            anstream::eprintln!(
+                "the {limit} newest dead letters of stage `{name}`; {older} older not shown \
+                 (--limit N shows more)"
+            );
+        }
         if format == MessageFormat::Json {
             let listed = Listed {
                 reason: "eventfn-dead-letters",

@@ -64,7 +64,7 @@ pub struct EventsArgs {
     #[arg(long)]
     pub dead: bool,
 
-    /// How many deliveries to list, newest first.
+    /// How many deliveries (with --stage, dead letters) to list, newest first.
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: usize,
 
@@ -237,6 +237,7 @@ pub fn replay(shell: &Shell, args: &ReplayArgs) -> Result<()> {
     if let Some(stage) = &args.stage.stage {
         return crate::dead::replay(shell, &args.stage, stage, args.id.as_deref());
     }
+    args.stage.without_stage()?;
     let ids: Vec<i64> = match &args.id {
         Some(id) => vec![id.parse().map_err(|_| {
             anyhow!(
@@ -286,8 +287,15 @@ fn replay_one(shell: &Shell, sandbox: &Sandbox, id: i64) -> Result<()> {
 
 pub fn events(args: &EventsArgs) -> Result<()> {
     if let Some(stage) = &args.stage.stage {
-        return crate::dead::events(&args.stage, stage, args.dead, args.message_format);
+        return crate::dead::events(
+            &args.stage,
+            stage,
+            args.dead,
+            args.limit,
+            args.message_format,
+        );
     }
+    args.stage.without_stage()?;
     let filter = if args.dead {
         "dead"
     } else if args.failed {

@@ -23,16 +23,34 @@ pub const ATTEMPTS_ATTRIBUTE: &str = "eventfn.attempts";
 /// The Rust path of the handler that failed.
 pub const HANDLER_ATTRIBUTE: &str = "eventfn.handler";
 
-/// The longest error kept: message attributes count against the 256 KB of a message, of which
-/// eventfn keeps 1 KB for its own.
+/// The longest error kept, when the other attributes leave room for it.
 pub const MAX_ERROR_BYTES: usize = 512;
 
-/// `error` cut to [`MAX_ERROR_BYTES`] at a character boundary, marked with `…` when cut.
-pub fn shorten(error: &str) -> String {
-    if error.len() <= MAX_ERROR_BYTES {
+/// What SQS counts of a message attribute against the message's size: its name, its data type
+/// and its value.
+pub fn attribute_size(name: &str, data_type: &str, value: &str) -> usize {
+    name.len() + data_type.len() + value.len()
+}
+
+/// `error`, cut at a character boundary (and marked with `…`) to what fits beside the
+/// attributes `others` (name, data type, value) in the room eventfn keeps for its attributes,
+/// `256 KB - MAX_PAYLOAD_BYTES`, and to at most [`MAX_ERROR_BYTES`]: so a dead letter of a
+/// payload as large as a publish allows still fits in a message, however long the event name
+/// and the handler's path are.
+pub fn shorten(error: &str, others: &[(&str, &str, String)]) -> String {
+    let room = 256 * 1024 - crate::MAX_PAYLOAD_BYTES;
+    let taken: usize = others
+        .iter()
+        .map(|(name, data_type, value)| attribute_size(name, data_type, value))
+        .sum::<usize>()
+        + attribute_size(ERROR_ATTRIBUTE, "String", "");
+    let limit = room.saturating_sub(taken).min(MAX_ERROR_BYTES);
+    if error.len() <= limit {
         return error.to_owned();
     }
-    let mut end = MAX_ERROR_BYTES - '…'.len_utf8();
+    let Some(mut end) = limit.checked_sub('…'.len_utf8()) else {
+        return String::new();
+    };
     while !error.is_char_boundary(end) {
         end -= 1;
     }
@@ -52,6 +70,8 @@ pub fn rfc3339(ms: u64) -> String {
 mod tests {
     use super::*;
 
+    const NAME_ATTRIBUTE_FOR_TEST: &str = "eventfn.name";
+
     #[test]
     fn times_read_as_eventbridge_writes_them() {
         assert_eq!(rfc3339(1_795_514_400_999), "2026-11-24T10:00:00Z");
@@ -59,11 +79,37 @@ mod tests {
 
     #[test]
     fn long_errors_are_cut_at_a_character() {
-        assert_eq!(shorten("short"), "short");
+        assert_eq!(shorten("short", &[]), "short");
         let long = "é".repeat(400);
-        let cut = shorten(&long);
+        let cut = shorten(&long, &[]);
         assert!(cut.len() <= MAX_ERROR_BYTES, "{}", cut.len());
         assert!(cut.ends_with('…'));
         assert!(long.starts_with(cut.trim_end_matches('…')));
+    }
+
+    #[test]
+    fn the_error_gets_what_the_other_attributes_leave() {
+        let others = [
+            (NAME_ATTRIBUTE_FOR_TEST, "String", "e".repeat(240)),
+            ("eventfn.time", "Number", u64::MAX.to_string()),
+            ("eventfn.delay", "Number", u64::MAX.to_string()),
+            (ATTEMPTS_ATTRIBUTE, "Number", u32::MAX.to_string()),
+            (HANDLER_ATTRIBUTE, "String", "h".repeat(400)),
+        ];
+        let cut = shorten(&"x".repeat(2000), &others);
+        let all: usize = others
+            .iter()
+            .map(|(n, t, v)| attribute_size(n, t, v))
+            .sum::<usize>()
+            + attribute_size(ERROR_ATTRIBUTE, "String", &cut);
+        assert!(all <= 1024, "{all}");
+        assert!(
+            cut.len() < MAX_ERROR_BYTES && cut.len() > 200,
+            "{}",
+            cut.len()
+        );
+        // No room at all: no error rather than a message SQS refuses.
+        let crowded = [(HANDLER_ATTRIBUTE, "String", "h".repeat(1100))];
+        assert_eq!(shorten("why", &crowded), "");
     }
 }

@@ -455,7 +455,7 @@ impl Dispatcher {
                     } else if let Err(failure) = result {
                         let buried = match (last, &self.selection) {
                             (Some((dead, message)), Selection::One(entry)) => {
-                                bury(dead, entry, &message, &failure).await
+                                bury(dead, entry, &message, &failure, deadline).await
                             }
                             _ => false,
                         };
@@ -484,14 +484,26 @@ impl Dispatcher {
     }
 }
 
+/// How long before Lambda's deadline a dead-letter send gives up, so that the invocation still
+/// answers (with the record failed) rather than being ended with its whole batch: half the
+/// margin a handler is stopped at, so a handler stopped by the deadline leaves the send 50 ms.
+#[cfg(feature = "aws")]
+const BURY_MARGIN_MS: u64 = DEADLINE_MARGIN.as_millis() as u64 / 2;
+
+/// The longest a dead-letter send may take when Lambda gave no deadline.
+#[cfg(feature = "aws")]
+const BURY_MAX_MS: u64 = 10_000;
+
 /// Sends `message`, failed on its last attempt, to the dead letters with why; `true` when they
-/// took it. When they did not, the failure is reported and the queue's redrive moves it there
-/// on its next receive, without the why.
+/// took it. When they did not, or there is no time left before Lambda's `deadline` (ms since the
+/// epoch, 0 for none) to try, the failure is reported and the queue's redrive moves it there on
+/// its next receive, without the why.
 async fn bury(
     dead: &DeadLetters,
     entry: &'static Entry,
     message: &Message,
     failure: &Failure,
+    deadline: u64,
 ) -> bool {
     #[cfg(feature = "aws")]
     {
@@ -510,7 +522,7 @@ async fn bury(
         } else {
             message.body.clone()
         };
-        let attributes = [
+        let mut attributes = vec![
             (
                 NAME_ATTRIBUTE,
                 "String",
@@ -518,14 +530,30 @@ async fn bury(
             ),
             (TIME_ATTRIBUTE, "Number", message.time.to_string()),
             (DELAY_ATTRIBUTE, "Number", message.delay.to_string()),
-            (ERROR_ATTRIBUTE, "String", shorten(&failure.message)),
             (ATTEMPTS_ATTRIBUTE, "Number", message.attempt.to_string()),
             (HANDLER_ATTRIBUTE, "String", r.function.clone()),
         ];
+        let error = shorten(&failure.message, &attributes);
+        attributes.push((ERROR_ATTRIBUTE, "String", error));
         let group = dead.queue.ends_with(".fifo").then(|| r.name.clone());
-        match crate::aws_sdk::send_dead_letter(&dead.queue, body, &attributes, group, &message.id)
+        let left = bury_budget(deadline, now_ms());
+        if left == 0 {
+            tracing::error!(
+                message_id = message.id,
+                "{failure}; no time is left to send it to the dead letters: the queue's redrive will"
+            );
+            return false;
+        }
+        let send =
+            crate::aws_sdk::send_dead_letter(&dead.queue, body, &attributes, group, &message.id);
+        let sent = tokio::time::timeout(Duration::from_millis(left), send)
             .await
-        {
+            .unwrap_or_else(|_| {
+                Err(crate::error::message(format!(
+                    "no answer within {left} ms, before Lambda's deadline"
+                )))
+            });
+        match sent {
             Ok(()) => {
                 tracing::error!(
                     error_type = failure.kind.as_str(),
@@ -542,8 +570,21 @@ async fn bury(
         }
     }
     #[cfg(not(feature = "aws"))]
-    let _ = (dead, entry, message, failure);
+    let _ = (dead, entry, message, failure, deadline);
     false
+}
+
+/// How many milliseconds a dead-letter send may take at `now`, before Lambda's `deadline` (0:
+/// none); 0 when there is no time for it.
+#[cfg(feature = "aws")]
+fn bury_budget(deadline: u64, now: u64) -> u64 {
+    if deadline == 0 {
+        return BURY_MAX_MS;
+    }
+    deadline
+        .saturating_sub(now)
+        .saturating_sub(BURY_MARGIN_MS)
+        .min(BURY_MAX_MS)
 }
 
 /// Returns record `id` of an SQS batch to its queue, logging why when it failed (rather than
@@ -923,6 +964,18 @@ async fn report_init_error(failure: &Failure) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn a_dead_letter_send_ends_before_lambdas_deadline() {
+        let now = 1_000_000;
+        assert_eq!(bury_budget(0, now), BURY_MAX_MS);
+        assert_eq!(bury_budget(now + 60_000, now), BURY_MAX_MS);
+        // A handler stopped by the deadline leaves 100 ms: the send gets half.
+        assert_eq!(bury_budget(now + 100, now), 50);
+        assert_eq!(bury_budget(now + 50, now), 0);
+        assert_eq!(bury_budget(now - 1, now), 0);
+    }
 
     #[test]
     fn dead_letters_need_a_number_of_attempts() {

@@ -605,6 +605,31 @@ fn dead_letters_of_a_stage_are_listed_replayed_and_purged() {
     );
     assert_eq!(list(&moto).len(), 3);
 
+    // --limit keeps the newest, and says how many it left out.
+    let limited = run(
+        &moto,
+        &[
+            "events",
+            "-p",
+            "welcome",
+            "--stage",
+            "qa",
+            "--dead",
+            "--limit",
+            "1",
+            "--message-format",
+            "json",
+        ],
+    );
+    assert!(limited.status.success(), "{}", stderr(&limited));
+    let one: Value = serde_json::from_slice(&limited.stdout).unwrap();
+    assert_eq!(one["deadLetters"].as_array().unwrap().len(), 1, "{one}");
+    assert!(
+        stderr(&limited).contains("the 1 newest dead letters of stage `qa`; 2 older not shown"),
+        "{}",
+        stderr(&limited)
+    );
+
     let refused = failure(&run(&moto, &["events", "-p", "welcome", "--stage", "qa"]));
     assert!(
         refused.contains("lists the stage's dead letters only: add --dead"),

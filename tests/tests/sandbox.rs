@@ -744,6 +744,32 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
             stderr(&output)
         );
     }
+    // What only a deployed stage reads is refused without --stage, not silently dropped.
+    for (args, expected) in [
+        (
+            &["events", "-p", "welcome"][..],
+            "-p/--package applies only to a deployed stage: add --stage NAME",
+        ),
+        (
+            &[
+                "replay",
+                "--all",
+                "--region",
+                "eu-west-1",
+                "--manifest-path",
+                "Cargo.toml",
+            ][..],
+            "--manifest-path, --region apply only to a deployed stage: add --stage NAME",
+        ),
+    ] {
+        let output = sandbox.eventfn(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
     // Over 256 KB, read from stdin (an argument that long is more than a command line takes).
     let mut publish = Command::new(cargo_eventfn())
         .args(["eventfn", "publish", "flaky", "-"])
