@@ -351,7 +351,7 @@ const DELAY_RECEIVES: u32 = 5;
 /// The JSON of [`eventfn_core::delay::DelayRoute`], filled in by CloudFormation. The group is
 /// named after the stack rather than referenced, so no function waits for it.
 fn delay_route() -> Value {
-    sub(r#"{"queue":"${DelayQueue}","queueArn":"${DelayQueue.Arn}","group":"${AWS::StackName}","role":"${SchedulerRole.Arn}"}"#.to_owned())
+    sub(r#"{"queue":"${DelayQueue}","queueArn":"${DelayQueue.Arn}","group":"${AWS::StackName}","role":"${SchedulerRole.Arn}","deadLettersArn":"${DelayDeadLetters.Arn}"}"#.to_owned())
 }
 
 /// The delay queue and its function, the schedule group and the scheduler's role: see
@@ -407,7 +407,8 @@ fn delay_resources(
             }
         }),
     );
-    // The scheduler may only send to the delay queue, and only for schedules of this account.
+    // The scheduler may only send to the delay queue (and what it would not take, to its dead
+    // letters), and only for schedules of this account.
     resources.insert(
         "SchedulerRole".into(),
         json!({
@@ -424,7 +425,7 @@ fn delay_resources(
                         "Statement": [{
                             "Effect": "Allow",
                             "Action": "sqs:SendMessage",
-                            "Resource": arn("DelayQueue"),
+                            "Resource": [arn("DelayQueue"), arn("DelayDeadLetters")],
                         }],
                     },
                 }],

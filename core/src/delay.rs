@@ -47,6 +47,11 @@ pub struct DelayRoute {
     pub group: String,
     /// ARN of the role the scheduler sends to the delay queue with.
     pub role: String,
+    /// ARN of the delay queue's dead letters, where the scheduler puts what the delay queue
+    /// would not take within its retry policy. Absent from the route of a stack deployed by an
+    /// eventfn before it; its schedules then have no dead letters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letters_arn: Option<String>,
 }
 
 /// What a delayed message carries while it waits in the delay queue or a schedule: where it
@@ -117,6 +122,19 @@ mod tests {
 
     /// 2026-11-24T10:00:00Z.
     const NOW: u64 = 1_795_514_400_000;
+
+    #[test]
+    fn a_route_of_an_earlier_stack_reads_without_dead_letters() {
+        let old = r#"{"queue":"https://q","queueArn":"arn:q","group":"App","role":"arn:r"}"#;
+        let route: DelayRoute = serde_json::from_str(old).unwrap();
+        assert_eq!(route.dead_letters_arn, None);
+        assert_eq!(serde_json::to_string(&route).unwrap(), old);
+        let new = r#"{"queue":"https://q","queueArn":"arn:q","group":"App","role":"arn:r","deadLettersArn":"arn:d"}"#;
+        let route: DelayRoute = serde_json::from_str(new).unwrap();
+        assert_eq!(route.dead_letters_arn.as_deref(), Some("arn:d"));
+        let unknown = r#"{"queue":"q","queueArn":"a","group":"g","role":"r","extra":1}"#;
+        assert!(serde_json::from_str::<DelayRoute>(unknown).is_err());
+    }
 
     #[test]
     fn each_wait_goes_where_aws_can_hold_it() {

@@ -244,7 +244,8 @@ impl AwsBus {
     /// Creates the one-time schedule that sends `message` to the delay queue at `second`.
     async fn schedule(&self, route: &DelayRoute, message: &Message, second: u64) -> Result<()> {
         use aws_sdk_scheduler::types::{
-            ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
+            ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
+            RetryPolicy, Target,
         };
         let what = || {
             format!(
@@ -267,57 +268,52 @@ impl AwsBus {
             .arn(&route.queue_arn)
             .role_arn(&route.role)
             .input(delayed_body(message))
-            // The longest the scheduler keeps trying when the queue does not take it.
+            // The longest the scheduler keeps trying when the queue does not take it; then the
+            // message goes to the delay queue's dead letters, to be listed and replayed.
             .retry_policy(
                 RetryPolicy::builder()
                     .maximum_event_age_in_seconds(86_400)
                     .maximum_retry_attempts(185)
                     .build(),
             )
+            .set_dead_letter_config(
+                route
+                    .dead_letters_arn
+                    .as_ref()
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+            )
             .build()
             .map_err(build)?;
         let scheduler = self.scheduler().await;
-        let mut name = schedule_name(&message.name, second);
-        for tries_left in (0..2).rev() {
-            let sent = scheduler
-                .create_schedule()
-                .name(&name)
-                .group_name(&route.group)
-                .description(format!(
-                    "eventfn: {} `{}`, published at {} ms, delayed {} ms",
-                    message.kind.as_str(),
-                    message.name,
-                    message.time,
-                    message.delay
+        // The name carries 64 random bits: two messages never share one.
+        let name = schedule_name(&message.name, second);
+        scheduler
+            .create_schedule()
+            .name(&name)
+            .group_name(&route.group)
+            .description(format!(
+                "eventfn: {} `{}`, published at {} ms, delayed {} ms",
+                message.kind.as_str(),
+                message.name,
+                message.time,
+                message.delay
+            ))
+            .schedule_expression(&expression)
+            .schedule_expression_timezone("UTC")
+            .flexible_time_window(window)
+            .action_after_completion(ActionAfterCompletion::Delete)
+            .target(target)
+            .send()
+            .await
+            .map_err(|e| {
+                error(format!(
+                    "{}: cannot create schedule `{name}` in group `{}`: {}",
+                    what(),
+                    route.group,
+                    aws_sdk_scheduler::error::DisplayErrorContext(&e)
                 ))
-                .schedule_expression(&expression)
-                .schedule_expression_timezone("UTC")
-                .flexible_time_window(window.clone())
-                .action_after_completion(ActionAfterCompletion::Delete)
-                .target(target.clone())
-                .send()
-                .await;
-            match sent {
-                Ok(_) => return Ok(()),
-                // Names are random: a clash is a coincidence, and another name does.
-                Err(e)
-                    if tries_left > 0
-                        && e.as_service_error()
-                            .is_some_and(|e| e.is_conflict_exception()) =>
-                {
-                    name = schedule_name(&message.name, second);
-                }
-                Err(e) => {
-                    return Err(error(format!(
-                        "{}: cannot create schedule `{name}` in group `{}`: {}",
-                        what(),
-                        route.group,
-                        aws_sdk_scheduler::error::DisplayErrorContext(&e)
-                    )));
-                }
-            }
-        }
-        unreachable!("the last try returns")
+            })?;
+        Ok(())
     }
 
     async fn send_sns(&self, topic: &str, name: &str, messages: Vec<Message>) -> Result<()> {

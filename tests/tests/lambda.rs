@@ -562,6 +562,7 @@ fn a_delayed_publish_waits_in_sqs_or_a_schedule_and_is_sent_on_when_due() {
         let (topic, audit_queue) = audited_topic(&sns, &sqs).await;
         let invoices = create_queue(&sqs, "invoices").await;
         let delay_queue = create_queue(&sqs, "delay").await;
+        let delay_dead = create_queue(&sqs, "delay-dead").await;
         // The template's `AWS::Scheduler::ScheduleGroup`, which moto's CloudFormation skips.
         scheduler
             .create_schedule_group()
@@ -574,6 +575,7 @@ fn a_delayed_publish_waits_in_sqs_or_a_schedule_and_is_sent_on_when_due() {
             "queueArn": queue_arn(&sqs, &delay_queue).await,
             "group": "ShopStaging",
             "role": "arn:aws:iam::123456789012:role/ShopStaging-SchedulerRole",
+            "deadLettersArn": queue_arn(&sqs, &delay_dead).await,
         });
         (topic, audit_queue, invoices, delay_queue, route)
     });
@@ -693,6 +695,11 @@ fn a_delayed_publish_waits_in_sqs_or_a_schedule_and_is_sent_on_when_due() {
         let target = schedule.target().unwrap();
         assert_eq!(target.arn(), route["queueArn"].as_str().unwrap());
         assert_eq!(target.role_arn(), route["role"].as_str().unwrap());
+        // What the delay queue would not take within a day goes to its dead letters.
+        assert_eq!(
+            target.dead_letter_config().and_then(|d| d.arn()),
+            route["deadLettersArn"].as_str()
+        );
         let input: Value = serde_json::from_str(target.input().unwrap()).unwrap();
         assert_eq!(input["payload"], order);
         assert_eq!(input["eventfn"]["delay"], two_days);

@@ -113,7 +113,7 @@ fn delays_wait_in_the_delay_queue_and_schedules_that_may_do_nothing_else() {
     let arn_of = |id: &str| serde_json::json!({ "Fn::GetAtt": [id, "Arn"] });
 
     // The scheduler's role: assumed by EventBridge Scheduler for this account only, and allowed
-    // to send to the delay queue, nothing more.
+    // to send to the delay queue and its dead letters, nothing more.
     let scheduler = &resources["SchedulerRole"]["Properties"];
     assert_eq!(
         scheduler["AssumeRolePolicyDocument"]["Statement"],
@@ -129,7 +129,7 @@ fn delays_wait_in_the_delay_queue_and_schedules_that_may_do_nothing_else() {
         [serde_json::json!({
             "Effect": "Allow",
             "Action": "sqs:SendMessage",
-            "Resource": arn_of("DelayQueue"),
+            "Resource": [arn_of("DelayQueue"), arn_of("DelayDeadLetters")],
         })]
     );
     assert_eq!(
@@ -174,7 +174,7 @@ fn delays_wait_in_the_delay_queue_and_schedules_that_may_do_nothing_else() {
         let variables = &function["Properties"]["Environment"]["Variables"];
         assert_eq!(
             variables["EVENTFN_DELAY"]["Fn::Sub"],
-            r#"{"queue":"${DelayQueue}","queueArn":"${DelayQueue.Arn}","group":"${AWS::StackName}","role":"${SchedulerRole.Arn}"}"#,
+            r#"{"queue":"${DelayQueue}","queueArn":"${DelayQueue.Arn}","group":"${AWS::StackName}","role":"${SchedulerRole.Arn}","deadLettersArn":"${DelayDeadLetters.Arn}"}"#,
             "{id}"
         );
     }
