@@ -403,7 +403,7 @@
 //! cargo eventfn publish user.welcome-due '"ada@example.com"' --after "5 minutes"
 //! cargo eventfn publish thumbnails '{"key": "a.png"}' --queue
 //! cargo eventfn trigger nightly-cleanup
-//! cargo eventfn events            # every delivery: pending, done, failed, dead or filtered
+//! cargo eventfn events            # every delivery: pending, done, dead or filtered
 //! cargo eventfn events --dead
 //! cargo eventfn replay --all      # dead letters, delivered again
 //! ```
@@ -423,11 +423,12 @@
 //! | an event | an SNS topic, with a subscription (raw delivery, its `filter` if any) for each subscriber's queue |
 //! | a queue | the handler's queue is the queue (FIFO when `fifo = true`) |
 //! | a schedule | an EventBridge rule sending to the handler's queue |
-//! | a delayed publish | a delay queue and the function that reads it, an EventBridge Scheduler group and role |
+//! | an event or a queue | for [delays](#3-delays): a delay queue with its dead letters and the function that reads it, an EventBridge Scheduler group and role |
 //!
 //! `cargo eventfn deploy [-p APP] [--stage NAME] [--release]` builds, uploads the artifact to the
 //! account's deployment bucket and creates or updates the stage's stack (`<App><Stage>`, like
-//! Architect's), showing its events as they come; `--dry-run` shows the changes and makes none.
+//! Architect's), showing its events as they come; `--dry-run` shows the changes (through a
+//! change set, deleted afterwards) without executing them.
 //! `cargo eventfn destroy --stage NAME --yes` deletes it. The region comes from `--region`, else
 //! `region` of `[package.metadata.eventfn]`, else the AWS configuration.
 //!
@@ -477,12 +478,16 @@
 //! | `retries` | 0 to 999; `(retries + 1) × 6 × timeout` at most 14 days | SQS `maxReceiveCount` 1 to 1000; retention at most 14 days |
 //! | `batch_size` | 1 to 10000; 1 to 10 with `fifo` | Lambda's SQS event source |
 //! | `concurrency` | 1 to 1000 | reserved concurrency, within the account's limit (1000 by default) |
-//! | delay | 1 s to a year, by the second | SQS `DelaySeconds` up to 15 minutes; EventBridge Scheduler beyond |
+//! | delay | more than 0 ms, at most a year; on AWS rounded up to whole seconds | SQS `DelaySeconds` up to 15 minutes; EventBridge Scheduler beyond |
 //! | schedule | `rate` of at least 1 minute; 6-field `cron`, UTC | EventBridge rules |
 //! | filter | 5 keys, 150 combinations, numbers within ±10⁹ and 5 decimals, 256 KB | SNS filter policies |
 //! | dead letters | kept 14 days | SQS retention |
 //!
-//! The sandbox applies the same limits, so what runs there deploys.
+//! The macros check the options, names, schedules and filters as the app compiles, and every
+//! publish checks its payload and delay, in the sandbox and under [`testing::TestApp`] as on AWS.
+//! Two limits are checked outside the sandbox only: the retry window, by `cargo eventfn build`
+//! (and so by `deploy`), and the lengths of the names AWS gives functions and FIFO queues, which
+//! depend on the stage, by `deploy`.
 
 pub mod aws;
 #[cfg(feature = "aws")]

@@ -47,9 +47,11 @@ pub async fn run() -> Result<()> {
 /// How a delivery reached a handler: what its [`Context`] reports.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    /// The message's id, [`Context::id`]: on Lambda the SNS or SQS message id (the EventBridge
-    /// event id of a schedule's firing, the request id of a direct invoke); in the sandbox the
-    /// stored event's id, the same for each of its subscribers; in the test kit,
+    /// The message's id, [`Context::id`]. On Lambda, as the template delivers everything through
+    /// the handler's own SQS queue, the SQS message id (so each subscriber of an event sees an
+    /// id of its own, as does each firing of a schedule); for a record that came some other way,
+    /// the SNS message id, the EventBridge event id or the request id of a direct invoke. In the
+    /// sandbox, the stored event's id, the same for each of its subscribers; in the test kit,
     /// `test-<time>-<attempt>`.
     pub id: String,
     /// When published, in milliseconds since the Unix epoch.

@@ -132,7 +132,7 @@ fn the_quick_start_runs_as_written() {
     assert_eq!(blocks.len(), 2, "two shell blocks: {blocks:?}");
     let (first, second) = (&blocks[0], &blocks[1]);
     assert!(
-        first[0].starts_with("cargo install --path cargo-eventfn "),
+        first[0].starts_with("cargo install --locked --path cargo-eventfn "),
         "{first:?}"
     );
     let installed = read(root().join("cargo-eventfn/Cargo.toml"));
@@ -142,7 +142,8 @@ fn the_quick_start_runs_as_written() {
     );
     assert!(first[1].starts_with("cargo eventfn dev "), "{first:?}");
 
-    let store = root().join("target/tmp/readme");
+    let started = std::time::SystemTime::now();
+    let store = target_dir().join("tmp/readme/quick-start");
     let _ = std::fs::remove_dir_all(&store);
     let dev = format!(
         "{} --port 0 --store {}",
@@ -196,16 +197,27 @@ fn the_quick_start_runs_as_written() {
     }
 
     ok(&shell(&second[2]).output().unwrap(), &second[2]);
-    let built = root().join("target/eventfn/welcome");
+    let built = target_dir().join("eventfn/welcome");
     for file in ["eventfn.json", "template.json", "bootstrap.zip"] {
-        assert!(built.join(file).is_file(), "`{}` wrote {file}", second[2]);
+        let written = std::fs::metadata(built.join(file))
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("`{}` wrote {file}: {e}", second[2]));
+        // Written by this run (build always writes its outputs), not left by an earlier one.
+        assert!(
+            written >= started,
+            "`{}` wrote {file} in this run",
+            second[2]
+        );
     }
 }
 
 #[test]
 fn the_demo_shows_events_flowing_through_the_sandbox() {
+    let store = target_dir().join("tmp/readme/demo");
+    let _ = std::fs::remove_dir_all(&store);
     let mut demo = Command::new(root().join("scripts/demo"));
     demo.env("PORT", free_port().to_string())
+        .env("EVENTFN_DEMO_STORE", &store)
         .env("CARGO", env!("CARGO"))
         .env("NO_COLOR", "1")
         .current_dir(root());

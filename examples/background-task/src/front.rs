@@ -2,6 +2,8 @@
 //! back. It runs beside the app (`examples/front.rs`), as Architect's `post-background` HTTP
 //! function does; eventfn itself deploys background functions only.
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -34,8 +36,10 @@ pub fn router(tasks: Arc<Tasks>) -> Router {
         .with_state(tasks)
 }
 
-/// Publishes a new task: `202 Accepted` with its id and address, `400` for a body that is not a
-/// task, `503` when the event could not be published (nothing was taken on).
+/// Publishes a new task: `202 Accepted` with its id and address. Refused, with why in
+/// `{"error": ...}`: `400` for a body that is not JSON or an empty `background`, `415` without a
+/// JSON content type, `422` for JSON that is not a task, `413` for a task too large to publish,
+/// and `503` when the event could not be published (nothing was taken on: try again).
 async fn submit(body: Result<Json<Submit>, JsonRejection>) -> Response {
     let Json(submit) = match body {
         Ok(body) => body,
@@ -48,6 +52,18 @@ async fn submit(body: Result<Json<Submit>, JsonRejection>) -> Response {
         id: new_id(),
         background: submit.background,
     };
+    // Too large for an event is the client's to fix, not a reason to try again.
+    let size = serde_json::to_string(&task).map_or(usize::MAX, |json| json.len());
+    if size > eventfn::MAX_PAYLOAD_BYTES {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the task is {size} bytes as JSON; an event holds at most {}: store large input \
+                 elsewhere and send its key",
+                eventfn::MAX_PAYLOAD_BYTES
+            ),
+        );
+    }
     if let Err(e) = eventfn::publish("background-task", &task).await {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -82,16 +98,17 @@ fn error(status: StatusCode, why: String) -> Response {
     (status, Json(json!({ "error": why }))).into_response()
 }
 
-/// A new task id: the time in milliseconds, this process and a count, so no two fronts or
-/// calls share one.
+/// A new task id: the time in milliseconds and 64 random bits, so that no two calls, in this
+/// front or another one, share one.
 fn new_id() -> String {
+    // `RandomState` is seeded from the operating system's randomness; hashing a count and the
+    // time with it gives random bits without a random-number crate.
     static CALLS: AtomicU64 = AtomicU64::new(0);
-    let ms = SystemTime::now()
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    format!(
-        "{ms:x}-{:x}-{:x}",
-        std::process::id(),
-        CALLS.fetch_add(1, Ordering::Relaxed)
-    )
+        .unwrap_or_default();
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u128(now.as_nanos());
+    format!("{:x}-{:016x}", now.as_millis(), hasher.finish())
 }

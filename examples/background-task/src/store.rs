@@ -37,7 +37,9 @@ pub struct Task {
 }
 
 /// The store: a directory of `<id>.json` files, each replaced whole (written aside, then
-/// renamed), so a reader never sees half a task.
+/// renamed), so a reader never sees half a task. A change (read, then write) holds the store's
+/// lock, a file lock on `.lock` that the handlers in the sandbox and the front share, so two
+/// deliveries of a task at once cannot undo each other's step.
 #[derive(Debug, Clone)]
 pub struct Tasks {
     dir: PathBuf,
@@ -87,6 +89,7 @@ impl Tasks {
     /// Stores task `id` as received, unless it already is: a second delivery of the same
     /// task changes nothing. Returns the task as stored.
     pub fn receive(&self, id: &str, background: &str) -> io::Result<Task> {
+        let _locked = self.lock()?;
         if let Some(task) = self.get(id)? {
             return Ok(task);
         }
@@ -103,6 +106,7 @@ impl Tasks {
     /// Moves task `id` on to `to`, never back: a late or repeated step leaves a task that is
     /// further along as it is. Returns the task as stored; an error if it was never received.
     pub fn advance(&self, id: &str, to: Status) -> io::Result<Task> {
+        let _locked = self.lock()?;
         let Some(mut task) = self.get(id)? else {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
@@ -118,6 +122,19 @@ impl Tasks {
             self.put(&task)?;
         }
         Ok(task)
+    }
+
+    /// The store's lock, held until the file returned is dropped (closing it releases it).
+    fn lock(&self) -> io::Result<fs::File> {
+        let path = self.dir.join(".lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| context(e, "open the lock", &path))?;
+        file.lock().map_err(|e| context(e, "lock", &path))?;
+        Ok(file)
     }
 
     fn put(&self, task: &Task) -> io::Result<()> {
@@ -199,6 +216,34 @@ mod tests {
             Status::Complete
         );
         assert_eq!(tasks.get("t1").unwrap().unwrap().background, "resize");
+        let _ = fs::remove_dir_all(tasks.dir());
+    }
+
+    #[test]
+    fn steps_at_once_never_move_a_task_back() {
+        let tasks = store("at-once");
+        tasks.receive("t2", "x").unwrap();
+        std::thread::scope(|scope| {
+            for i in 0..8 {
+                let tasks = &tasks;
+                scope.spawn(move || {
+                    let to = if i % 2 == 0 {
+                        Status::Complete
+                    } else {
+                        Status::Processing
+                    };
+                    for _ in 0..50 {
+                        tasks.advance("t2", to).unwrap();
+                        tasks.receive("t2", "y").unwrap();
+                    }
+                });
+            }
+        });
+        let task = tasks.get("t2").unwrap().unwrap();
+        assert_eq!(
+            (task.status, task.background.as_str()),
+            (Status::Complete, "x")
+        );
         let _ = fs::remove_dir_all(tasks.dir());
     }
 

@@ -22,6 +22,11 @@ fn id(test: &str) -> String {
     format!("{test}-{}-{ns}", std::process::id())
 }
 
+/// Removes a test's task from the store (the default one is shared by every run).
+fn forget(id: &str) {
+    let _ = std::fs::remove_file(Tasks::from_env().unwrap().dir().join(format!("{id}.json")));
+}
+
 fn status(id: &str) -> Option<Status> {
     Tasks::from_env()
         .unwrap()
@@ -90,6 +95,7 @@ async fn a_task_moves_through_received_processing_and_complete() {
         .unwrap();
     assert_eq!(status(&id), Some(Status::Complete));
     assert_eq!(app.published().len(), 2);
+    forget(&id);
 }
 
 #[tokio::test]
@@ -134,6 +140,7 @@ async fn a_failed_publish_is_retried_where_it_stopped_and_unknown_tasks_fail() {
         Outcome::Failed(why) => assert!(why.contains("is not a task id"), "{why}"),
         other => panic!("{other:?}"),
     }
+    forget(&id);
 }
 
 async fn answer(app: &TestApp, request: Request<Body>) -> (StatusCode, Option<String>, Value) {
@@ -194,6 +201,7 @@ async fn the_front_publishes_a_posted_task_and_answers_its_status() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "received");
     assert_eq!(body["background"], "send the invoices");
+    forget(&id);
 }
 
 #[tokio::test]
@@ -213,6 +221,23 @@ async fn the_front_refuses_what_is_not_a_task_and_says_when_it_cannot_publish() 
     );
     let (status, _, _) = answer(&app, post("not json")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let untyped = Request::post("/tasks")
+        .body(Body::from(r#"{"background": "x"}"#))
+        .unwrap();
+    let (status, _, _) = answer(&app, untyped).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Too large for an event: the client's to fix, not a reason to try again.
+    let huge = json!({ "background": "x".repeat(eventfn::MAX_PAYLOAD_BYTES) }).to_string();
+    let (status, _, body) = answer(&app, post(&huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("an event holds at most"),
+        "{body}"
+    );
+    assert!(app.published().is_empty());
     let (status, _, body) = answer(&app, get("/tasks/a%20b")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
