@@ -12,7 +12,9 @@
 //! each dead-letter queue, hidden for a minute so that none is seen twice, and makes each
 //! visible again at the end. Replay sends each chosen message to its handler's queue with its
 //! body and its `eventfn.name`, `eventfn.time` and `eventfn.delay` attributes, then deletes it;
-//! its attempts start again from one.
+//! its attempts start again from one. Purge counts the messages of each queue (SQS's
+//! approximate counts) and drops them with `PurgeQueue`, which reaches every message group of a
+//! FIFO queue; listing warns when it could read fewer than a queue holds.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -449,6 +451,38 @@ async fn delete(
     settle(session, sqs, queue, letters, Settle::Delete).await
 }
 
+/// How many messages each dead-letter queue of the stage holds, visible or not: SQS's
+/// approximate counts, exact for a queue nothing is writing to.
+async fn counts<'a>(
+    opened: &'a Opened,
+    sqs: &aws_sdk_sqs::Client,
+) -> Result<Vec<(&'a DeadQueue, u64)>> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let reads = opened.queues.iter().map(|queue| async move {
+        let output = sqs
+            .get_queue_attributes()
+            .queue_url(&queue.url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| {
+                opened.session.explain(
+                    &format!("could not count the dead letters of `{}`", queue.id),
+                    e,
+                )
+            })?;
+        let count = output
+            .attributes()
+            .into_iter()
+            .flat_map(|attributes| attributes.values())
+            .filter_map(|n| n.parse::<u64>().ok())
+            .sum();
+        Ok::<_, anyhow::Error>((queue, count))
+    });
+    futures_util::future::try_join_all(reads).await
+}
+
 /// Every dead letter of the stage, by queue; each is hidden until `release` or `delete`.
 async fn collect<'a>(
     opened: &'a Opened,
@@ -478,10 +512,24 @@ pub fn events(
     runtime()?.block_on(async {
         let opened = open(stage, name).await?;
         let sqs = aws_sdk_sqs::Client::new(&opened.session.config);
+        let counts = counts(&opened, &sqs).await?;
         let all = collect(&opened, &sqs).await?;
         for (queue, letters) in &all {
             let letters: Vec<&DeadLetter> = letters.iter().collect();
             release(&opened.session, &sqs, queue, &letters).await?;
+        }
+        // SQS hands out one message group of a FIFO queue at a time, and no message another
+        // reader holds: say so when fewer could be read than the queue holds.
+        for ((queue, held), (_, read)) in counts.iter().zip(&all) {
+            if (read.len() as u64) < *held {
+                anstream::eprintln!(
+                    "warning: `{}` holds about {held} dead letters, of which {} could be read now \
+                     (SQS hands out one message group of a FIFO queue at a time, and none that \
+                     another reader holds); run this again to see the rest",
+                    queue.id,
+                    read.len()
+                );
+            }
         }
         let mut letters: Vec<&DeadLetter> = all.iter().flat_map(|(_, l)| l).collect();
         letters.sort_by_key(|l| std::cmp::Reverse(l.time));
@@ -648,43 +696,55 @@ pub fn purge(shell: &Shell, args: &PurgeArgs) -> Result<()> {
     runtime()?.block_on(async {
         let opened = open(&args.stage, name).await?;
         let sqs = aws_sdk_sqs::Client::new(&opened.session.config);
-        let all = collect(&opened, &sqs).await?;
-        let count: usize = all.iter().map(|(_, l)| l.len()).sum();
+        // Counted, not received: SQS hands out one message group of a FIFO queue at a time, so
+        // receiving would not see them all, and `PurgeQueue` drops every one.
+        let counts = counts(&opened, &sqs).await?;
+        let count: u64 = counts.iter().map(|(_, n)| n).sum();
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
         if !args.yes {
-            for (queue, letters) in &all {
-                let letters: Vec<&DeadLetter> = letters.iter().collect();
-                release(&opened.session, &sqs, queue, &letters).await?;
-            }
             bail!(
                 "purging deletes the {count} dead letter{} of stage `{name}` for good: pass --yes \
                  to go ahead",
-                if count == 1 { "" } else { "s" }
+                plural(count)
             );
         }
-        for (queue, letters) in &all {
-            let letters: Vec<&DeadLetter> = letters.iter().collect();
-            delete(&opened.session, &sqs, queue, &letters).await?;
-            if !letters.is_empty() {
-                shell.status(
-                    "Purged",
-                    format!(
-                        "{} dead letter{} of {}",
-                        letters.len(),
-                        if letters.len() == 1 { "" } else { "s" },
-                        if queue.handler == DELAYED_HANDLER {
-                            "the delay queue".to_owned()
-                        } else {
-                            format!("`{}`", queue.handler)
-                        }
-                    ),
-                );
-            }
+        for (queue, n) in counts.iter().filter(|(_, n)| *n > 0) {
+            sqs.purge_queue()
+                .queue_url(&queue.url)
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_purge_queue_in_progress())
+                    {
+                        return anyhow::anyhow!(
+                            "could not purge `{}`: a purge of it is under way (SQS takes one a \
+                             minute per queue); run this again in a minute",
+                            queue.id
+                        );
+                    }
+                    opened
+                        .session
+                        .explain(&format!("could not purge `{}`", queue.id), e)
+                })?;
+            shell.status(
+                "Purged",
+                format!(
+                    "{n} dead letter{} of {}",
+                    plural(*n),
+                    if queue.handler == DELAYED_HANDLER {
+                        "the delay queue".to_owned()
+                    } else {
+                        format!("`{}`", queue.handler)
+                    }
+                ),
+            );
         }
         shell.status(
             "Purged",
             format!(
-                "{count} dead letter{} of stage `{name}`",
-                if count == 1 { "" } else { "s" }
+                "{count} dead letter{} of stage `{name}` (SQS completes a purge within a minute)",
+                plural(count)
             ),
         );
         Ok(())
