@@ -39,6 +39,14 @@ pub(crate) struct AwsBus {
 }
 
 impl AwsBus {
+    /// The process's one AWS bus: the bus `publish` connects on AWS, and the client the
+    /// runtime's own sends (dead letters) use, so there is one configuration and one client of
+    /// each service.
+    pub(crate) fn shared() -> &'static AwsBus {
+        static SHARED: std::sync::LazyLock<AwsBus> = std::sync::LazyLock::new(AwsBus::default);
+        &SHARED
+    }
+
     async fn config(&self) -> &SdkConfig {
         self.config
             .get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load())
@@ -393,22 +401,8 @@ impl AwsBus {
         messages: Vec<Message>,
         delay: Option<u32>,
     ) -> Result<()> {
-        use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-        let attributes = |m: &Message| -> Result<HashMap<String, MessageAttributeValue>> {
-            attribute_values(m)
-                .into_iter()
-                .map(|(key, data_type, value)| {
-                    let value = MessageAttributeValue::builder()
-                        .data_type(data_type)
-                        .string_value(value)
-                        .build()
-                        .map_err(|e| {
-                            error(format!("cannot build an SQS message attribute: {e}"))
-                        })?;
-                    Ok((key.to_owned(), value))
-                })
-                .collect()
-        };
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let attributes = |m: &Message| sqs_attributes(&attribute_values(m));
         let sqs = self.sqs().await;
         // A FIFO queue needs a group (one per queue: its order is the publish order) and a
         // deduplication id (each send is its own message).
@@ -474,7 +468,7 @@ impl AwsBus {
     }
 }
 
-impl Bus for AwsBus {
+impl Bus for &'static AwsBus {
     fn send(
         &self,
         messages: Vec<Message>,
@@ -492,56 +486,63 @@ fn attribute_values(message: &Message) -> [(&'static str, &'static str, String);
     ]
 }
 
-/// Sends a message that failed its last attempt to the function's dead-letter queue, with
-/// `attributes` (key, data type, value) saying why; `group` for a FIFO queue. `id` is the
-/// message's, which makes the deduplication id of a FIFO queue: a retried send is not kept twice.
-pub(crate) async fn send_dead_letter(
-    queue: &str,
-    body: String,
+/// SQS message attributes from (key, data type, value).
+fn sqs_attributes(
     attributes: &[(&str, &str, String)],
-    group: Option<String>,
-    id: &str,
-) -> Result<()> {
-    use aws_sdk_sqs::types::MessageAttributeValue;
-    static SQS: OnceCell<aws_sdk_sqs::Client> = OnceCell::const_new();
-    let sqs = SQS
-        .get_or_init(|| async {
-            aws_sdk_sqs::Client::new(&aws_config::defaults(BehaviorVersion::latest()).load().await)
+) -> Result<HashMap<String, aws_sdk_sqs::types::MessageAttributeValue>> {
+    attributes
+        .iter()
+        .map(|(key, data_type, value)| {
+            let value = aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type(*data_type)
+                .string_value(value)
+                .build()
+                .map_err(|e| error(format!("cannot build an SQS message attribute: {e}")))?;
+            Ok(((*key).to_owned(), value))
         })
-        .await;
-    let mut values = HashMap::new();
-    for (key, data_type, value) in attributes {
-        let value = MessageAttributeValue::builder()
-            .data_type(*data_type)
-            .string_value(value)
-            .build()
-            .map_err(|e| error(format!("cannot build an SQS message attribute: {e}")))?;
-        values.insert((*key).to_owned(), value);
+        .collect()
+}
+
+impl AwsBus {
+    /// Sends a message that failed its last attempt to the function's dead-letter queue, with
+    /// `attributes` (key, data type, value) saying why; `group` for a FIFO queue. `id` is the
+    /// message's, which makes the deduplication id of a FIFO queue: a retried send is not kept
+    /// twice.
+    pub(crate) async fn send_dead_letter(
+        &self,
+        queue: &str,
+        body: String,
+        attributes: &[(&str, &str, String)],
+        group: Option<String>,
+        id: &str,
+    ) -> Result<()> {
+        let fifo = group.is_some();
+        self.sqs()
+            .await
+            .send_message()
+            .queue_url(queue)
+            .message_body(body)
+            .set_message_attributes(Some(sqs_attributes(attributes)?))
+            .set_message_group_id(group)
+            .set_message_deduplication_id(fifo.then(|| format!("dead-{id}")))
+            .send()
+            .await
+            .map_err(|e| {
+                use aws_sdk_sqs::error::ProvideErrorMetadata;
+                let why = match e.as_service_error() {
+                    Some(refused) => format!(
+                        "{}: {}",
+                        refused.code().unwrap_or("refused"),
+                        refused.message().unwrap_or_default()
+                    ),
+                    None => aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
+                };
+                error(format!(
+                    "cannot send to the dead-letter queue {queue}: {why}"
+                ))
+            })?;
+        Ok(())
     }
-    let fifo = group.is_some();
-    sqs.send_message()
-        .queue_url(queue)
-        .message_body(body)
-        .set_message_attributes(Some(values))
-        .set_message_group_id(group)
-        .set_message_deduplication_id(fifo.then(|| format!("dead-{id}")))
-        .send()
-        .await
-        .map_err(|e| {
-            use aws_sdk_sqs::error::ProvideErrorMetadata;
-            let why = match e.as_service_error() {
-                Some(refused) => format!(
-                    "{}: {}",
-                    refused.code().unwrap_or("refused"),
-                    refused.message().unwrap_or_default()
-                ),
-                None => aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
-            };
-            error(format!(
-                "cannot send to the dead-letter queue {queue}: {why}"
-            ))
-        })?;
-    Ok(())
 }
 
 /// What waits in the delay queue or a schedule for `message`: a [`delay::Delayed`], its payload

@@ -425,6 +425,7 @@ impl Dispatcher {
         request_id: &str,
         deadline: u64,
     ) -> Result<Value, Failure> {
+        let deadline = absolute_deadline_ms(deadline, now_ms());
         if let Selection::Delayed = self.selection {
             return forward(incoming).await;
         }
@@ -544,8 +545,13 @@ async fn bury(
             );
             return false;
         }
-        let send =
-            crate::aws_sdk::send_dead_letter(&dead.queue, body, &attributes, group, &message.id);
+        let send = crate::aws_sdk::AwsBus::shared().send_dead_letter(
+            &dead.queue,
+            body,
+            &attributes,
+            group,
+            &message.id,
+        );
         let sent = tokio::time::timeout(Duration::from_millis(left), send)
             .await
             .unwrap_or_else(|_| {
@@ -736,16 +742,24 @@ pub(crate) async fn call(
     }
 }
 
+/// Lambda's deadline as milliseconds since the epoch, read at `now` (0: none). Lambda sends it
+/// so; the `cargo lambda` emulator sends the time allowed (600000): a value before 2001 can
+/// only be that.
+fn absolute_deadline_ms(deadline: u64, now: u64) -> u64 {
+    const EPOCH_2001_MS: u64 = 978_307_200_000;
+    match deadline {
+        0 => 0,
+        ms if ms < EPOCH_2001_MS => now + ms,
+        ms => ms,
+    }
+}
+
 /// When the handler must be done: its own timeout if it declared one, and a little before
 /// Lambda's deadline in any case.
 fn deadline(timeout_secs: Option<u32>, lambda_deadline_ms: u64) -> Option<SystemTime> {
     let own = timeout_secs.map(|s| SystemTime::now() + Duration::from_secs(u64::from(s)));
-    // Lambda sends the deadline in milliseconds since the epoch; the `cargo lambda` emulator
-    // sends the time allowed (600000): a value before 2001 can only be that.
-    const EPOCH_2001_MS: u64 = 978_307_200_000;
-    let lambda = match lambda_deadline_ms {
+    let lambda = match absolute_deadline_ms(lambda_deadline_ms, now_ms()) {
         0 => None,
-        ms if ms < EPOCH_2001_MS => Some(SystemTime::now() + Duration::from_millis(ms)),
         ms => Some(UNIX_EPOCH + Duration::from_millis(ms)),
     }
     .map(|d| d - DEADLINE_MARGIN);
@@ -964,6 +978,14 @@ async fn report_init_error(failure: &Failure) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_emulators_time_allowed_reads_as_a_deadline() {
+        let now = 1_795_514_400_000;
+        assert_eq!(absolute_deadline_ms(0, now), 0);
+        assert_eq!(absolute_deadline_ms(600_000, now), now + 600_000);
+        assert_eq!(absolute_deadline_ms(now + 3_000, now), now + 3_000);
+    }
 
     #[cfg(feature = "aws")]
     #[test]

@@ -302,7 +302,7 @@ pub(crate) async fn send(outgoing: Vec<Message>) -> Result<()> {
     if crate::aws::configured() {
         #[cfg(feature = "aws")]
         {
-            let bus = BUS.get_or_init(|| Box::new(crate::aws_sdk::AwsBus::default()));
+            let bus = BUS.get_or_init(|| Box::new(crate::aws_sdk::AwsBus::shared()));
             return bus.send(outgoing).await;
         }
         #[cfg(not(feature = "aws"))]
