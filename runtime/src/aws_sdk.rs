@@ -20,6 +20,9 @@ use crate::error::message as error;
 use crate::lambda::now_ms;
 use crate::publish::{Bus, Message};
 
+/// How many schedules a publish creates at once.
+const SCHEDULES_AT_ONCE: usize = 10;
+
 /// Topic ARNs and queue URLs by kind and name.
 type Addresses = HashMap<(Kind, String), String>;
 
@@ -230,10 +233,10 @@ impl AwsBus {
             (Wait::Queue(seconds), _) => {
                 let route = self.route(kind, &name).await?;
                 let waiting = messages
-                    .iter()
-                    .map(|m| Message {
-                        body: delayed_body(m),
-                        ..m.clone()
+                    .into_iter()
+                    .map(|m| {
+                        let body = delayed_body(&m);
+                        Message { body, ..m }
                     })
                     .collect();
                 self.send_sqs(&route.queue, None, waiting, Some(seconds))
@@ -241,10 +244,27 @@ impl AwsBus {
             }
             (Wait::Schedule(second), _) => {
                 let route = self.route(kind, &name).await?;
-                for message in &messages {
-                    self.schedule(route, message, second).await?;
+                // One API call per message, ten at a time.
+                let mut results: Vec<Result<()>> = Vec::with_capacity(messages.len());
+                for chunk in messages.chunks(SCHEDULES_AT_ONCE) {
+                    let mut calls = Vec::with_capacity(chunk.len());
+                    for message in chunk {
+                        calls.push(self.schedule(route, message, second));
+                    }
+                    results.extend(futures_util::future::join_all(calls).await);
                 }
-                Ok(())
+                let created = results.iter().filter(|r| r.is_ok()).count();
+                match results.into_iter().find_map(Result::err) {
+                    None => Ok(()),
+                    // Those created will be delivered: a caller that sends them all again
+                    // should know.
+                    Some(e) if created > 0 => Err(error(format!(
+                        "{e} ({created} of the {} messages were scheduled and will be \
+                         delivered; sending them all again delivers those twice)",
+                        messages.len()
+                    ))),
+                    Some(e) => Err(e),
+                }
             }
         }
     }
