@@ -184,15 +184,7 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
             .collect(),
     };
     manifest.sort();
-    let windows: Vec<String> = manifest
-        .handlers
-        .iter()
-        .filter_map(|h| {
-            eventfn_core::options::check_retry_window(h.options.retries, h.options.timeout)
-                .err()
-                .map(|e| format!("handler `{}` at {}: {e}", h.function, h.source))
-        })
-        .collect();
+    let windows = eventfn_core::manifest::unfit_retry_windows(&manifest.handlers);
     if !windows.is_empty() {
         bail!(
             "the app's retry policies do not fit on AWS:\n  {}",

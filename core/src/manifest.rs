@@ -202,6 +202,21 @@ impl std::fmt::Display for Source {
     }
 }
 
+/// What is wrong with the retry policies of `handlers` that AWS cannot keep: one line per
+/// handler whose attempts would outlast SQS's retention ([`crate::options::check_retry_window`]),
+/// naming it and where it is. `cargo eventfn build` refuses them; the sandbox and
+/// `eventfn::testing` say so too.
+pub fn unfit_retry_windows<'a>(handlers: impl IntoIterator<Item = &'a Handler>) -> Vec<String> {
+    handlers
+        .into_iter()
+        .filter_map(|h| {
+            crate::options::check_retry_window(h.options.retries, h.options.timeout)
+                .err()
+                .map(|e| format!("handler `{}` at {}: {e}", h.function, h.source))
+        })
+        .collect()
+}
+
 impl Manifest {
     /// Sorts handlers into their canonical order.
     pub fn sort(&mut self) {

@@ -147,12 +147,27 @@ pub struct TestApp {
 
 impl TestApp {
     /// Every handler linked into the test binary, with the app's defaults; an error if there is
-    /// none or their registrations conflict, as at the app's start, or if the Cargo.toml of the
-    /// package under test has a `[package.metadata.eventfn]` that `cargo eventfn` would refuse.
+    /// none or their registrations conflict, as at the app's start, if the Cargo.toml of the
+    /// package under test has a `[package.metadata.eventfn]` that `cargo eventfn` would refuse,
+    /// or if a retry policy would outlast SQS's retention, which `cargo eventfn build` refuses.
     pub fn new() -> Result<TestApp> {
+        let entries = crate::handlers()?;
+        let defaults = app_defaults()?;
+        let handlers: Vec<_> = entries
+            .iter()
+            .map(|e| e.registration.resolve(&defaults))
+            .collect();
+        let unfit = eventfn_core::manifest::unfit_retry_windows(&handlers);
+        if !unfit.is_empty() {
+            return Err(message(format!(
+                "the app's retry policies do not fit on AWS, and `cargo eventfn build` refuses \
+                 them:\n  {}",
+                unfit.join("\n  ")
+            )));
+        }
         Ok(TestApp {
-            entries: crate::handlers()?,
-            defaults: app_defaults()?,
+            entries,
+            defaults,
             recorder: Arc::default(),
         })
     }

@@ -916,3 +916,45 @@ impl Probe {
         }
     }
 }
+
+/// The sandbox runs a retry policy that AWS cannot keep, and says at its start that
+/// `cargo eventfn build` refuses it.
+#[test]
+fn the_sandbox_warns_of_a_retry_policy_aws_cannot_keep() {
+    let dir = test_dir("retry-window");
+    let built = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "fixture-retry-window"])
+        .current_dir(root())
+        .status()
+        .expect("run cargo build");
+    assert!(built.success());
+    let mut app = Command::new(target_dir().join("debug/fixture-retry-window"))
+        .env("EVENTFN_SANDBOX_PORT", "0")
+        .env("EVENTFN_SANDBOX_DIR", &dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the app");
+    let stderr = app.stderr.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let warning = received.recv_timeout(Duration::from_secs(30));
+    let _ = app.kill();
+    let _ = app.wait();
+    let warning = warning.expect("a line on stderr");
+    assert!(
+        warning.starts_with(
+            "warning: handler `fixture_retry_window::slow_and_stubborn` at tests/fixtures/retry-window/src/main.rs:6:1: retries = 300"
+        ),
+        "{warning}"
+    );
+    assert!(
+        warning.ends_with("`cargo eventfn build` refuses it"),
+        "{warning}"
+    );
+}

@@ -124,6 +124,14 @@ pub(crate) async fn serve(entries: &'static [Entry]) -> Result<()> {
         defaults,
         retry_delay_ms,
     };
+    let handlers: Vec<_> = entries
+        .iter()
+        .map(|e| e.registration.resolve(&settings.defaults))
+        .collect();
+    for unfit in eventfn_core::manifest::unfit_retry_windows(&handlers) {
+        // It runs here; `cargo eventfn build` refuses it.
+        eprintln!("warning: {unfit}; `cargo eventfn build` refuses it");
+    }
     let (engine, resumed) = engine::Engine::start(entries, settings, log)
         .await
         .map_err(message)?;
