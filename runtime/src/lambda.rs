@@ -427,7 +427,7 @@ impl Dispatcher {
     ) -> Result<Value, Failure> {
         let deadline = absolute_deadline_ms(deadline, now_ms());
         if let Selection::Delayed = self.selection {
-            return forward(incoming).await;
+            return forward(incoming, deadline).await;
         }
         match classify(incoming, request_id)? {
             Input::Single(messages) => {
@@ -580,17 +580,17 @@ async fn bury(
     false
 }
 
+/// The milliseconds left at `now` until `margin_ms` before Lambda's `deadline` (ms since the
+/// epoch); `None` when there is no deadline (0), `Some(0)` when that time has come.
+fn left_before(deadline: u64, now: u64, margin_ms: u64) -> Option<u64> {
+    (deadline != 0).then(|| deadline.saturating_sub(now).saturating_sub(margin_ms))
+}
+
 /// How many milliseconds a dead-letter send may take at `now`, before Lambda's `deadline` (0:
 /// none); 0 when there is no time for it.
 #[cfg(feature = "aws")]
 fn bury_budget(deadline: u64, now: u64) -> u64 {
-    if deadline == 0 {
-        return BURY_MAX_MS;
-    }
-    deadline
-        .saturating_sub(now)
-        .saturating_sub(BURY_MARGIN_MS)
-        .min(BURY_MAX_MS)
+    left_before(deadline, now, BURY_MARGIN_MS).map_or(BURY_MAX_MS, |left| left.min(BURY_MAX_MS))
 }
 
 /// Returns record `id` of an SQS batch to its queue, logging why when it failed (rather than
@@ -612,17 +612,41 @@ fn report(response: &mut SqsBatchResponse, id: String, failure: Option<&Failure>
 /// to its topic or queue when it is due, to wait again for what is left when it is early. A
 /// message that cannot be read or sent is a failed record, retried by the delay queue and kept in
 /// its dead-letter queue when that is spent.
-async fn forward(incoming: Incoming) -> Result<Value, Failure> {
+/// Sends each delayed message of a delay-queue batch on, until a little before Lambda's
+/// `deadline` (ms since the epoch, 0 for none): what there is no time left for is returned to the
+/// delay queue, reported failed, rather than Lambda ending the invocation and its whole batch
+/// coming back (to be sent on twice).
+async fn forward(incoming: Incoming, deadline: u64) -> Result<Value, Failure> {
     let Incoming::Sqs(records) = incoming else {
         return Err(bad_input(
             "the function of delayed messages takes SQS batches from the stack's delay queue; \
              this invocation is not one",
         ));
     };
+    let margin = DEADLINE_MARGIN.as_millis() as u64;
     let mut response = SqsBatchResponse::default();
     for record in records {
         let id = record.message_id.clone().unwrap_or_default();
-        if let Err(failure) = forward_one(&id, record.body.as_deref()).await {
+        let out_of_time = || {
+            Failure::new(
+                FailureKind::Timeout,
+                format!(
+                    "delayed message {id}: no time left before Lambda's deadline; it stays in \
+                     the delay queue for the next receive"
+                ),
+            )
+        };
+        let sent = match left_before(deadline, now_ms(), margin) {
+            None => forward_one(&id, record.body.as_deref()).await,
+            Some(0) => Err(out_of_time()),
+            Some(left) => tokio::time::timeout(
+                Duration::from_millis(left),
+                forward_one(&id, record.body.as_deref()),
+            )
+            .await
+            .unwrap_or_else(|_| Err(out_of_time())),
+        };
+        if let Err(failure) = sent {
             report(&mut response, id, Some(&failure));
         }
     }
@@ -985,6 +1009,15 @@ mod tests {
         assert_eq!(absolute_deadline_ms(0, now), 0);
         assert_eq!(absolute_deadline_ms(600_000, now), now + 600_000);
         assert_eq!(absolute_deadline_ms(now + 3_000, now), now + 3_000);
+    }
+
+    #[test]
+    fn the_time_left_counts_down_to_a_margin_before_the_deadline() {
+        let now = 1_795_514_400_000;
+        assert_eq!(left_before(0, now, 100), None);
+        assert_eq!(left_before(now + 1_000, now, 100), Some(900));
+        assert_eq!(left_before(now + 100, now, 100), Some(0));
+        assert_eq!(left_before(now - 5, now, 100), Some(0));
     }
 
     #[cfg(feature = "aws")]
