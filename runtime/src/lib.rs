@@ -178,8 +178,10 @@
 //! its SNS topic and a job sent to its SQS queue, which the template creates (see
 //! [`aws`] for how they are found). In the sandbox it goes to the sandbox's store; another local
 //! process (a web server, a script) reaches the sandbox when `EVENTFN_SANDBOX` holds the address
-//! `cargo eventfn dev` prints. Under a [`testing::TestApp`] it is recorded. Anywhere else it is an
-//! error that says how to run the sandbox.
+//! `cargo eventfn dev` prints. Under a [`testing::TestApp`] it is recorded. Any other process
+//! publishes to AWS when it can find the topics and queues (`EVENTFN_TOPICS` / `EVENTFN_QUEUES`,
+//! or `EVENTFN_STACK` and the stack's SSM parameters; see [`aws`]); with none of these, a publish
+//! is an error that says how to run the sandbox.
 //!
 //! # 3. Delays
 //!
