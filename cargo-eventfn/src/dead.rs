@@ -597,39 +597,20 @@ pub fn replay(shell: &Shell, stage: &Stage, name: &str, id: Option<&str>) -> Res
     runtime()?.block_on(async {
         let opened = open(stage, name).await?;
         let sqs = aws_sdk_sqs::Client::new(&opened.session.config);
-        let all = collect(&opened, &sqs).await?;
         let mut replayed = 0;
         let mut outcome = Ok(());
-        for (queue, letters) in &all {
-            let (chosen, rest): (Vec<&DeadLetter>, Vec<&DeadLetter>) =
-                letters.iter().partition(|l| id.is_none_or(|id| l.id == id));
-            release(&opened.session, &sqs, queue, &rest).await?;
-            for (i, letter) in chosen.iter().enumerate() {
-                if outcome.is_ok() {
-                    outcome = send_back(&opened.session, &sqs, queue, letter).await;
-                }
-                if outcome.is_err() {
-                    // What was not replayed stays a dead letter.
-                    release(&opened.session, &sqs, queue, &chosen[i..]).await?;
-                    break;
-                }
-                delete(&opened.session, &sqs, queue, &[letter])
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "dead letter {} was sent back to the queue of `{}` but is still a dead \
-                             letter: do not replay it again, purge it or let it expire",
-                            letter.id, letter.handler
-                        )
-                    })?;
-                replayed += 1;
-                shell.status(
-                    "Replayed",
-                    format!(
-                        "dead letter {} ({} `{}`) to the queue of `{}`",
-                        letter.id, letter.kind, letter.name, letter.handler
-                    ),
-                );
+        // With --all, read again until the letters there at the start are replayed: SQS hands
+        // out one message group of a FIFO queue at a time, the next once the one before is
+        // gone. Counted at the start, so that a letter that fails again at once and comes back
+        // is not replayed twice by one command.
+        let there: u64 = counts(&opened, &sqs).await?.iter().map(|(_, n)| n).sum();
+        for _round in 0..MAX_REPLAY_ROUNDS {
+            let before = replayed;
+            let all = collect(&opened, &sqs).await?;
+            replay_round(shell, &opened, &sqs, &all, id, &mut replayed, &mut outcome).await?;
+            let done = replayed as u64 >= there;
+            if id.is_some() || outcome.is_err() || replayed == before || done {
+                break;
             }
         }
         outcome?;
@@ -646,6 +627,57 @@ pub fn replay(shell: &Shell, stage: &Stage, name: &str, id: Option<&str>) -> Res
         }
         Ok(())
     })
+}
+
+/// The most rounds of reading a `replay --all` makes: each reaches at least one more message
+/// group of a FIFO queue.
+const MAX_REPLAY_ROUNDS: usize = 100;
+
+/// Replays the chosen letters of `all` (every one, or the one with `id`), counting them in
+/// `replayed`; the first failure to send one back lands in `outcome` and stops the rest, which
+/// stay dead letters.
+async fn replay_round(
+    shell: &Shell,
+    opened: &Opened,
+    sqs: &aws_sdk_sqs::Client,
+    all: &[(&DeadQueue, Vec<DeadLetter>)],
+    id: Option<&str>,
+    replayed: &mut usize,
+    outcome: &mut Result<()>,
+) -> Result<()> {
+    for (queue, letters) in all {
+        let (chosen, rest): (Vec<&DeadLetter>, Vec<&DeadLetter>) =
+            letters.iter().partition(|l| id.is_none_or(|id| l.id == id));
+        release(&opened.session, sqs, queue, &rest).await?;
+        for (i, letter) in chosen.iter().enumerate() {
+            if outcome.is_ok() {
+                *outcome = send_back(&opened.session, sqs, queue, letter).await;
+            }
+            if outcome.is_err() {
+                // What was not replayed stays a dead letter.
+                release(&opened.session, sqs, queue, &chosen[i..]).await?;
+                break;
+            }
+            delete(&opened.session, sqs, queue, &[letter])
+                .await
+                .with_context(|| {
+                    format!(
+                        "dead letter {} was sent back to the queue of `{}` but is still a dead \
+                             letter: do not replay it again, purge it or let it expire",
+                        letter.id, letter.handler
+                    )
+                })?;
+            *replayed += 1;
+            shell.status(
+                "Replayed",
+                format!(
+                    "dead letter {} ({} `{}`) to the queue of `{}`",
+                    letter.id, letter.kind, letter.name, letter.handler
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Sends a dead letter back to the queue it came from, with the attributes its publisher set.

@@ -706,6 +706,33 @@ fn dead_letters_of_a_stage_are_listed_replayed_and_purged() {
     );
     assert!(nothing.status.success());
     assert!(stderr(&nothing).contains("nothing: stage `qa` has no dead letters"));
+
+    // --all replays every letter there was when it started, once. In moto a replayed job comes
+    // back to the dead letters at once (its event source mapping cannot run the function), as a
+    // job whose handler fails again at once would on AWS: the same command does not replay it
+    // again.
+    rt.block_on(async {
+        for n in 0..12 {
+            sqs.send_message()
+                .queue_url(&thumbnails_dead)
+                .message_body(format!(r#"{{"image":"{n}.png"}}"#))
+                .message_attributes("eventfn.name", attribute("String", "thumbnails"))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let all = run(
+        &moto,
+        &["replay", "-p", "welcome", "--stage", "qa", "--all"],
+    );
+    assert!(all.status.success(), "{}", stderr(&all));
+    assert_eq!(
+        stderr(&all).matches("Replayed dead letter").count(),
+        12,
+        "{}",
+        stderr(&all)
+    );
 }
 
 /// Filters on AWS: each subscription of the deployed template carries its handler's filter on
