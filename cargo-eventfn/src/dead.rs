@@ -133,6 +133,9 @@ pub struct DeadLetter {
     attributes: HashMap<String, MessageAttributeValue>,
     #[serde(skip)]
     group: Option<String>,
+    /// Its place in its FIFO queue's message group: the order a replay keeps.
+    #[serde(skip)]
+    sequence: Option<u128>,
 }
 
 /// What `events --stage NAME --dead --message-format json` prints.
@@ -339,6 +342,9 @@ fn letter(queue: &DeadQueue, message: Message) -> DeadLetter {
         group: system
             .get(&MessageSystemAttributeName::MessageGroupId)
             .cloned(),
+        sequence: system
+            .get(&MessageSystemAttributeName::SequenceNumber)
+            .and_then(|n| n.parse().ok()),
         attributes,
     }
 }
@@ -523,9 +529,9 @@ pub fn events(
         for ((queue, held), (_, read)) in counts.iter().zip(&all) {
             if (read.len() as u64) < *held {
                 anstream::eprintln!(
-                    "warning: `{}` holds about {held} dead letters, of which {} could be read now \
-                     (SQS hands out one message group of a FIFO queue at a time, and none that \
-                     another reader holds); run this again to see the rest",
+                    "warning: `{}` holds about {held} dead letters, of which {} could be read now: \
+                     SQS hands out the first of a FIFO queue's message group only, and none that \
+                     another reader holds; the rest can be read once these are replayed or purged",
                     queue.id,
                     read.len()
                 );
@@ -603,12 +609,30 @@ pub fn replay(shell: &Shell, stage: &Stage, name: &str, id: Option<&str>) -> Res
         // out one message group of a FIFO queue at a time, the next once the one before is
         // gone. Counted at the start, so that a letter that fails again at once and comes back
         // is not replayed twice by one command.
-        let there: u64 = counts(&opened, &sqs).await?.iter().map(|(_, n)| n).sum();
+        // Each queue replays at most what it held at the start, oldest first.
+        let mut left: HashMap<String, u64> = match id {
+            Some(_) => HashMap::new(),
+            None => counts(&opened, &sqs)
+                .await?
+                .into_iter()
+                .map(|(queue, n)| (queue.id.clone(), n))
+                .collect(),
+        };
         for _round in 0..MAX_REPLAY_ROUNDS {
             let before = replayed;
             let all = collect(&opened, &sqs).await?;
-            replay_round(shell, &opened, &sqs, &all, id, &mut replayed, &mut outcome).await?;
-            let done = replayed as u64 >= there;
+            replay_round(
+                shell,
+                &opened,
+                &sqs,
+                &all,
+                id,
+                &mut left,
+                &mut replayed,
+                &mut outcome,
+            )
+            .await?;
+            let done = left.values().all(|n| *n == 0);
             if id.is_some() || outcome.is_err() || replayed == before || done {
                 break;
             }
@@ -633,21 +657,32 @@ pub fn replay(shell: &Shell, stage: &Stage, name: &str, id: Option<&str>) -> Res
 /// group of a FIFO queue.
 const MAX_REPLAY_ROUNDS: usize = 100;
 
-/// Replays the chosen letters of `all` (every one, or the one with `id`), counting them in
-/// `replayed`; the first failure to send one back lands in `outcome` and stops the rest, which
-/// stay dead letters.
+/// Replays the chosen letters of `all` (the one with `id`; or every one, oldest first, up to
+/// what `left` allows each queue), counting them in `replayed`; the first failure to send one
+/// back lands in `outcome` and stops the rest, which stay dead letters.
+#[allow(clippy::too_many_arguments)]
 async fn replay_round(
     shell: &Shell,
     opened: &Opened,
     sqs: &aws_sdk_sqs::Client,
     all: &[(&DeadQueue, Vec<DeadLetter>)],
     id: Option<&str>,
+    left: &mut HashMap<String, u64>,
     replayed: &mut usize,
     outcome: &mut Result<()>,
 ) -> Result<()> {
     for (queue, letters) in all {
-        let (chosen, rest): (Vec<&DeadLetter>, Vec<&DeadLetter>) =
+        let (mut chosen, mut rest): (Vec<&DeadLetter>, Vec<&DeadLetter>) =
             letters.iter().partition(|l| id.is_none_or(|id| l.id == id));
+        if id.is_none() {
+            // A letter that came back during this run is behind those that were there.
+            chosen.sort_by_key(|l| (l.sequence, l.time));
+            let allowed = left.get(&queue.id).copied().unwrap_or(0);
+            let allowed = usize::try_from(allowed).unwrap_or(usize::MAX);
+            if chosen.len() > allowed {
+                rest.extend(chosen.split_off(allowed));
+            }
+        }
         release(&opened.session, sqs, queue, &rest).await?;
         for (i, letter) in chosen.iter().enumerate() {
             if outcome.is_ok() {
@@ -668,6 +703,9 @@ async fn replay_round(
                     )
                 })?;
             *replayed += 1;
+            if let Some(n) = left.get_mut(&queue.id) {
+                *n = n.saturating_sub(1);
+            }
             shell.status(
                 "Replayed",
                 format!(
@@ -740,25 +778,33 @@ pub fn purge(shell: &Shell, args: &PurgeArgs) -> Result<()> {
                 plural(count)
             );
         }
-        for (queue, n) in counts.iter().filter(|(_, n)| *n > 0) {
-            sqs.purge_queue()
-                .queue_url(&queue.url)
-                .send()
-                .await
-                .map_err(|e| {
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_purge_queue_in_progress())
-                    {
-                        return anyhow::anyhow!(
-                            "could not purge `{}`: a purge of it is under way (SQS takes one a \
+        // Every queue, those counted empty too: SQS's counts lag behind a letter just sent.
+        for (queue, n) in &counts {
+            let purged = sqs.purge_queue().queue_url(&queue.url).send().await;
+            let busy = purged
+                .as_ref()
+                .err()
+                .and_then(|e| e.as_service_error())
+                .is_some_and(|e| e.is_purge_queue_in_progress());
+            if *n == 0 && busy {
+                // Purged within the minute already, and counted empty: nothing to do.
+                continue;
+            }
+            purged.map_err(|e| {
+                if busy {
+                    return anyhow::anyhow!(
+                        "could not purge `{}`: a purge of it is under way (SQS takes one a \
                              minute per queue); run this again in a minute",
-                            queue.id
-                        );
-                    }
-                    opened
-                        .session
-                        .explain(&format!("could not purge `{}`", queue.id), e)
-                })?;
+                        queue.id
+                    );
+                }
+                opened
+                    .session
+                    .explain(&format!("could not purge `{}`", queue.id), e)
+            })?;
+            if *n == 0 {
+                continue;
+            }
             shell.status(
                 "Purged",
                 format!(

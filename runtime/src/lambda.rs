@@ -612,10 +612,11 @@ fn report(response: &mut SqsBatchResponse, id: String, failure: Option<&Failure>
 /// to its topic or queue when it is due, to wait again for what is left when it is early. A
 /// message that cannot be read or sent is a failed record, retried by the delay queue and kept in
 /// its dead-letter queue when that is spent.
-/// Sends each delayed message of a delay-queue batch on, until a little before Lambda's
-/// `deadline` (ms since the epoch, 0 for none): what there is no time left for is returned to the
-/// delay queue, reported failed, rather than Lambda ending the invocation and its whole batch
-/// coming back (to be sent on twice).
+///
+/// It stops a little before Lambda's `deadline` (ms since the epoch, 0 for none): what there is
+/// no time left for is reported failed and returned to the delay queue (a receive it counts),
+/// rather than Lambda ending the invocation and its whole batch coming back (to be sent on
+/// twice).
 async fn forward(incoming: Incoming, deadline: u64) -> Result<Value, Failure> {
     let Incoming::Sqs(records) = incoming else {
         return Err(bad_input(
@@ -631,8 +632,8 @@ async fn forward(incoming: Incoming, deadline: u64) -> Result<Value, Failure> {
             Failure::new(
                 FailureKind::Timeout,
                 format!(
-                    "delayed message {id}: no time left before Lambda's deadline; it stays in \
-                     the delay queue for the next receive"
+                    "delayed message {id}: no time left before Lambda's deadline; it goes back \
+                     to the delay queue, to be sent on after its visibility timeout"
                 ),
             )
         };

@@ -879,3 +879,103 @@ async fn filtered_subscriptions_carry_their_policy_and_sns_delivers_what_the_san
         ])
     );
 }
+
+/// A FIFO queue's dead letters share one message group, of which SQS hands out the first ten
+/// at a time: `events` says when it could not read them all, `replay --all` reads again until
+/// the fifteen that were there are replayed, each once, and `purge` reaches them all.
+#[test]
+fn fifo_dead_letters_are_all_replayed_once_each() {
+    let moto = Moto::start();
+    deploy(&moto, &["-p", "fixture-basic", "--stage", "qa"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let config = rt.block_on(moto.config());
+    let (cf, sqs) = (cloudformation(&config), aws_sdk_sqs::Client::new(&config));
+    let stack = "BasicAppQa";
+    let dead = rt.block_on(physical_id(&cf, stack, "HandlerOrderedDeadLetters"));
+    let send = |range: std::ops::Range<u32>| {
+        rt.block_on(async {
+            for n in range {
+                sqs.send_message()
+                    .queue_url(&dead)
+                    .message_body(format!(r#"{{"order":{n}}}"#))
+                    .message_group_id("orders.fifo-queue")
+                    .message_deduplication_id(format!("letter-{n}"))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    send(0..15);
+    let listed = run(
+        &moto,
+        &["events", "-p", "fixture-basic", "--stage", "qa", "--dead"],
+    );
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let read = String::from_utf8_lossy(&listed.stdout)
+        .matches("queue `orders.fifo-queue`")
+        .count();
+    if read < 15 {
+        assert!(
+            stderr(&listed).contains(&format!(
+                "warning: `HandlerOrderedDeadLetters` holds about 15 dead letters, of which {read} could be read now"
+            )),
+            "{}",
+            stderr(&listed)
+        );
+    }
+
+    let replayed = run(
+        &moto,
+        &["replay", "-p", "fixture-basic", "--stage", "qa", "--all"],
+    );
+    assert!(replayed.status.success(), "{}", stderr(&replayed));
+    assert_eq!(
+        stderr(&replayed).matches("Replayed dead letter").count(),
+        15,
+        "{}",
+        stderr(&replayed)
+    );
+    // Fifteen letters, each once (moto's event source mapping takes them off the handler's
+    // queue at once, so what arrived there cannot be read back here).
+    let said = stderr(&replayed);
+    let ids: std::collections::BTreeSet<&str> = said
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Replayed dead letter "))
+        .filter_map(|rest| rest.split(' ').next())
+        .collect();
+    assert_eq!(ids.len(), 15, "{}", stderr(&replayed));
+
+    send(15..27);
+    let purged = run(
+        &moto,
+        &[
+            "purge",
+            "-p",
+            "fixture-basic",
+            "--stage",
+            "qa",
+            "--dead",
+            "--yes",
+        ],
+    );
+    assert!(purged.status.success(), "{}", stderr(&purged));
+    // The count is SQS's approximate one (in moto, replayed jobs also come back): what matters
+    // is that nothing is left.
+    assert!(
+        stderr(&purged).contains("dead letters of `fixture_basic::ordered`"),
+        "{}",
+        stderr(&purged)
+    );
+    let left = rt.block_on(async {
+        sqs.receive_message()
+            .queue_url(&dead)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default()
+            .len()
+    });
+    assert_eq!(left, 0);
+}
