@@ -14,6 +14,7 @@ pub mod logical;
 pub mod manifest;
 pub mod name;
 pub mod options;
+pub mod quote;
 pub mod record;
 pub mod sandbox;
 pub mod schedule;
