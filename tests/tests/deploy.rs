@@ -722,17 +722,20 @@ fn dead_letters_of_a_stage_are_listed_replayed_and_purged() {
                 .unwrap();
         }
     });
-    let all = run(
-        &moto,
-        &["replay", "-p", "welcome", "--stage", "qa", "--all"],
-    );
-    assert!(all.status.success(), "{}", stderr(&all));
-    assert_eq!(
-        stderr(&all).matches("Replayed dead letter").count(),
-        12,
-        "{}",
-        stderr(&all)
-    );
+    assert_eq!(replay_all(&moto, "welcome").len(), 12);
+}
+
+/// `replay --stage qa --all` of `package`, which must succeed: the ids it says it replayed, in
+/// the order it said them.
+fn replay_all(moto: &Moto, package: &str) -> Vec<String> {
+    let replayed = run(moto, &["replay", "-p", package, "--stage", "qa", "--all"]);
+    let said = stderr(&replayed);
+    assert!(replayed.status.success(), "{said}");
+    said.lines()
+        .filter_map(|l| l.trim().strip_prefix("Replayed dead letter "))
+        .filter_map(|rest| rest.split(' ').next())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Filters on AWS: each subscription of the deployed template carries its handler's filter on
@@ -925,26 +928,12 @@ fn fifo_dead_letters_are_all_replayed_once_each() {
         );
     }
 
-    let replayed = run(
-        &moto,
-        &["replay", "-p", "fixture-basic", "--stage", "qa", "--all"],
-    );
-    assert!(replayed.status.success(), "{}", stderr(&replayed));
-    assert_eq!(
-        stderr(&replayed).matches("Replayed dead letter").count(),
-        15,
-        "{}",
-        stderr(&replayed)
-    );
     // Fifteen letters, each once (moto's event source mapping takes them off the handler's
     // queue at once, so what arrived there cannot be read back here).
-    let said = stderr(&replayed);
-    let ids: std::collections::BTreeSet<&str> = said
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Replayed dead letter "))
-        .filter_map(|rest| rest.split(' ').next())
-        .collect();
-    assert_eq!(ids.len(), 15, "{}", stderr(&replayed));
+    let replayed = replay_all(&moto, "fixture-basic");
+    assert_eq!(replayed.len(), 15, "{replayed:?}");
+    let ids: std::collections::BTreeSet<&String> = replayed.iter().collect();
+    assert_eq!(ids.len(), 15, "{replayed:?}");
 
     send(15..27);
     let purged = run(

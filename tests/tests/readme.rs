@@ -65,8 +65,10 @@ struct Group(Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{}", self.0.id())])
+        // Bash's own `kill`, which takes a process group: no `kill` program needed.
+        let _ = Command::new("bash")
+            .arg("-c")
+            .arg(format!("kill -TERM -- -{}", self.0.id()))
             .status();
         let _ = self.0.wait();
     }

@@ -265,14 +265,7 @@ fn budget_analysis_analyses_only_what_its_filter_lets_through() {
 /// killed when dropped.
 struct Front {
     url: String,
-    child: Child,
-}
-
-impl Drop for Front {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _process: Process,
 }
 
 impl Front {
@@ -307,7 +300,10 @@ impl Front {
             .and_then(|rest| rest.split(';').next())
             .unwrap_or_else(|| panic!("the front says where it listens: {first:?}"))
             .to_owned();
-        Front { url, child }
+        Front {
+            url,
+            _process: Process(child),
+        }
     }
 
     /// The status and JSON body of a request to the front.
