@@ -513,6 +513,51 @@ fn failures_are_retried_by_the_handlers_policy_and_dead_letters_replayed() {
     );
 }
 
+/// A handler that aborts the whole process, restarted after each crash as a developer would: its
+/// attempts are counted before it runs, so it runs exactly `retries + 1` times and ends a dead
+/// letter, as on AWS, where each SQS receive counts.
+#[test]
+fn a_handler_that_takes_the_sandbox_down_runs_only_its_attempts() {
+    let dir = test_dir("crash");
+    for restart in 0..5 {
+        let mut sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+        if restart == 0 {
+            sandbox.publish_ok(&["crash", "7"]);
+        }
+        let started = Instant::now();
+        loop {
+            if let Some(status) = sandbox.child.try_wait().unwrap() {
+                assert!(!status.success(), "the handler took the sandbox down");
+                break;
+            }
+            // The sandbox may go down while it is asked: then the next round sees it gone.
+            let listed = sandbox.eventfn(&["events", "--dead", "--message-format", "json"]);
+            if listed.status.success() {
+                let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+                let dead = &listed["deliveries"];
+                if dead.as_array().is_some_and(|d| !d.is_empty()) {
+                    assert_eq!(dead[0]["handler"], "fixture_sandbox_app::crash", "{dead}");
+                    assert_eq!(dead[0]["attempts"], 2, "{dead}");
+                    let error = dead[0]["error"].as_str().unwrap();
+                    assert!(
+                        error.contains("the sandbox stopped during attempt 2 of 2"),
+                        "{error}"
+                    );
+                    assert_eq!(lines(&dir, "crash"), ["7 1", "7 2"]);
+                    assert_eq!(restart, 2, "dead at the start after the second crash");
+                    return;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "neither crashed nor dead"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("never a dead letter: ran {:?}", lines(&dir, "crash"));
+}
+
 #[test]
 fn a_delayed_event_waits_for_its_time() {
     let dir = test_dir("delays");
@@ -720,7 +765,7 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
         ),
         (
             &["nowhere", "1"],
-            "no handler of this app subscribes to event `nowhere`; its events are: broken, burst, flaky, later, order, slow",
+            "no handler of this app subscribes to event `nowhere`; its events are: broken, burst, crash, flaky, later, order, slow",
         ),
         (
             &["flaky", "1", "--after", "5 mintues"],

@@ -42,6 +42,11 @@ const MAX_RETRY_DELAY_MS: u64 = 5 * 60 * 1000;
 /// The longest delay a message may ask for: a year, as Ampt allows (366 days, for leap years).
 const MAX_DELAY_MS: u64 = 366 * 24 * 3600 * 1000;
 
+/// The most characters of a failed attempt's error that the sandbox keeps and shows: a
+/// handler's error may quote its whole input, and a line of megabytes in the log and the store
+/// helps no one.
+const MAX_ERROR_CHARS: usize = 4096;
+
 /// How many commands the store's thread takes into one transaction at most.
 const MAX_GROUP: usize = 4096;
 
@@ -97,10 +102,11 @@ enum Command {
         events: Vec<Accepted>,
         reply: Reply<Vec<i64>>,
     },
-    /// Attempt `attempt` of delivery `id` begins.
+    /// Attempt `attempt` of delivery `id` begins: answered once that is on disk.
     Start {
         id: i64,
         attempt: u32,
+        reply: Reply<()>,
     },
     Finish {
         id: i64,
@@ -221,6 +227,7 @@ impl Engine {
         }
         let known =
             crate::registry::known_names(self.handlers.iter().map(|h| &h.entry.registration), kind);
+        let name = eventfn_core::quote::excerpt(name);
         let what = match kind {
             Kind::Event => format!("no handler of this app subscribes to event `{name}`"),
             Kind::Queue => format!("this app has no queue `{name}`"),
@@ -416,10 +423,22 @@ impl Engine {
             });
             return None;
         }
-        let _ = self.store.send(Command::Start {
-            id: delivery.id,
-            attempt,
-        });
+        // Counted on disk before the handler runs: a handler that takes the process down (an
+        // abort, a stack overflow, the OOM killer) has spent this attempt when the sandbox
+        // starts again, as an SQS receive counts on AWS.
+        if let Err(error) = self
+            .ask(|reply| Command::Start { id, attempt, reply })
+            .await
+        {
+            // Not counted, so not run: it stays pending, and is tried again after a wait.
+            self.log.warn(&format!(
+                "delivery {id}: attempt {attempt} could not be recorded, so it did not start \
+                 ({error}); trying again in {} ms",
+                self.retry_delay_ms
+            ));
+            delivery.due = now_ms() + self.retry_delay_ms;
+            return Some(delivery);
+        }
         let started_at = now_ms();
         let started = Instant::now();
         let timeout = Duration::from_secs(u64::from(handler.options.timeout));
@@ -437,21 +456,19 @@ impl Engine {
         delivery.body = body;
         let duration = started.elapsed();
         let finished = now_ms();
-        let outcome = match result {
+        let outcome = match result.map_err(|failure| kept(failure.message)) {
             Ok(()) => Outcome::Done,
-            Err(failure) if attempt <= handler.options.retries => {
+            Err(error) if attempt <= handler.options.retries => {
                 let wait = self
                     .retry_delay_ms
                     .saturating_mul(1 << (attempt - 1).min(20))
                     .min(MAX_RETRY_DELAY_MS);
                 Outcome::Retry {
                     due: finished + wait,
-                    error: failure.message,
+                    error,
                 }
             }
-            Err(failure) => Outcome::Dead {
-                error: failure.message,
-            },
+            Err(error) => Outcome::Dead { error },
         };
         self.log.delivery(
             &Line {
@@ -494,6 +511,14 @@ impl Engine {
     }
 }
 
+/// `error`, cut to [`MAX_ERROR_CHARS`] (saying how long it was) if it is longer.
+fn kept(error: String) -> String {
+    match eventfn_core::quote::excerpt_to(&error, MAX_ERROR_CHARS) {
+        std::borrow::Cow::Borrowed(_) => error,
+        std::borrow::Cow::Owned(cut) => cut,
+    }
+}
+
 /// The store's thread: runs what is waiting in one transaction, then answers and hands new
 /// deliveries to the dispatcher.
 fn store_thread(
@@ -506,6 +531,7 @@ fn store_thread(
         Replayed(std::result::Result<std::result::Result<store::Delivery, String>, String>),
         Listed(std::result::Result<Vec<store::Delivery>, String>),
         Resumed(std::result::Result<Vec<store::Delivery>, String>),
+        Started,
         Nothing,
     }
     while let Ok(first) = inbox.recv() {
@@ -545,9 +571,9 @@ fn store_thread(
                         store.finish(*id, *attempt, *duration_ms, outcome)?;
                         Answer::Nothing
                     }
-                    Command::Start { id, attempt } => {
+                    Command::Start { id, attempt, .. } => {
                         store.start(*id, *attempt)?;
-                        Answer::Nothing
+                        Answer::Started
                     }
                     Command::Replay { id, .. } => Answer::Replayed(store.replay(*id, now)),
                     Command::List { filter, limit, .. } => {
@@ -568,7 +594,8 @@ fn store_thread(
                     Command::Replay { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::List { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::Resume { reply } => drop(reply.send(Err(error.clone()))),
-                    Command::Start { .. } | Command::Finish { .. } => {}
+                    Command::Start { reply, .. } => drop(reply.send(Err(error.clone()))),
+                    Command::Finish { .. } => {}
                 }
             }
             continue;
@@ -591,6 +618,9 @@ fn store_thread(
                         let _ = dispatch.send(delivery.clone());
                     }
                     let _ = reply.send(result);
+                }
+                (Command::Start { reply, .. }, Answer::Started) => {
+                    let _ = reply.send(Ok(()));
                 }
                 (Command::List { reply, .. }, Answer::Listed(result)) => {
                     let _ = reply.send(result);
@@ -728,5 +758,22 @@ impl Bus for LocalBus {
                 .map(drop)
                 .map_err(|refusal| crate::error::message(refusal.to_string()))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_kept_up_to_a_bound() {
+        assert_eq!(kept("still broken".to_owned()), "still broken");
+        let huge = kept("x".repeat(5_000_000));
+        assert!(
+            huge.ends_with("… (5000000 characters in all)"),
+            "{}",
+            &huge[4000..]
+        );
+        assert!(huge.len() < MAX_ERROR_CHARS + 100);
     }
 }
