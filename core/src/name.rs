@@ -17,9 +17,11 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     let Some(first) = name.chars().next() else {
         return Err("it is empty: names start with a letter".to_owned());
     };
+    // A name from outside (a request, a command line) may be of any length: quoted bounded.
+    let quoted = crate::quote::excerpt(name);
     if !first.is_ascii_alphabetic() {
         return Err(format!(
-            "`{name}` starts with `{first}`: names must start with a letter (a-z, A-Z)"
+            "`{quoted}` starts with `{first}`: names must start with a letter (a-z, A-Z)"
         ));
     }
     if let Some(bad) = name
@@ -27,24 +29,24 @@ pub fn validate_name(name: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
     {
         return Err(format!(
-            "`{name}` contains `{}`: names may contain only letters, digits, `-`, `.` and `_`",
+            "`{quoted}` contains `{}`: names may contain only letters, digits, `-`, `.` and `_`",
             bad.escape_default()
         ));
     }
     if name.ends_with('.') {
         return Err(format!(
-            "`{name}` ends with `.`: names may not end with a period"
+            "`{quoted}` ends with `.`: names may not end with a period"
         ));
     }
     if name.contains("..") {
         return Err(format!(
-            "`{name}` contains `..`: names may not hold successive periods"
+            "`{quoted}` contains `..`: names may not hold successive periods"
         ));
     }
     let lower = name.to_ascii_lowercase();
     if let Some(prefix) = ["amazon", "aws"].into_iter().find(|p| lower.starts_with(p)) {
         return Err(format!(
-            "`{name}` starts with `{}`: names starting with `aws` or `amazon` are reserved by AWS",
+            "`{quoted}` starts with `{}`: names starting with `aws` or `amazon` are reserved by AWS",
             &name[..prefix.len()]
         ));
     }

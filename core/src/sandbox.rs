@@ -10,6 +10,14 @@
 //! | `POST /v1/trigger` | [`TriggerRequest`] | [`Published`] |
 //! | `GET /v1/deliveries?filter=all\|failed\|dead&limit=N` | | [`Deliveries`] |
 //! | `POST /v1/replay` | [`ReplayRequest`] | [`DeliveryView`] |
+//!
+//! The API is for this machine's processes, not for web pages its user visits: the sandbox
+//! answers only requests whose `Host` is its own loopback address and port (`127.0.0.1`,
+//! `localhost` or `[::1]`), refuses any `Origin` but its own (so no other site can drive it, and
+//! DNS rebinding reads nothing), and takes writes only as `Content-Type: application/json` (which
+//! a cross-site form or `fetch` cannot send without the preflight it refuses). A publish carries
+//! at most [`MAX_MESSAGES`] messages and [`MAX_PUBLISH_BYTES`]; any other body at most
+//! [`MAX_SMALL_BYTES`]: more is `413` before it is read.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +35,18 @@ pub const DEFAULT_PORT: u16 = 4747;
 pub fn address(port: u16) -> String {
     format!("http://127.0.0.1:{port}")
 }
+
+/// The most messages one `POST /v1/publish` carries: as many as SNS's `PublishBatch` and SQS's
+/// `SendMessageBatch` take. A publisher of more sends them ten at a time.
+pub const MAX_MESSAGES: usize = 10;
+
+/// The largest body of a `POST /v1/publish`: [`MAX_MESSAGES`] payloads of the largest size a
+/// message takes, each as a JSON string (where every `"` or `\` of the payload takes two bytes),
+/// with room for their names and times.
+pub const MAX_PUBLISH_BYTES: usize = MAX_MESSAGES * (2 * crate::MAX_PAYLOAD_BYTES + 1024) + 1024;
+
+/// The largest body of any other request: a name or a number, in a little JSON.
+pub const MAX_SMALL_BYTES: usize = 16 * 1024;
 
 /// A running sandbox's app and handlers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +68,7 @@ pub struct HandlerInfo {
     pub function: String,
 }
 
-/// Messages to accept, all at once or none.
+/// Messages to accept, all at once or none: at most [`MAX_MESSAGES`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishRequest {
     /// The messages, in order.

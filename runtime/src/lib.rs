@@ -410,6 +410,13 @@
 //! cargo eventfn replay --all      # dead letters, delivered again
 //! ```
 //!
+//! The API is for the processes of this machine, not for the web pages its user visits: it
+//! answers only requests addressed to its own loopback address and port, refuses requests from
+//! another `Origin`, and takes writes only as `application/json`, so no page can publish into it
+//! or read its deliveries. A handler that takes the whole process down (an abort, a stack
+//! overflow, the OOM killer) has each attempt counted before it ran, so after a restart it gets
+//! only the attempts left, and ends a dead letter as on AWS.
+//!
 //! See [`sandbox`] for the settings it reads and its HTTP API.
 //!
 //! # 9. Building and deploying

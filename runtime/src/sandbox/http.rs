@@ -3,34 +3,42 @@
 //!
 //! The routes are few and fixed, so they are matched by hand over `hyper`'s server rather than
 //! through a web framework; queries are two plain words or numbers, read without a URL crate.
+//!
+//! It is for this machine's processes only (see [`eventfn_core::sandbox`] for the checks on
+//! `Host`, `Origin` and `Content-Type`), and no client can starve the others ([`Limits`]): heads
+//! and bodies have timeouts, bodies are bounded by their route before they are read and by a
+//! budget across connections while they are, and connections beyond a cap wait in the backlog.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
+use eventfn_core::quote::excerpt;
 use eventfn_core::sandbox::{
-    ApiError, AppInfo, Deliveries, DeliveryView, HandlerInfo, OutgoingMessage, PublishRequest,
-    Published, ReplayRequest, SANDBOX_ENV, TriggerRequest,
+    ApiError, AppInfo, Deliveries, DeliveryView, HandlerInfo, MAX_MESSAGES, MAX_PUBLISH_BYTES,
+    MAX_SMALL_BYTES, OutgoingMessage, PublishRequest, Published, ReplayRequest, SANDBOX_ENV,
+    TriggerRequest,
 };
 use eventfn_core::{Kind, validate_name};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN};
+use hyper::http::uri::Authority;
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Serialize;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::engine::{Engine, Refusal, now_ms};
 use super::store::{self, Filter};
 use crate::publish::{Bus, MAX_PAYLOAD_BYTES, Message};
 use crate::{Result, error::message};
 
-/// The largest request body taken: a publish of many messages, each at most 256 KB.
-const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
-
 /// How long a publish from another process waits for the sandbox's answer.
-const PUBLISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How far a publisher's clock may be from the sandbox's.
 const MAX_CLOCK_SKEW_MS: u64 = 60_000;
@@ -38,31 +46,127 @@ const MAX_CLOCK_SKEW_MS: u64 = 60_000;
 /// The most deliveries one listing returns.
 const MAX_LIMIT: usize = 10_000;
 
+/// How often, at most, the sandbox says it cannot accept connections (out of file descriptors,
+/// say): once is news, a line every few milliseconds would bury the log.
+const ACCEPT_ERROR_EVERY: Duration = Duration::from_secs(5);
+
+/// What the server allows its clients, so that none of them (a stuck client, a script opening
+/// connections in a loop, a huge upload) can starve the others or the process.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a connection has to send the head of a request, counted from when the sandbox
+    /// is ready to read one: so also how long a kept-alive connection may stay idle.
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive once its head has.
+    pub body_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog until one closes.
+    pub connections: usize,
+    /// Request bodies held in memory at once, in bytes, across all connections; a request whose
+    /// body does not fit waits for room.
+    pub buffered_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            connections: 256,
+            buffered_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// What every request is answered with.
+struct Server {
+    engine: Arc<Engine>,
+    info: AppInfo,
+    /// The port the sandbox listens on: requests must be for it.
+    port: u16,
+    limits: Limits,
+    /// Room for request bodies, in KiB.
+    buffers: Arc<Semaphore>,
+}
+
 /// Serves the API on `listener` until the process ends.
-pub async fn serve(engine: Arc<Engine>, listener: TcpListener, info: AppInfo) {
-    let info = Arc::new(info);
+pub async fn serve(engine: Arc<Engine>, listener: TcpListener, info: AppInfo, limits: Limits) {
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    let server = Arc::new(Server {
+        engine,
+        info,
+        port,
+        limits,
+        buffers: Arc::new(Semaphore::new(
+            (limits.buffered_bytes / 1024).clamp(1, Semaphore::MAX_PERMITS),
+        )),
+    });
+    let connections = Arc::new(Semaphore::new(limits.connections.max(1)));
+    let mut failing = AcceptErrors::default();
     loop {
+        // Closed never: the semaphore lives as long as this loop.
+        let Ok(permit) = connections.clone().acquire_owned().await else {
+            return;
+        };
         let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+            Ok((stream, _)) => {
+                failing.recovered();
+                stream
+            }
             Err(error) => {
-                // Out of file descriptors, say: the next accept may succeed.
-                tracing::warn!("the sandbox could not accept a connection: {error}");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                // Out of file descriptors, say: the next accept may succeed once some close.
+                tokio::time::sleep(failing.failed(&error)).await;
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
-        let (engine, info) = (engine.clone(), info.clone());
+        let server = server.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                let (engine, info) = (engine.clone(), info.clone());
-                async move { Ok::<_, Infallible>(answer(&engine, &info, request).await) }
+                let server = server.clone();
+                async move { Ok::<_, Infallible>(server.answer(request).await) }
             });
             // A client that goes away mid-request is no concern of the sandbox.
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            drop(permit);
         });
+    }
+}
+
+/// Failures to accept a connection, in a row: how long to wait before the next try (10 ms,
+/// doubled up to a second), and a warning at most every [`ACCEPT_ERROR_EVERY`].
+#[derive(Default)]
+struct AcceptErrors {
+    in_a_row: u32,
+    last_said: Option<std::time::Instant>,
+    unsaid: u64,
+}
+
+impl AcceptErrors {
+    fn failed(&mut self, error: &std::io::Error) -> Duration {
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        if self
+            .last_said
+            .is_none_or(|at| at.elapsed() >= ACCEPT_ERROR_EVERY)
+        {
+            let more = match self.unsaid {
+                0 => String::new(),
+                n => format!(" ({n} more failures since the last warning)"),
+            };
+            tracing::warn!("the sandbox could not accept a connection: {error}{more}");
+            self.last_said = Some(std::time::Instant::now());
+            self.unsaid = 0;
+        } else {
+            self.unsaid += 1;
+        }
+        Duration::from_millis(10 << (self.in_a_row - 1).min(7)).min(Duration::from_secs(1))
+    }
+
+    fn recovered(&mut self) {
+        self.in_a_row = 0;
     }
 }
 
@@ -96,93 +200,272 @@ fn refusal(refusal: Refusal) -> Response<Full<Bytes>> {
     }
 }
 
-async fn answer(
-    engine: &Engine,
-    info: &AppInfo,
-    request: Request<Incoming>,
-) -> Response<Full<Bytes>> {
-    let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            return refused(
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    App,
+    Publish,
+    Trigger,
+    Deliveries,
+    Replay,
+}
+
+impl Server {
+    async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        if let Err(why) = self.from_this_machine(&parts.headers) {
+            return refused(StatusCode::FORBIDDEN, why);
+        }
+        let path = parts.uri.path();
+        let route = match (&parts.method, path) {
+            (&Method::GET, "/v1/app") => Route::App,
+            (&Method::POST, "/v1/publish") => Route::Publish,
+            (&Method::POST, "/v1/trigger") => Route::Trigger,
+            (&Method::GET, "/v1/deliveries") => Route::Deliveries,
+            (&Method::POST, "/v1/replay") => Route::Replay,
+            (method, _) => {
+                return refused(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "the sandbox has no `{method} {}`; its API is GET /v1/app, POST \
+                         /v1/publish, POST /v1/trigger, GET /v1/deliveries and POST /v1/replay",
+                        excerpt(path)
+                    ),
+                );
+            }
+        };
+        // Held until the answer is made: the body's room in memory.
+        let (body, _room) = match route {
+            Route::App | Route::Deliveries => (Bytes::new(), None),
+            Route::Publish | Route::Trigger | Route::Replay => {
+                if let Err(why) = json_content(&parts.headers) {
+                    return refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, why);
+                }
+                let most = match route {
+                    Route::Publish => MAX_PUBLISH_BYTES,
+                    _ => MAX_SMALL_BYTES,
+                };
+                match self.read_body(&parts, body, most).await {
+                    Ok((body, room)) => (body, Some(room)),
+                    Err(refusal) => return refusal,
+                }
+            }
+        };
+        let engine = &self.engine;
+        match route {
+            Route::App => json(StatusCode::OK, &self.info),
+            Route::Publish => {
+                let request: PublishRequest = match read(&body) {
+                    Ok(request) => request,
+                    Err(why) => return refused(StatusCode::BAD_REQUEST, why),
+                };
+                if request.messages.len() > MAX_MESSAGES {
+                    return refused(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "a publish carries at most {MAX_MESSAGES} messages, as an SNS or SQS \
+                             batch does; this one has {}: send them ten at a time",
+                            request.messages.len()
+                        ),
+                    );
+                }
+                let messages: std::result::Result<Vec<Message>, String> =
+                    request.messages.into_iter().map(check).collect();
+                let messages = match messages {
+                    Ok(messages) => messages,
+                    Err(why) => return refused(StatusCode::BAD_REQUEST, why),
+                };
+                match engine.accept(messages).await {
+                    Ok(events) => json(StatusCode::OK, &Published { events }),
+                    Err(e) => refusal(e),
+                }
+            }
+            Route::Trigger => {
+                let request: TriggerRequest = match read(&body) {
+                    Ok(request) => request,
+                    Err(why) => return refused(StatusCode::BAD_REQUEST, why),
+                };
+                match engine.trigger(&request.name).await {
+                    Ok(event) => json(
+                        StatusCode::OK,
+                        &Published {
+                            events: vec![event],
+                        },
+                    ),
+                    Err(e) => refusal(e),
+                }
+            }
+            Route::Deliveries => {
+                let (filter, limit) = match listing(parts.uri.query().unwrap_or("")) {
+                    Ok(query) => query,
+                    Err(why) => return refused(StatusCode::BAD_REQUEST, why),
+                };
+                match engine.list(filter, limit).await {
+                    Ok(deliveries) => json(
+                        StatusCode::OK,
+                        &Deliveries {
+                            deliveries: deliveries.into_iter().map(view).collect(),
+                        },
+                    ),
+                    Err(e) => refusal(e),
+                }
+            }
+            Route::Replay => {
+                let request: ReplayRequest = match read(&body) {
+                    Ok(request) => request,
+                    Err(why) => return refused(StatusCode::BAD_REQUEST, why),
+                };
+                match engine.replay(request.id).await {
+                    Ok(delivery) => json(StatusCode::OK, &view(delivery)),
+                    Err(e) => refusal(e),
+                }
+            }
+        }
+    }
+
+    /// Whether a request comes from a process of this machine rather than from a web page its
+    /// user visits: it must be for the sandbox's own address (a page that rebinds its own name
+    /// to 127.0.0.1 sends its name as `Host`), and carry no `Origin` but the sandbox's own (a
+    /// page's `fetch` or form always carries its own).
+    fn from_this_machine(&self, headers: &HeaderMap) -> std::result::Result<(), String> {
+        let port = self.port;
+        let ours = format!("127.0.0.1:{port}, localhost:{port} or [::1]:{port}");
+        let Some(host) = headers.get(HOST) else {
+            return Err(format!(
+                "the request has no Host header: the sandbox answers only requests for its own \
+                 address ({ours})"
+            ));
+        };
+        if !self.is_own(host.as_bytes()) {
+            return Err(format!(
+                "the sandbox answers only requests for its own address ({ours}), not for `{}`",
+                excerpt(&String::from_utf8_lossy(host.as_bytes()))
+            ));
+        }
+        if let Some(origin) = headers.get(ORIGIN) {
+            let own = origin
+                .as_bytes()
+                .strip_prefix(b"http://")
+                .is_some_and(|authority| self.is_own(authority));
+            if !own {
+                return Err(format!(
+                    "the sandbox takes no requests from web pages: `Origin: {}` is not its own \
+                     (http://127.0.0.1:{port})",
+                    excerpt(&String::from_utf8_lossy(origin.as_bytes()))
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `authority` (`host:port`) names this sandbox: a loopback name or address, and its
+    /// port.
+    fn is_own(&self, authority: &[u8]) -> bool {
+        let Ok(authority) = Authority::try_from(authority) else {
+            return false;
+        };
+        let host = authority.host();
+        authority.port_u16().unwrap_or(80) == self.port
+            && (host == "127.0.0.1" || host == "[::1]" || host.eq_ignore_ascii_case("localhost"))
+    }
+
+    /// The body of a request to a route that takes at most `most` bytes, with its room in
+    /// memory: a `Content-Length` over that is refused before anything is read, a body that
+    /// grows past it is refused as soon as it does, and one that is slower than the limits
+    /// allow is refused too.
+    async fn read_body(
+        &self,
+        parts: &hyper::http::request::Parts,
+        body: Incoming,
+        most: usize,
+    ) -> std::result::Result<(Bytes, OwnedSemaphorePermit), Response<Full<Bytes>>> {
+        let what = format!("{} {}", parts.method, parts.uri.path());
+        let too_large = |size: &str| {
+            refused(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("cannot read the request: {error} (at most {MAX_REQUEST_BYTES} bytes)"),
-            );
+                format!("the request body is {size}; `{what}` takes at most {most} bytes"),
+            )
+        };
+        // hyper has refused a Content-Length that is not a number.
+        let declared: Option<u64> = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|length| length.to_str().ok()?.trim().parse().ok());
+        if let Some(length) = declared.filter(|&length| length > most as u64) {
+            return Err(too_large(&format!("{length} bytes")));
         }
-    };
-    let path = parts.uri.path();
-    match (&parts.method, path) {
-        (&Method::GET, "/v1/app") => json(StatusCode::OK, info),
-        (&Method::POST, "/v1/publish") => {
-            let request: PublishRequest = match read(&body) {
-                Ok(request) => request,
-                Err(why) => return refused(StatusCode::BAD_REQUEST, why),
-            };
-            let messages: std::result::Result<Vec<Message>, String> =
-                request.messages.into_iter().map(check).collect();
-            let messages = match messages {
-                Ok(messages) => messages,
-                Err(why) => return refused(StatusCode::BAD_REQUEST, why),
-            };
-            match engine.accept(messages).await {
-                Ok(events) => json(StatusCode::OK, &Published { events }),
-                Err(e) => refusal(e),
-            }
-        }
-        (&Method::POST, "/v1/trigger") => {
-            let request: TriggerRequest = match read(&body) {
-                Ok(request) => request,
-                Err(why) => return refused(StatusCode::BAD_REQUEST, why),
-            };
-            match engine.trigger(&request.name).await {
-                Ok(event) => json(
-                    StatusCode::OK,
-                    &Published {
-                        events: vec![event],
-                    },
+        let expected = declared.map_or(most, |length| length as usize);
+        let room = u32::try_from(expected.div_ceil(1024).max(1))
+            .unwrap_or(u32::MAX)
+            .min(self.buffers_kib());
+        let read = async {
+            // Closed never: the semaphore lives as long as the server.
+            let permit = self.buffers.clone().acquire_many_owned(room).await.ok();
+            (Limited::new(body, most).collect().await, permit)
+        };
+        match tokio::time::timeout(self.limits.body_timeout, read).await {
+            Err(_) => Err(refused(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} s",
+                    self.limits.body_timeout.as_secs()
                 ),
-                Err(e) => refusal(e),
+            )),
+            Ok((Ok(collected), Some(permit))) => Ok((collected.to_bytes(), permit)),
+            Ok((Err(error), _)) if error.is::<LengthLimitError>() => {
+                Err(too_large(&format!("more than {most} bytes")))
             }
+            Ok((Err(error), _)) => Err(refused(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the request body: {error}"),
+            )),
+            Ok((Ok(_), None)) => Err(refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the sandbox is stopping",
+            )),
         }
-        (&Method::GET, "/v1/deliveries") => {
-            let (filter, limit) = match listing(parts.uri.query().unwrap_or("")) {
-                Ok(query) => query,
-                Err(why) => return refused(StatusCode::BAD_REQUEST, why),
-            };
-            match engine.list(filter, limit).await {
-                Ok(deliveries) => json(
-                    StatusCode::OK,
-                    &Deliveries {
-                        deliveries: deliveries.into_iter().map(view).collect(),
-                    },
-                ),
-                Err(e) => refusal(e),
-            }
-        }
-        (&Method::POST, "/v1/replay") => {
-            let request: ReplayRequest = match read(&body) {
-                Ok(request) => request,
-                Err(why) => return refused(StatusCode::BAD_REQUEST, why),
-            };
-            match engine.replay(request.id).await {
-                Ok(delivery) => json(StatusCode::OK, &view(delivery)),
-                Err(e) => refusal(e),
-            }
-        }
-        (method, _) => refused(
-            StatusCode::NOT_FOUND,
-            format!(
-                "the sandbox has no `{method} {path}`; its API is GET /v1/app, POST /v1/publish, \
-                 POST /v1/trigger, GET /v1/deliveries and POST /v1/replay"
-            ),
-        ),
+    }
+
+    /// The room for request bodies in all, in KiB.
+    fn buffers_kib(&self) -> u32 {
+        u32::try_from((self.limits.buffered_bytes / 1024).clamp(1, Semaphore::MAX_PERMITS))
+            .unwrap_or(u32::MAX)
     }
 }
 
+/// Whether a write is JSON. Only the media type's essence is compared (parameters such as
+/// `charset` may follow a `;`): a browser sends `application/json` across sites only after a
+/// preflight, which the sandbox does not answer, so this keeps web pages' forms and simple
+/// requests out.
+fn json_content(headers: &HeaderMap) -> std::result::Result<(), String> {
+    let given = headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()));
+    let essence = given
+        .as_deref()
+        .and_then(|t| t.split(';').next())
+        .unwrap_or("");
+    if essence.trim().eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(match given {
+        None => "the request has no Content-Type: the sandbox takes writes as \
+                 `Content-Type: application/json`"
+            .to_owned(),
+        Some(given) => format!(
+            "the sandbox takes writes as `Content-Type: application/json`, not `{}`",
+            excerpt(&given)
+        ),
+    })
+}
+
 fn read<T: serde::de::DeserializeOwned>(body: &[u8]) -> std::result::Result<T, String> {
-    serde_json::from_slice(body)
-        .map_err(|e| format!("the request body is not what this endpoint takes: {e}"))
+    serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "the request body is not what this endpoint takes: {}",
+            excerpt(&e.to_string())
+        )
+    })
 }
 
 /// A message from another process, checked as `eventfn::publish` checks its own.
@@ -196,12 +479,17 @@ fn check(outgoing: OutgoingMessage) -> std::result::Result<Message, String> {
     } = outgoing;
     let what = kind.as_str();
     if kind == Kind::Schedule {
+        let name = excerpt(&name);
         return Err(format!(
             "cannot publish to schedule `{name}`: schedules are fired with `cargo eventfn trigger {name}`"
         ));
     }
-    validate_name(&name)
-        .map_err(|e| format!("cannot send to {what} `{name}`: invalid {what} name: {e}"))?;
+    validate_name(&name).map_err(|e| {
+        format!(
+            "cannot send to {what} `{}`: invalid {what} name: {e}",
+            excerpt(&name)
+        )
+    })?;
     if body.len() > MAX_PAYLOAD_BYTES {
         return Err(format!(
             "cannot send to {what} `{name}`: the payload is {} bytes as JSON; at most \
@@ -243,11 +531,18 @@ fn listing(query: &str) -> std::result::Result<(Filter, usize), String> {
                     .parse()
                     .ok()
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| format!("limit `{n}` is not a number from 1 to {MAX_LIMIT}"))?;
+                    .ok_or_else(|| {
+                        format!(
+                            "limit `{}` is not a number from 1 to {MAX_LIMIT}",
+                            excerpt(n)
+                        )
+                    })?;
             }
             _ => {
                 return Err(format!(
-                    "`{pair}` is not a query of /v1/deliveries: it takes filter=all|failed|dead and limit=N"
+                    "`{}` is not a query of /v1/deliveries: it takes filter=all|failed|dead and \
+                     limit=N",
+                    excerpt(pair)
                 ));
             }
         }
@@ -333,7 +628,32 @@ impl HttpBus {
             })
     }
 
+    /// Sends `messages` ten at a time (as many as the sandbox takes in one request, as SNS and
+    /// SQS do in one batch): each request is stored whole or not at all, and an error says how
+    /// many were stored before it.
     async fn send_all(&self, to: &str, messages: Vec<Message>) -> Result<()> {
+        let total = messages.len();
+        let mut sent = 0;
+        let mut rest = messages.into_iter().peekable();
+        while rest.peek().is_some() {
+            let batch: Vec<Message> = rest.by_ref().take(MAX_MESSAGES).collect();
+            let count = batch.len();
+            self.send_batch(to, batch).await.map_err(|e| {
+                if sent == 0 {
+                    e
+                } else {
+                    message(format!(
+                        "{e} ({sent} of the {total} messages were sent before it, ten at a time; \
+                         sending them all again delivers those twice)"
+                    ))
+                }
+            })?;
+            sent += count;
+        }
+        Ok(())
+    }
+
+    async fn send_batch(&self, to: &str, messages: Vec<Message>) -> Result<()> {
         let request = PublishRequest {
             messages: messages
                 .into_iter()
@@ -362,8 +682,8 @@ impl HttpBus {
             .map_err(|e| unreachable(&e))?;
         tokio::spawn(connection);
         let request = Request::post("/v1/publish")
-            .header(hyper::header::HOST, &self.authority)
-            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(HOST, &self.authority)
+            .header(CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| unreachable(&e))?;
         let response = sender
@@ -371,8 +691,8 @@ impl HttpBus {
             .await
             .map_err(|e| unreachable(&e))?;
         let status = response.status();
-        let answer = response
-            .into_body()
+        // An answer is a little JSON; a peer that is not a sandbox may send anything.
+        let answer = Limited::new(response.into_body(), MAX_SMALL_BYTES)
             .collect()
             .await
             .map_err(|e| unreachable(&e))?
@@ -382,7 +702,7 @@ impl HttpBus {
         }
         let why = serde_json::from_slice::<ApiError>(&answer)
             .map(|e| e.error)
-            .unwrap_or_else(|_| String::from_utf8_lossy(&answer).into_owned());
+            .unwrap_or_else(|_| excerpt(&String::from_utf8_lossy(&answer)).into_owned());
         Err(message(format!(
             "cannot send to {to}: the sandbox refused it ({status}): {why}"
         )))
@@ -401,6 +721,289 @@ impl Bus for HttpBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A sandbox with no handlers, served with `limits` on a free port: its port, and the
+    /// directory of its store (removed when dropped).
+    async fn server(limits: Limits) -> (u16, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = super::super::engine::Settings {
+            store: dir.path().join("sandbox.db"),
+            defaults: Default::default(),
+            retry_delay_ms: 1000,
+        };
+        let (engine, _) = Engine::start(&[], settings, super::super::log::Log::quiet())
+            .await
+            .unwrap();
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let info = app_info(&engine, dir.path());
+        tokio::spawn(serve(engine, listener, info, limits));
+        (port, dir)
+    }
+
+    /// Sends `request` as it is on a new connection and reads until the server closes it or
+    /// `wait` passes: the status code of what came back (0 for nothing), and all of it.
+    async fn exchange(port: u16, request: &[u8], wait: Duration) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(wait, stream.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let status = answer
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        (status, answer)
+    }
+
+    /// A request with `headers` (each a whole line), closing the connection after its answer.
+    fn request(method: &str, path: &str, headers: &[&str], body: &str) -> Vec<u8> {
+        let mut text = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+        for header in headers {
+            text.push_str(header);
+            text.push_str("\r\n");
+        }
+        if !body.is_empty() {
+            text.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        text.push_str("\r\n");
+        text.push_str(body);
+        text.into_bytes()
+    }
+
+    const PUBLISH: &str = r#"{"messages":[{"kind":"event","name":"signup","body":"1"}]}"#;
+
+    #[tokio::test]
+    async fn only_this_machines_processes_are_answered() {
+        let (port, _dir) = server(Limits::default()).await;
+        let host = format!("Host: 127.0.0.1:{port}");
+        let json = "Content-Type: application/json";
+        let wait = Duration::from_secs(10);
+        // The sandbox's own names: answered (here: no handler subscribes, so 400 from the engine).
+        for own in [
+            format!("Host: 127.0.0.1:{port}"),
+            format!("Host: localhost:{port}"),
+            format!("Host: LOCALHOST:{port}"),
+            format!("Host: [::1]:{port}"),
+        ] {
+            let (status, answer) =
+                exchange(port, &request("GET", "/v1/app", &[&own], ""), wait).await;
+            assert_eq!(status, 200, "{own}: {answer}");
+        }
+        // DNS rebinding: a page of evil.example whose name now points at 127.0.0.1.
+        for foreign in [
+            format!("Host: evil.example:{port}"),
+            "Host: 127.0.0.1:80".to_owned(),
+            "Host: 127.0.0.1".to_owned(),
+            format!("Host: 127.0.0.2:{port}"),
+        ] {
+            let (status, answer) = exchange(
+                port,
+                &request("GET", "/v1/deliveries", &[&foreign], ""),
+                wait,
+            )
+            .await;
+            assert_eq!(status, 403, "{foreign}: {answer}");
+            assert!(
+                answer.contains("answers only requests for its own address"),
+                "{answer}"
+            );
+        }
+        // No Host at all (HTTP/1.0 allows it).
+        let (status, answer) = exchange(port, b"GET /v1/app HTTP/1.0\r\n\r\n", wait).await;
+        assert!(answer.contains("no Host header"), "{status}: {answer}");
+        // A page of another origin, even one on this machine: refused, whatever it asks.
+        for origin in [
+            "Origin: https://evil.example",
+            "Origin: null",
+            "Origin: http://127.0.0.1:1",
+            "Origin: http://localhost",
+        ] {
+            let (status, answer) = exchange(
+                port,
+                &request("POST", "/v1/publish", &[&host, origin, json], PUBLISH),
+                wait,
+            )
+            .await;
+            assert_eq!(status, 403, "{origin}: {answer}");
+            assert!(
+                answer.contains("takes no requests from web pages"),
+                "{answer}"
+            );
+        }
+        // Its own origin (a page the sandbox served itself) is taken.
+        let own = format!("Origin: http://localhost:{port}");
+        let (status, answer) = exchange(
+            port,
+            &request("POST", "/v1/publish", &[&host, &own, json], PUBLISH),
+            wait,
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer.contains("no handler of this app subscribes"),
+            "{answer}"
+        );
+        // A write that a cross-site form or a simple fetch can send (no preflight): refused.
+        for content_type in [
+            "Content-Type: text/plain",
+            "Content-Type: application/x-www-form-urlencoded",
+            "Content-Type: multipart/form-data; boundary=x",
+        ] {
+            let (status, answer) = exchange(
+                port,
+                &request("POST", "/v1/publish", &[&host, content_type], PUBLISH),
+                wait,
+            )
+            .await;
+            assert_eq!(status, 415, "{content_type}: {answer}");
+            assert!(answer.contains("takes writes as `Content-Type: application/json`"));
+        }
+        let (status, answer) =
+            exchange(port, &request("POST", "/v1/trigger", &[&host], "{}"), wait).await;
+        assert_eq!(status, 415, "{answer}");
+        assert!(
+            answer.contains("the request has no Content-Type"),
+            "{answer}"
+        );
+        // With parameters, in any case: taken.
+        let (status, answer) = exchange(
+            port,
+            &request(
+                "POST",
+                "/v1/publish",
+                &[&host, "Content-Type: Application/JSON; charset=utf-8"],
+                PUBLISH,
+            ),
+            wait,
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer.contains("no handler of this app subscribes"),
+            "{answer}"
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_are_bounded_by_what_their_route_takes() {
+        let (port, _dir) = server(Limits::default()).await;
+        let host = format!("Host: 127.0.0.1:{port}");
+        let json = "Content-Type: application/json";
+        let wait = Duration::from_secs(10);
+        // Refused from its Content-Length alone: nothing of the 60 MB is sent, or read.
+        let declared = format!(
+            "POST /v1/publish HTTP/1.1\r\n{host}\r\n{json}\r\nContent-Length: 60000000\r\n\r\n"
+        );
+        let (status, answer) = exchange(port, declared.as_bytes(), wait).await;
+        assert_eq!(status, 413, "{answer}");
+        assert!(
+            answer.contains(&format!(
+                "the request body is 60000000 bytes; `POST /v1/publish` takes at most \
+                 {MAX_PUBLISH_BYTES} bytes"
+            )),
+            "{answer}"
+        );
+        let small = format!(
+            "POST /v1/replay HTTP/1.1\r\n{host}\r\n{json}\r\nContent-Length: {}\r\n\r\n",
+            MAX_SMALL_BYTES + 1
+        );
+        let (status, answer) = exchange(port, small.as_bytes(), wait).await;
+        assert_eq!(status, 413, "{answer}");
+        // Chunked, with no length said: refused once it grows past the bound.
+        let mut chunked = format!(
+            "POST /v1/trigger HTTP/1.1\r\n{host}\r\n{json}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        .into_bytes();
+        for _ in 0..20 {
+            chunked.extend_from_slice(format!("400\r\n{}\r\n", "x".repeat(1024)).as_bytes());
+        }
+        let (status, answer) = exchange(port, &chunked, wait).await;
+        assert_eq!(status, 413, "{answer}");
+        assert!(
+            answer.contains(&format!("more than {MAX_SMALL_BYTES} bytes")),
+            "{answer}"
+        );
+        // Eleven messages: one more than a batch.
+        let eleven = serde_json::json!({
+            "messages": vec![serde_json::json!({"kind": "event", "name": "e", "body": "1"}); 11]
+        })
+        .to_string();
+        let (status, answer) = exchange(
+            port,
+            &request("POST", "/v1/publish", &[&host, json], &eleven),
+            wait,
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.contains("at most 10 messages"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn slow_and_idle_connections_are_closed_and_their_number_is_capped() {
+        let limits = Limits {
+            header_timeout: Duration::from_millis(300),
+            body_timeout: Duration::from_millis(300),
+            connections: 4,
+            ..Limits::default()
+        };
+        let (port, _dir) = server(limits).await;
+        let host = format!("Host: 127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        // Half a head, never finished: closed after the header timeout (with no answer), not
+        // held.
+        let (status, _) =
+            exchange(port, b"GET /v1/app HTTP/1.1\r\nHo", Duration::from_secs(10)).await;
+        assert_eq!(status, 0);
+        assert!(started.elapsed() < Duration::from_secs(5), "closed");
+        // A head and half of its body: refused after the body timeout.
+        let half = format!(
+            "POST /v1/replay HTTP/1.1\r\n{host}\r\nContent-Type: application/json\r\n\
+             Content-Length: 100\r\n\r\n{{\"id\""
+        );
+        let (status, answer) = exchange(port, half.as_bytes(), Duration::from_secs(10)).await;
+        assert_eq!(status, 408, "{answer}");
+        assert!(answer.contains("did not arrive within"), "{answer}");
+        // Eight connections that send nothing hold the four places; a good request waits in the
+        // backlog, then is answered once the idle ones are closed.
+        let mut idle = Vec::new();
+        for _ in 0..8 {
+            idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+        }
+        let started = std::time::Instant::now();
+        let (status, answer) = exchange(
+            port,
+            &request("GET", "/v1/app", &[&host], ""),
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        // It waited for places: the cap held.
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Each idle one was closed by the sandbox.
+        for mut stream in idle {
+            let mut rest = Vec::new();
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest));
+            assert!(read.await.is_ok(), "an idle connection stayed open");
+        }
+    }
+
+    #[test]
+    fn failures_to_accept_back_off_and_are_said_now_and_then() {
+        let mut errors = AcceptErrors::default();
+        let error = std::io::Error::from_raw_os_error(24);
+        let waits: Vec<u64> = (0..10)
+            .map(|_| errors.failed(&error).as_millis() as u64)
+            .collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+        // Said once; the other nine are counted for the next warning.
+        assert_eq!(errors.unsaid, 9);
+        errors.recovered();
+        assert_eq!(errors.failed(&error).as_millis(), 10);
+    }
 
     fn outgoing(kind: Kind, name: &str, body: &str) -> OutgoingMessage {
         OutgoingMessage {

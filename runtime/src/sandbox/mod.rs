@@ -170,6 +170,6 @@ pub(crate) async fn serve(entries: &'static [Entry]) -> Result<()> {
         ),
     );
     let info = http::app_info(&engine, &store);
-    http::serve(engine, listener, info).await;
+    http::serve(engine, listener, info, http::Limits::default()).await;
     Ok(())
 }
