@@ -28,15 +28,26 @@
 //! | `{"suffix": ".png"}`                    | is a string that ends with `.png`                            |
 //! | `{"equals-ignore-case": "nl"}`          | is a string equal to `nl` ignoring case                      |
 //! | `{"anything-but": ["a", "b"]}`          | is not one of these (also a single string or number)         |
-//! | `{"anything-but": {"prefix": "test-"}}` | is a string that does not begin with `test-`                 |
+//! | `{"anything-but": {"prefix": "test-"}}` | is not a string that begins with `test-`                     |
 //! | `{"numeric": [">", 0, "<=", 150]}`      | is a number in the range (`=`, `<`, `<=`, `>`, `>=`)         |
 //! | `{"exists": true}` / `false`            | is present (not `null`) / is absent                          |
 //! | `{"cidr": "10.0.0.0/24"}`               | is an IPv4 or IPv6 address string in the block               |
 //!
-//! Where the payload holds an array, a condition holds when it holds for one of its elements; an
-//! object of keys holds when it holds for one object of the array. A key with dots, like
-//! `"customer.tier"`, reaches into nested objects as well as matching a key with dots. A payload
-//! that is not a JSON object matches no policy.
+//! A key names a path into the payload, its steps joined with dots: `{"customer": {"tier": [...]}}`
+//! and `{"customer.tier": [...]}` are one key, and both reach the `"gold"` of
+//! `{"customer": {"tier": "gold"}}` and of `{"customer.tier": "gold"}` alike. A policy that gives
+//! one path twice is refused, since SNS would drop all but the last of its arrays.
+//!
+//! Where the payload holds an array, a condition holds when it holds for one of its values; the
+//! keys that reach into an array of objects must all hold in one object of it. `{"exists": false}`
+//! holds when the path has no value: in the whole payload, or, once a key before it (in sorted
+//! order) has held in an object of the array, in that object. So `{"a": {"b": [{"exists": false}]}}`
+//! does not match `{"a": [{"b": 1}, {"c": 2}]}`. `anything-but`, with `prefix` or without, lets
+//! through a number, `true`, `false` and `null` as well as the strings it does not exclude.
+//!
+//! The docs are silent on these; they are how SNS's engine, AWS's event-ruler, matches
+//! (`JsonRuleCompiler`, `Event` and `ACFinder` there), and the tests hold each case to it. A
+//! payload that is not a JSON object matches no policy.
 //!
 //! # Limits
 //!
@@ -54,8 +65,9 @@
 //! Why our own code: no maintained crate implements SNS filter policies. The JSON is read with
 //! `serde_json` (through a tree that keeps duplicate keys, so that none is silently dropped);
 //! what is ours is the grammar, its limits and the matching, each taken from the SNS docs and
-//! from AWS's recorded answers.
+//! from AWS's recorded answers, and where both are silent from event-ruler's source.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -77,7 +89,8 @@ const OR: &str = "$or";
 /// A checked filter policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterPolicy {
-    root: Group,
+    /// The policy as Amazon SNS's engine reads it: it holds when one of these does.
+    rules: Vec<Rule>,
     json: Value,
 }
 
@@ -213,6 +226,22 @@ impl FilterPolicy {
                  and `$or` policies add up)"
             )));
         }
+        let mut rules = Vec::new();
+        for mut steps in root.rules("") {
+            steps.sort_by(|a, b| a.path.encode_utf16().cmp(b.path.encode_utf16()));
+            if let Some(twice) = steps.windows(2).find(|w| w[0].path == w[1].path) {
+                // event-ruler's `JsonRuleCompiler.writeRules` lets the last array of a path
+                // override the others, which would silently drop conditions.
+                return Err(whole(format!(
+                    "the payload path `{}` is given twice, so Amazon SNS would keep only the last \
+                     of its arrays; put all its conditions in one array ({{\"a\": {{\"b\": \
+                     ...}}}} and {{\"a.b\": ...}} are one path, and the keys beside `$or` join \
+                     each of its policies)",
+                    twice[0].path
+                )));
+            }
+            rules.push(Rule { steps });
+        }
         let json = tree.to_value();
         let size = json.to_string().len();
         if size > MAX_POLICY_BYTES {
@@ -220,7 +249,7 @@ impl FilterPolicy {
                 "the policy is {size} bytes: Amazon SNS takes at most 256 KB"
             )));
         }
-        Ok(FilterPolicy { root, json })
+        Ok(FilterPolicy { rules, json })
     }
 
     /// The policy as JSON, for an SNS subscription's `FilterPolicy`.
@@ -230,10 +259,11 @@ impl FilterPolicy {
 
     /// Whether a payload matches.
     pub fn matches(&self, payload: &Value) -> bool {
-        match payload {
-            Value::Object(object) => self.root.matches(Some(object)),
-            _ => false,
-        }
+        let Value::Object(object) = payload else {
+            return false;
+        };
+        let leaves = leaves(object);
+        self.rules.iter().any(|rule| rule.matches(&leaves))
     }
 
     /// Whether a payload, as JSON text, matches; text that is not JSON never does.
@@ -658,7 +688,7 @@ impl Group {
         for alternative in &self.any {
             keys.extend(alternative.top_keys());
         }
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         keys.retain(|k| seen.insert(k.clone()));
         keys
     }
@@ -684,76 +714,290 @@ impl Group {
         product
     }
 
-    fn matches(&self, object: Option<&Map<String, Value>>) -> bool {
-        self.fields.iter().all(|field| field.matches(object))
-            && (self.any.is_empty() || self.any.iter().any(|g| g.matches(object)))
+    /// The rules of this group, its keys under the path `prefix`: its keys all in each rule, and
+    /// each `$or` multiplying the rules by its policies, as event-ruler's `JsonRuleCompiler`
+    /// (`parseObject`, `parseIntoOrRelationship`) compiles them. A nested key's path joins its
+    /// steps with dots (`Path.extendedName`), so `{"a": {"b": [...]}}` and `{"a.b": [...]}` are
+    /// one rule.
+    fn rules(&self, prefix: &str) -> Vec<Vec<Step>> {
+        let mut rules = vec![Vec::new()];
+        for field in &self.fields {
+            let path = if prefix.is_empty() {
+                field.key.clone()
+            } else {
+                format!("{prefix}.{}", field.key)
+            };
+            let options = match &field.test {
+                Test::Any(conditions) => vec![vec![Step {
+                    path,
+                    conditions: conditions.clone(),
+                }]],
+                Test::Nested(group) => group.rules(&path),
+            };
+            rules = product(&rules, &options);
+        }
+        if !self.any.is_empty() {
+            let options: Vec<Vec<Step>> = self.any.iter().flat_map(|g| g.rules(prefix)).collect();
+            rules = product(&rules, &options);
+        }
+        rules
     }
 }
 
-impl Field {
-    fn matches(&self, object: Option<&Map<String, Value>>) -> bool {
-        let mut found = Vec::new();
-        if let Some(object) = object {
-            lookup(object, &self.key, &mut found);
+/// Every rule of `left` joined with every rule of `right`.
+fn product(left: &[Vec<Step>], right: &[Vec<Step>]) -> Vec<Vec<Step>> {
+    left.iter()
+        .flat_map(|l| {
+            right
+                .iter()
+                .map(move |r| l.iter().chain(r).cloned().collect())
+        })
+        .collect()
+}
+
+/// One way for a policy to hold: each of its steps, in order.
+#[derive(Debug, Clone, PartialEq)]
+struct Rule {
+    /// Sorted by path as Java sorts strings (UTF-16 code units), the order in which event-ruler
+    /// (`GenericMachine.addPatternRule`) walks them; the order matters to `exists: false`.
+    steps: Vec<Step>,
+}
+
+/// A payload path, and the conditions of which one must hold there.
+#[derive(Debug, Clone, PartialEq)]
+struct Step {
+    path: String,
+    conditions: Vec<Condition>,
+}
+
+impl Rule {
+    fn matches(&self, leaves: &[Leaf<'_>]) -> bool {
+        let found: Vec<Found<'_>> = self
+            .steps
+            .iter()
+            .map(|step| {
+                Found::new(
+                    leaves
+                        .iter()
+                        .filter(|leaf| leaf.path == step.path)
+                        .collect(),
+                )
+            })
+            .collect();
+        let mut arrays = vec![Vec::new(); self.steps.len() + 1];
+        for at in (0..self.steps.len()).rev() {
+            let mut here = arrays[at + 1].clone();
+            here.extend(
+                found[at]
+                    .leaves
+                    .iter()
+                    .flat_map(|leaf| leaf.within.arrays()),
+            );
+            here.sort_unstable();
+            here.dedup();
+            arrays[at] = here;
         }
-        match &self.test {
-            Test::Any(conditions) => {
-                let mut leaves = Vec::new();
-                for value in found {
-                    leaves_of(value, &mut leaves);
+        Walk {
+            rule: self,
+            found,
+            arrays,
+            failed: HashSet::new(),
+        }
+        .holds_from(0, &Within::default())
+    }
+}
+
+/// A rule on its way through one payload.
+struct Walk<'r, 'p> {
+    rule: &'r Rule,
+    /// The values at each step's path.
+    found: Vec<Found<'p>>,
+    /// The arrays that the values of each step and of those after it lie in: all that the
+    /// elements chosen so far can still rule out.
+    arrays: Vec<Vec<usize>>,
+    /// The steps that did not hold within given elements, so that a payload of long arrays is
+    /// not walked once for each combination of their values.
+    failed: HashSet<(usize, Within)>,
+}
+
+impl Walk<'_, '_> {
+    /// Whether the steps from `at` on hold within the array elements `within`, chosen by the
+    /// steps before: event-ruler's array-consistent walk (`ACFinder`). A step that holds for a
+    /// value in an array of objects (or of arrays) binds the later steps to the same element;
+    /// `exists: false` holds where no value is left within those elements
+    /// (`NameState.getNameTransitions`), and binds nothing.
+    fn holds_from(&mut self, at: usize, within: &Within) -> bool {
+        let Some(step) = self.rule.steps.get(at) else {
+            return true;
+        };
+        let within = within.only(&self.arrays[at]);
+        if self.failed.contains(&(at, within.clone())) {
+            return false;
+        }
+        let found: Vec<(&Value, Within)> = self.found[at]
+            .near(&within)
+            .iter()
+            .filter_map(|leaf| within.join(&leaf.within).map(|joined| (leaf.value, joined)))
+            .collect();
+        let holds = found.iter().any(|(value, joined)| {
+            step.conditions.iter().any(|c| c.holds_for(value)) && self.holds_from(at + 1, joined)
+        }) || (step.conditions.contains(&Condition::Exists(false))
+            && found.iter().all(|(value, _)| value.is_null())
+            && self.holds_from(at + 1, &within));
+        if !holds {
+            self.failed.insert((at, within));
+        }
+        holds
+    }
+}
+
+/// The values at one step's path, indexed by the array elements they all lie in.
+struct Found<'p> {
+    leaves: Vec<&'p Leaf<'p>>,
+    /// The arrays that every one of these values lies in.
+    common: Vec<usize>,
+    /// The values in each element of those arrays.
+    by_element: HashMap<(usize, usize), Vec<&'p Leaf<'p>>>,
+}
+
+impl<'p> Found<'p> {
+    fn new(leaves: Vec<&'p Leaf<'p>>) -> Found<'p> {
+        let mut common: Vec<usize> = leaves
+            .first()
+            .map(|leaf| leaf.within.arrays().collect())
+            .unwrap_or_default();
+        for leaf in &leaves {
+            common.retain(|&array| leaf.within.index_in(array).is_some());
+        }
+        let mut by_element: HashMap<(usize, usize), Vec<&'p Leaf<'p>>> = HashMap::new();
+        for leaf in &leaves {
+            for &array in &common {
+                if let Some(index) = leaf.within.index_in(array) {
+                    by_element.entry((array, index)).or_default().push(leaf);
                 }
-                conditions.iter().any(|c| c.holds(&leaves))
             }
-            Test::Nested(group) => {
-                let mut objects = Vec::new();
-                for value in found {
-                    objects_of(value, &mut objects);
-                }
-                if objects.is_empty() {
-                    group.matches(None)
-                } else {
-                    objects.into_iter().any(|o| group.matches(Some(o)))
-                }
+        }
+        Found {
+            leaves,
+            common,
+            by_element,
+        }
+    }
+
+    /// The values that may lie within `within`: those of its element of an array they all lie
+    /// in, or else all of them (still to be checked one by one).
+    fn near(&self, within: &Within) -> &[&'p Leaf<'p>] {
+        match within
+            .0
+            .iter()
+            .find(|(array, _)| self.common.contains(array))
+        {
+            Some(element) => self.by_element.get(element).map_or(&[], Vec::as_slice),
+            None => &self.leaves,
+        }
+    }
+}
+
+/// A scalar of the payload, at its path: the keys that lead to it joined with dots, whether a
+/// key holds a dot itself or not, as event-ruler's `Event` names a payload's fields.
+struct Leaf<'a> {
+    path: String,
+    value: &'a Value,
+    within: Within,
+}
+
+/// The elements of arrays a value lies in, as (array, index) sorted by array: event-ruler's
+/// `ArrayMembership`. Only objects and arrays in an array count as its elements there; the
+/// scalars of an array all stand for the array as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Within(Vec<(usize, usize)>);
+
+impl Within {
+    /// Both together, unless they lie in different elements of one array
+    /// (`ArrayMembership.checkArrayConsistency`).
+    fn join(&self, other: &Within) -> Option<Within> {
+        let mut joined = self.0.clone();
+        for &(array, index) in &other.0 {
+            match joined.binary_search_by_key(&array, |&(a, _)| a) {
+                Ok(at) if joined[at].1 != index => return None,
+                Ok(_) => {}
+                Err(at) => joined.insert(at, (array, index)),
             }
         }
+        Some(Within(joined))
+    }
+
+    fn arrays(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().map(|&(array, _)| array)
+    }
+
+    fn index_in(&self, array: usize) -> Option<usize> {
+        self.0
+            .binary_search_by_key(&array, |&(a, _)| a)
+            .ok()
+            .map(|at| self.0[at].1)
+    }
+
+    /// The elements of these arrays only (sorted), the others mattering no more.
+    fn only(&self, arrays: &[usize]) -> Within {
+        Within(
+            self.0
+                .iter()
+                .filter(|(array, _)| arrays.binary_search(array).is_ok())
+                .copied()
+                .collect(),
+        )
     }
 }
 
-/// The values `key` names in `object`: the key itself, and for a key with dots, every way of
-/// reading its dots as steps into nested objects (as Amazon SNS does).
-fn lookup<'a>(object: &'a Map<String, Value>, key: &str, out: &mut Vec<&'a Value>) {
-    if let Some(value) = object.get(key) {
-        out.push(value);
-    }
-    for (at, _) in key.match_indices('.') {
-        if let Some(value) = object.get(&key[..at]) {
-            descend(value, &key[at + 1..], out);
+/// The scalars of a payload, each with its path and the array elements it lies in.
+fn leaves(object: &Map<String, Value>) -> Vec<Leaf<'_>> {
+    let mut flat = Flat::default();
+    flat.object(object);
+    flat.leaves
+}
+
+#[derive(Default)]
+struct Flat<'a> {
+    leaves: Vec<Leaf<'a>>,
+    keys: Vec<&'a str>,
+    within: Vec<(usize, usize)>,
+    arrays: usize,
+}
+
+impl<'a> Flat<'a> {
+    fn object(&mut self, object: &'a Map<String, Value>) {
+        for (key, value) in object {
+            self.keys.push(key);
+            self.value(value);
+            self.keys.pop();
         }
     }
-}
 
-fn descend<'a>(value: &'a Value, key: &str, out: &mut Vec<&'a Value>) {
-    match value {
-        Value::Object(object) => lookup(object, key, out),
-        Value::Array(items) => items.iter().for_each(|item| descend(item, key, out)),
-        _ => {}
-    }
-}
-
-/// The scalars of a value, arrays (of arrays) flattened; objects are not leaves.
-fn leaves_of<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
-    match value {
-        Value::Array(items) => items.iter().for_each(|item| leaves_of(item, out)),
-        Value::Object(_) => {}
-        scalar => out.push(scalar),
-    }
-}
-
-fn objects_of<'a>(value: &'a Value, out: &mut Vec<&'a Map<String, Value>>) {
-    match value {
-        Value::Array(items) => items.iter().for_each(|item| objects_of(item, out)),
-        Value::Object(object) => out.push(object),
-        _ => {}
+    fn value(&mut self, value: &'a Value) {
+        match value {
+            Value::Object(object) => self.object(object),
+            Value::Array(items) => {
+                // Arrays are numbered as they are met, outer ones first, so `within` stays sorted.
+                let array = self.arrays;
+                self.arrays += 1;
+                for (index, item) in items.iter().enumerate() {
+                    let element = item.is_object() || item.is_array();
+                    if element {
+                        self.within.push((array, index));
+                    }
+                    self.value(item);
+                    if element {
+                        self.within.pop();
+                    }
+                }
+            }
+            scalar => self.leaves.push(Leaf {
+                path: self.keys.join("."),
+                value: scalar,
+                within: Within(self.within.clone()),
+            }),
+        }
     }
 }
 
@@ -775,13 +1019,6 @@ impl Scalar {
 }
 
 impl Condition {
-    fn holds(&self, leaves: &[&Value]) -> bool {
-        match self {
-            Condition::Exists(exists) => leaves.iter().any(|v| !v.is_null()) == *exists,
-            _ => leaves.iter().any(|value| self.holds_for(value)),
-        }
-    }
-
     fn holds_for(&self, value: &Value) -> bool {
         let text = value.as_str();
         match self {
@@ -792,7 +1029,10 @@ impl Condition {
                 text.is_some_and(|t| t.to_lowercase() == s.to_lowercase())
             }
             Condition::AnythingBut(excluded) => !excluded.iter().any(|s| s.is(value)),
-            Condition::AnythingButPrefix(p) => text.is_some_and(|t| !t.starts_with(p.as_str())),
+            // Not only strings: event-ruler fails it only on a value that begins with `"` and the
+            // prefix (`ByteMachine.doTransitionOn`), which a number, `true`, `false` or `null`
+            // never does; so it lets them through, as plain `anything-but` does.
+            Condition::AnythingButPrefix(p) => text.is_none_or(|t| !t.starts_with(p.as_str())),
             Condition::Numeric { low, high } => value.as_f64().is_some_and(|v| {
                 let above =
                     low.is_none_or(|b| v > b.value || (b.inclusive && same_number(v, b.value)));
@@ -800,7 +1040,8 @@ impl Condition {
                     high.is_none_or(|b| v < b.value || (b.inclusive && same_number(v, b.value)));
                 above && below
             }),
-            Condition::Exists(_) => unreachable!("`holds` decides `exists` on all values"),
+            // `exists: false` holds where no value is: `Rule::holds_from` decides it.
+            Condition::Exists(exists) => *exists && !value.is_null(),
             Condition::Cidr { network, bits } => text
                 .and_then(|t| t.parse::<IpAddr>().ok())
                 .is_some_and(|address| in_block(address, *network, *bits)),

@@ -12,7 +12,9 @@ use super::*;
 ///   `tests/aws/services/sns/test_sns_filter_policy.snapshot.json` (dotted keys, arrays of
 ///   objects, nested `$or`, IPv6 `cidr`).
 /// - ER: edge cases the docs leave open, decided as AWS's event-ruler (the engine whose error
-///   messages SNS returns) decides them.
+///   messages SNS returns) decides them: each was run through event-ruler's
+///   `Machine.rulesForJSONEvent`, and its comment names the code that decides it
+///   (github.com/aws/event-ruler, `src/main/software/amazon/event/ruler/`).
 ///
 /// Left out: the String value matching page's `wildcard` and `anything-but` with
 /// `suffix`/`wildcard`, which Amazon SNS refused when recorded (2024) and this module refuses.
@@ -581,6 +583,145 @@ const CASES: &[(&str, &str, bool)] = &[
     (r#"{"s": ["rugby"]}"#, r#"{"s": "[\"rugby\"]"}"#, false),
     // 107 (ER)
     (r#"{"a": ["x"]}"#, r#"[{"a": "x"}]"#, false),
+    // 108 (ER) `anything-but` with `prefix` on what is not a string: event-ruler's
+    // `ByteMachine.doTransitionOn` fails an ANYTHING_BUT_PREFIX only on a value whose bytes begin
+    // with `"x` (`JsonRuleCompiler.generateValueBasedOnMatchType`); `5`, `true` and `null` never do.
+    (
+        r#"{"a": [{"anything-but": {"prefix": "x"}}]}"#,
+        r#"{"a": 5}"#,
+        true,
+    ),
+    // 109 (ER) as 108
+    (
+        r#"{"a": [{"anything-but": {"prefix": "x"}}]}"#,
+        r#"{"a": true}"#,
+        true,
+    ),
+    // 110 (ER) as 108
+    (
+        r#"{"a": [{"anything-but": {"prefix": "x"}}]}"#,
+        r#"{"a": null}"#,
+        true,
+    ),
+    // 111 (ER) as 108: one value of the array that passes is enough
+    (
+        r#"{"a": [{"anything-but": {"prefix": "x"}}]}"#,
+        r#"{"a": ["xa", 5]}"#,
+        true,
+    ),
+    // 112 (ER) as 108
+    (
+        r#"{"a": [{"anything-but": {"prefix": "x"}}]}"#,
+        r#"{"a": ["xa", "xb"]}"#,
+        false,
+    ),
+    // 113 (ER) `ByteMachine.transitionOn` runs only on a value the payload has: no key, no match
+    (
+        r#"{"a": [{"anything-but": {"prefix": "x"}}]}"#,
+        r#"{"b": 5}"#,
+        false,
+    ),
+    // 114 (ER) plain `anything-but` lets the same types through (`ByteMachine.doTransitionOn`,
+    // ANYTHING_BUT: fails only on an exact match of `"x"`)
+    (
+        r#"{"a": [{"anything-but": ["x"]}]}"#,
+        r#"{"a": false}"#,
+        true,
+    ),
+    // 115 (ER) as 114
+    (
+        r#"{"a": [{"anything-but": ["x"]}]}"#,
+        r#"{"a": null}"#,
+        true,
+    ),
+    // 116 (ER) a nested key and a payload key with dots: both flatten to the path `a.b`
+    // (`JsonRuleCompiler.parseObject` with `Path.extendedName`; `Event.addField` with
+    // `Path.name`), so `GenericMachine.isFieldStepUsed` "cannot distinguish the "." is from
+    // original event or added by us when we flatten the event". LS 60, 63-65: AWS's own answers.
+    (r#"{"a": {"b": ["x"]}}"#, r#"{"a.b": "x"}"#, true),
+    // 117 (ER) as 116
+    (r#"{"a": {"b": ["x"]}}"#, r#"{"a.b": "y"}"#, false),
+    // 118 (ER) as 116, one level down
+    (
+        r#"{"a": {"b": {"c": ["x"]}}}"#,
+        r#"{"a": {"b.c": "x"}}"#,
+        true,
+    ),
+    // 119 (ER) as 116: the path is `a.b.c`, not `a.b`
+    (r#"{"a": {"b": ["x"]}}"#, r#"{"a.b": {"c": "x"}}"#, false),
+    // 120 (ER) as 116: `a.b` is there, so it does not not exist
+    (
+        r#"{"a": {"b": [{"exists": false}]}}"#,
+        r#"{"a.b": 1}"#,
+        false,
+    ),
+    // 121 (ER) `exists: false` in an array of objects: `NameState.getNameTransitions` (called
+    // from `ACFinder.tryMustNotExistMatch`) fails it on any field of the path that is
+    // array-consistent with what matched before; with nothing before, any element's field does.
+    (
+        r#"{"a": {"b": [{"exists": false}]}}"#,
+        r#"{"a": [{"b": 1}, {"c": 2}]}"#,
+        false,
+    ),
+    // 122 (ER) as 121: no element has `b`
+    (
+        r#"{"a": {"b": [{"exists": false}]}}"#,
+        r#"{"a": [{"c": 1}, {"c": 2}]}"#,
+        true,
+    ),
+    // 123 (ER) as 121: `a.b` comes first (`GenericMachine.addPatternRule` sorts the paths) and
+    // binds element 0, where `c` is absent; `c` of element 1 is not array-consistent with it
+    // (`ArrayMembership.checkArrayConsistency`)
+    (
+        r#"{"a": {"b": ["x"], "c": [{"exists": false}]}}"#,
+        r#"{"a": [{"b": "x"}, {"c": 1}]}"#,
+        true,
+    ),
+    // 124 (ER) as 121: `a.b` comes first, with nothing bound yet, and element 1 has it
+    (
+        r#"{"a": {"b": [{"exists": false}], "c": ["x"]}}"#,
+        r#"{"a": [{"c": "x"}, {"b": 1}]}"#,
+        false,
+    ),
+    // 125 (ER) as 124, without the element that has `b`
+    (
+        r#"{"a": {"b": [{"exists": false}], "c": ["x"]}}"#,
+        r#"{"a": [{"c": "x"}]}"#,
+        true,
+    ),
+    // 126 (ER) keys with dots into an array of objects hold in one element, as nested keys do
+    // (`ACFinder`, `ArrayMembership.checkArrayConsistency`): the paths are the same
+    (
+        r#"{"a.b": ["x"], "a.c": ["y"]}"#,
+        r#"{"a": [{"b": "x"}, {"c": "y"}]}"#,
+        false,
+    ),
+    // 127 (ER) as 126
+    (
+        r#"{"a.b": ["x"], "a.c": ["y"]}"#,
+        r#"{"a": [{"b": "x", "c": "y"}]}"#,
+        true,
+    ),
+    // 128 (ER) the scalars of an array are no elements to bind (`Event.loadArray` gives
+    // membership to objects and arrays only)
+    (
+        r#"{"a": {"b": ["x"], "c": ["y"]}}"#,
+        r#"{"a": {"b": ["q", "x"], "c": ["y"]}}"#,
+        true,
+    ),
+    // 129 (ER) an `$or` policy and the keys beside it make one rule
+    // (`JsonRuleCompiler.parseIntoOrRelationship`), bound to one element like any other
+    (
+        r#"{"$or": [{"a": {"b": ["x"]}}, {"c": ["y"]}], "a": {"d": ["z"]}}"#,
+        r#"{"a": [{"b": "x"}, {"d": "z"}]}"#,
+        false,
+    ),
+    // 130 (ER) as 129
+    (
+        r#"{"$or": [{"a": {"b": ["x"]}}, {"c": ["y"]}], "a": {"d": ["z"]}}"#,
+        r#"{"a": [{"b": "x", "d": "z"}]}"#,
+        true,
+    ),
 ];
 
 #[test]
@@ -848,6 +989,14 @@ fn every_invalid_form_is_refused_with_where_and_why() {
         (
             r#"{"$or": [{"numeric": 123}, {"prefix": "abc"}]}"#,
             "at `$or[0]`: `numeric` is a condition, not a key: each policy in `$or` is an object of payload keys, like {\"a\": [{\"numeric\": ...}]}",
+        ),
+        (
+            r#"{"a.b": ["x"], "a": {"b": ["y"]}}"#,
+            "the payload path `a.b` is given twice, so Amazon SNS would keep only the last of its arrays; put all its conditions in one array ({\"a\": {\"b\": ...}} and {\"a.b\": ...} are one path, and the keys beside `$or` join each of its policies)",
+        ),
+        (
+            r#"{"a": ["x"], "$or": [{"a": ["y"]}, {"b": ["z"]}]}"#,
+            "the payload path `a` is given twice, so Amazon SNS would keep only the last of its arrays; put all its conditions in one array ({\"a\": {\"b\": ...}} and {\"a.b\": ...} are one path, and the keys beside `$or` join each of its policies)",
         ),
         (
             r#"{"a": {"b c": {"d": [{"exists": 1}]}}}"#,
