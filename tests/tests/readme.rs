@@ -213,21 +213,48 @@ fn the_quick_start_runs_as_written() {
     }
 }
 
+/// A symbolic link to the tests' target directory, removed when dropped.
+struct Link(std::path::PathBuf);
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `scripts/demo` as a user with `CARGO_TARGET_DIR` set runs it: the target directory is named
+/// through a link of its own (the same builds, so nothing is built again), and the demo must
+/// build, run and point at the CLI there.
 #[test]
 fn the_demo_shows_events_flowing_through_the_sandbox() {
     let store = target_dir().join("tmp/readme/demo");
     let _ = std::fs::remove_dir_all(&store);
+    let link =
+        Link(std::env::temp_dir().join(format!("eventfn-demo-target-{}", std::process::id())));
+    let _ = std::fs::remove_file(&link.0);
+    std::os::unix::fs::symlink(target_dir(), &link.0).unwrap();
     let mut demo = Command::new(root().join("scripts/demo"));
     demo.env("PORT", free_port().to_string())
         .env("EVENTFN_DEMO_STORE", &store)
+        .env("CARGO_TARGET_DIR", &link.0)
         .env("CARGO", env!("CARGO"))
         .env("NO_COLOR", "1")
         .current_dir(root());
     let (_demo, out) = spawn_group(demo);
-    let seen = until(&out, Duration::from_secs(600), |l| {
+    let mut seen = until(&out, Duration::from_secs(600), |l| {
         l.starts_with("The sandbox keeps running")
-    })
-    .join("\n");
+    });
+    // The hint names the CLI where it was built.
+    seen.extend(until(&out, Duration::from_secs(10), |l| {
+        l.contains("publish account-signup")
+    }));
+    let hint = seen.last().unwrap().trim();
+    let cli = link.0.join("debug/cargo-eventfn");
+    assert!(
+        hint.starts_with(&format!("{} eventfn publish", cli.display())),
+        "{hint}"
+    );
+    let seen = seen.join("\n");
     for expected in [
         "event account-signup → welcome::send_welcome",
         "event account-check-email → welcome::check_email",
