@@ -197,7 +197,7 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         .as_std_path()
         .join("eventfn")
         .join(&config.app);
-    let files = write_outputs(&dir, &manifest, &executable)?;
+    let files = write_outputs(&dir, &manifest, config.kms_key.as_deref(), &executable)?;
     shell.status(
         "Writing",
         format!(
@@ -698,7 +698,12 @@ fn check_linked(
 /// Writes the four outputs: every file first to a temporary beside it, then all renamed into
 /// place, so a failure leaves the previous build's files whole and together, and a reader never
 /// sees half a file.
-fn write_outputs(dir: &Path, manifest: &Manifest, executable: &[u8]) -> Result<Files> {
+fn write_outputs(
+    dir: &Path,
+    manifest: &Manifest,
+    kms_key: Option<&str>,
+    executable: &[u8],
+) -> Result<Files> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let files = Files {
         manifest: dir.join("eventfn.json"),
@@ -714,7 +719,7 @@ fn write_outputs(dir: &Path, manifest: &Manifest, executable: &[u8]) -> Result<F
         (&files.arc, arc::render(manifest).into_bytes(), false),
         (
             &files.template,
-            template::render(manifest).into_bytes(),
+            template::render(manifest, kms_key).into_bytes(),
             false,
         ),
         (&files.bootstrap, executable.to_vec(), true),

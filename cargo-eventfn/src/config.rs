@@ -8,7 +8,11 @@
 //! memory = 512               # MB, for handlers that do not set `memory`; default 1024
 //! timeout = "10s"            # for handlers that do not set `timeout`; default "5s"
 //! architecture = "arm64"     # or "x86_64", the default; `--arm64` overrides it
+//! kms_key = "arn:aws:kms:eu-west-1:123456789012:key/..."  # see below; default: none
 //! ```
+//!
+//! `kms_key`, the ARN of a symmetric customer managed KMS key in the region the app deploys to,
+//! encrypts the functions' log groups and environment variables (see [`crate::template`]).
 
 use anyhow::{Result, anyhow};
 use eventfn_core::manifest::Architecture;
@@ -20,6 +24,8 @@ pub struct AppConfig {
     pub app: String,
     pub region: Option<String>,
     pub architecture: Architecture,
+    /// `kms_key`: the ARN of the key of the log groups and functions' environments.
+    pub kms_key: Option<String>,
     pub defaults: Defaults,
 }
 
@@ -49,6 +55,7 @@ impl AppConfig {
             app,
             region: settings.region,
             architecture: settings.architecture,
+            kms_key: settings.kms_key,
             defaults: settings.defaults,
         })
     }

@@ -23,6 +23,15 @@
 //!   function of their own, or in one-time schedules of the stack's schedule group, run with a
 //!   role that may only send to the delay queue (see [`eventfn_core::delay`]). Every function may
 //!   send to the delay queue, create schedules in that group and pass that role to the scheduler.
+//! - With `kms_key` in `[package.metadata.eventfn]`, that customer managed key encrypts every log
+//!   group and every function's environment, and each function's role may decrypt with it (Lambda
+//!   decrypts the environment with the role's permissions when it starts the function).
+//!
+//! checkov (run on every fixture's template by the tests) passes the template. Where one of its
+//! policies does not fit, the resource says why in a `Metadata` skip (see [`skips`]): the
+//! functions' Lambda-level dead-letter queues, VPC and, without `concurrency`, reserved
+//! concurrency; without `kms_key`, the log groups' and environments' customer managed keys; and
+//! the queues' KMS keys, which the check looks for although SQS-managed keys encrypt them.
 //!
 //! Logical IDs come from [`eventfn_core::logical`]. Keys are sorted (`serde_json`'s map), so the
 //! same manifest gives the same bytes.
@@ -60,8 +69,57 @@ fn source_queue(handler: &Handler) -> String {
     }
 }
 
-/// The template of `manifest`, as pretty JSON.
-pub fn render(manifest: &Manifest) -> String {
+// checkov's IDs of the policies that some resources skip, each with why, in [`skips`].
+const QUEUE_KMS: &str = "CKV_AWS_27";
+const RESERVED_CONCURRENCY: &str = "CKV_AWS_115";
+const FUNCTION_DLQ: &str = "CKV_AWS_116";
+const FUNCTION_VPC: &str = "CKV_AWS_117";
+const LOG_GROUP_KMS: &str = "CKV_AWS_158";
+const ENVIRONMENT_KMS: &str = "CKV_AWS_173";
+
+/// Why a queue has no `KmsMasterKeyId`.
+const QUEUE_KMS_REASON: &str = "Encrypted with SQS-managed keys (SqsManagedSseEnabled), which this \
+    check does not recognize. Unlike alias/aws/sqs, they let SNS and EventBridge deliver.";
+
+/// Why a log group has no `KmsKeyId` when the app sets no `kms_key`.
+const LOG_GROUP_KMS_REASON: &str = "CloudWatch Logs encrypts log groups with keys it manages; kms_key \
+    in [package.metadata.eventfn] sets a customer managed key.";
+
+/// Why a function has no `KmsKeyArn` when the app sets no `kms_key`.
+const ENVIRONMENT_KMS_REASON: &str = "The environment holds no secrets (handler name, attempts, the \
+    stack's name, topics and queues), and Lambda encrypts it with its AWS managed key; kms_key in \
+    [package.metadata.eventfn] sets a customer managed key.";
+
+/// Why a function is not in a VPC.
+const FUNCTION_VPC_REASON: &str = "eventfn calls only AWS APIs (SQS, SNS, SSM, Scheduler), with the \
+    function's role; in a VPC they need NAT or endpoints. eventfn has no VPC setting.";
+
+/// Why a function reserves no concurrency, after what it is.
+const UNRESERVED: &str = "it scales within the account's unreserved concurrency. A \
+    reservation takes from every other function, and Lambda refuses one that leaves less than the \
+    account's minimum unreserved (100 by default).";
+
+/// `Metadata` that makes checkov skip each of `skips`, an ID and why.
+fn skips(skips: &[(&str, String)]) -> Value {
+    let skips: Vec<Value> = skips
+        .iter()
+        .map(|(id, comment)| json!({ "id": id, "comment": comment }))
+        .collect();
+    json!({ "checkov": { "skip": skips } })
+}
+
+/// An SQS queue with `properties`: see [`QUEUE_KMS_REASON`].
+fn sqs_queue(properties: Value) -> Value {
+    json!({
+        "Type": "AWS::SQS::Queue",
+        "Properties": properties,
+        "Metadata": skips(&[(QUEUE_KMS, QUEUE_KMS_REASON.to_owned())]),
+    })
+}
+
+/// The template of `manifest`, as pretty JSON; `kms_key`, the ARN of the app's `kms_key`,
+/// encrypts its log groups and functions' environments when set.
+pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
     let mut resources = serde_json::Map::new();
     let mut outputs = serde_json::Map::new();
     let mut topics = serde_json::Map::new();
@@ -119,6 +177,7 @@ pub fn render(manifest: &Manifest) -> String {
         addresses.insert(DELAY_ENV.into(), delay_route());
         delay_resources(
             manifest,
+            kms_key,
             &mut resources,
             &mut outputs,
             &publishing,
@@ -160,14 +219,8 @@ pub fn render(manifest: &Manifest) -> String {
             dead_properties["FifoQueue"] = json!(true);
             dead_properties["QueueName"] = sub(format!("{function_name}-dead.fifo"));
         }
-        resources.insert(
-            dead.clone(),
-            json!({ "Type": "AWS::SQS::Queue", "Properties": dead_properties }),
-        );
-        resources.insert(
-            queue.clone(),
-            json!({ "Type": "AWS::SQS::Queue", "Properties": queue_properties }),
-        );
+        resources.insert(dead.clone(), sqs_queue(dead_properties));
+        resources.insert(queue.clone(), sqs_queue(queue_properties));
         outputs.insert(
             dead.clone(),
             json!({
@@ -258,9 +311,9 @@ pub fn render(manifest: &Manifest) -> String {
             );
         }
 
-        resources.insert(logs.clone(), log_group(&function_name));
+        resources.insert(logs.clone(), log_group(&function_name, kms_key));
 
-        let mut statements = role_statements(&function_name, &queue, &publishing);
+        let mut statements = role_statements(&function_name, &queue, &publishing, kms_key);
         // Its last failed attempt goes to its dead letters with why (see `eventfn_core::dead`).
         statements.push(json!({
             "Effect": "Allow",
@@ -276,6 +329,7 @@ pub fn render(manifest: &Manifest) -> String {
             &role,
             &logs,
             &addresses,
+            kms_key,
         );
         properties["Description"] = json!(format!(
             "{} `{}`: {}",
@@ -288,12 +342,23 @@ pub fn render(manifest: &Manifest) -> String {
         let variables = &mut properties["Environment"]["Variables"];
         variables[DEAD_LETTERS_ENV] = reference(&dead);
         variables[ATTEMPTS_ENV] = json!((handler.options.retries + 1).to_string());
-        if let Some(concurrency) = handler.options.concurrency {
-            properties["ReservedConcurrentExecutions"] = json!(concurrency);
+        let mut skipped = function_skips(&dead, kms_key);
+        match handler.options.concurrency {
+            Some(concurrency) => {
+                properties["ReservedConcurrentExecutions"] = json!(concurrency);
+            }
+            None => skipped.push((
+                RESERVED_CONCURRENCY,
+                format!("No `concurrency` on the handler: {UNRESERVED}"),
+            )),
         }
         resources.insert(
             function.clone(),
-            json!({ "Type": "AWS::Lambda::Function", "Properties": properties }),
+            json!({
+                "Type": "AWS::Lambda::Function",
+                "Properties": properties,
+                "Metadata": skips(&skipped),
+            }),
         );
         let batch_size = handler.options.batch_size.unwrap_or(10);
         let mut mapping = json!({
@@ -358,6 +423,7 @@ fn delay_route() -> Value {
 /// [`eventfn_core::delay`].
 fn delay_resources(
     manifest: &Manifest,
+    kms_key: Option<&str>,
     resources: &mut serde_json::Map<String, Value>,
     outputs: &mut serde_json::Map<String, Value>,
     publishing: &Publishing,
@@ -365,28 +431,22 @@ fn delay_resources(
 ) {
     resources.insert(
         "DelayDeadLetters".into(),
-        json!({
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "MessageRetentionPeriod": DEAD_LETTER_RETENTION,
-                "SqsManagedSseEnabled": true,
-            }
-        }),
+        sqs_queue(json!({
+            "MessageRetentionPeriod": DEAD_LETTER_RETENTION,
+            "SqsManagedSseEnabled": true,
+        })),
     );
     resources.insert(
         "DelayQueue".into(),
-        json!({
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "MessageRetentionPeriod": MAX_RETENTION_SECS,
-                "SqsManagedSseEnabled": true,
-                "VisibilityTimeout": 6 * DELAY_FUNCTION_TIMEOUT,
-                "RedrivePolicy": {
-                    "deadLetterTargetArn": arn("DelayDeadLetters"),
-                    "maxReceiveCount": DELAY_RECEIVES,
-                },
-            }
-        }),
+        sqs_queue(json!({
+            "MessageRetentionPeriod": MAX_RETENTION_SECS,
+            "SqsManagedSseEnabled": true,
+            "VisibilityTimeout": 6 * DELAY_FUNCTION_TIMEOUT,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": arn("DelayDeadLetters"),
+                "maxReceiveCount": DELAY_RECEIVES,
+            },
+        })),
     );
     resources.insert(
         "DelaySchedules".into(),
@@ -433,10 +493,15 @@ fn delay_resources(
         }),
     );
     let function_name = "${AWS::StackName}-eventfn-delay";
-    resources.insert("DelayLogs".into(), log_group(function_name));
+    resources.insert("DelayLogs".into(), log_group(function_name, kms_key));
     resources.insert(
         "DelayRole".into(),
-        lambda_role(role_statements(function_name, "DelayQueue", publishing)),
+        lambda_role(role_statements(
+            function_name,
+            "DelayQueue",
+            publishing,
+            kms_key,
+        )),
     );
     let mut properties = function_properties(
         manifest,
@@ -445,14 +510,24 @@ fn delay_resources(
         "DelayRole",
         "DelayLogs",
         addresses,
+        kms_key,
     );
     properties["Description"] =
         json!("eventfn: sends delayed events and jobs on to their topic or queue when due");
     properties["MemorySize"] = json!(128);
     properties["Timeout"] = json!(DELAY_FUNCTION_TIMEOUT);
+    let mut skipped = function_skips("DelayDeadLetters", kms_key);
+    skipped.push((
+        RESERVED_CONCURRENCY,
+        format!("eventfn's function of delayed messages: {UNRESERVED}"),
+    ));
     resources.insert(
         "DelayFunction".into(),
-        json!({ "Type": "AWS::Lambda::Function", "Properties": properties }),
+        json!({
+            "Type": "AWS::Lambda::Function",
+            "Properties": properties,
+            "Metadata": skips(&skipped),
+        }),
     );
     resources.insert(
         "DelayMapping".into(),
@@ -475,9 +550,10 @@ fn delay_resources(
     );
 }
 
-/// A function's log group, kept [`LOG_RETENTION_DAYS`] and deleted with the stack.
-fn log_group(function_name: &str) -> Value {
-    json!({
+/// A function's log group, kept [`LOG_RETENTION_DAYS`] and deleted with the stack, encrypted
+/// with `kms_key` when set.
+fn log_group(function_name: &str, kms_key: Option<&str>) -> Value {
+    let mut group = json!({
         "Type": "AWS::Logs::LogGroup",
         "DeletionPolicy": "Delete",
         "UpdateReplacePolicy": "Delete",
@@ -485,12 +561,43 @@ fn log_group(function_name: &str) -> Value {
             "LogGroupName": sub(format!("/aws/lambda/{function_name}")),
             "RetentionInDays": LOG_RETENTION_DAYS,
         }
-    })
+    });
+    match kms_key {
+        Some(key) => group["Properties"]["KmsKeyId"] = json!(key),
+        None => group["Metadata"] = skips(&[(LOG_GROUP_KMS, LOG_GROUP_KMS_REASON.to_owned())]),
+    }
+    group
+}
+
+/// What every function skips, whatever its handler: see [`FUNCTION_VPC_REASON`]; a Lambda-level
+/// dead-letter queue, since what fails goes to `dead` (a logical ID); without `kms_key`, a
+/// customer managed key for its environment.
+fn function_skips(dead: &str, kms_key: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut skipped = vec![
+        (
+            FUNCTION_DLQ,
+            format!(
+                "Invoked only by its SQS event source mapping, synchronously: a Lambda \
+                 dead-letter queue (for failed asynchronous invocations) would get nothing. What \
+                 fails every attempt goes to {dead} by its queue's redrive policy."
+            ),
+        ),
+        (FUNCTION_VPC, FUNCTION_VPC_REASON.to_owned()),
+    ];
+    if kms_key.is_none() {
+        skipped.push((ENVIRONMENT_KMS, ENVIRONMENT_KMS_REASON.to_owned()));
+    }
+    skipped
 }
 
 /// What a function may do: write its own logs, read its own queue (`queue`, a logical ID), read
-/// this stack's parameters, and publish.
-fn role_statements(function_name: &str, queue: &str, publishing: &Publishing) -> Vec<Value> {
+/// this stack's parameters, publish, and decrypt with `kms_key` when set.
+fn role_statements(
+    function_name: &str,
+    queue: &str,
+    publishing: &Publishing,
+    kms_key: Option<&str>,
+) -> Vec<Value> {
     let mut statements = vec![
         json!({
             "Effect": "Allow",
@@ -547,6 +654,15 @@ fn role_statements(function_name: &str, queue: &str, publishing: &Publishing) ->
             "Resource": queues,
         }));
     }
+    if let Some(key) = kms_key {
+        // Lambda decrypts the environment with the role's permissions when it starts the
+        // function; the log group's encryption is CloudWatch Logs' own use of the key.
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key,
+        }));
+    }
     statements
 }
 
@@ -586,11 +702,12 @@ fn function_properties(
     role: &str,
     logs: &str,
     addresses: &serde_json::Map<String, Value>,
+    kms_key: Option<&str>,
 ) -> Value {
     let mut environment = serde_json::Map::new();
     environment.insert("EVENTFN_HANDLER".into(), json!(handler));
     environment.extend(addresses.clone());
-    json!({
+    let mut properties = json!({
         "FunctionName": sub(function_name.to_owned()),
         "Runtime": "provided.al2023",
         "Handler": "bootstrap",
@@ -599,7 +716,11 @@ fn function_properties(
         "Code": { "S3Bucket": reference("CodeBucket"), "S3Key": reference("CodeKey") },
         "Environment": { "Variables": environment },
         "LoggingConfig": { "LogGroup": reference(logs) },
-    })
+    });
+    if let Some(key) = kms_key {
+        properties["KmsKeyArn"] = json!(key);
+    }
+    properties
 }
 
 /// `{"name": "<address>"}` as a string CloudFormation fills in, for the environment.
@@ -618,6 +739,149 @@ fn json_of_references(map: &serde_json::Map<String, Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    /// An event handler reserving 3 concurrent executions and a queue handler reserving none.
+    fn manifest() -> Manifest {
+        let handler = |kind: &str, name: &str, function: &str, options: Value| {
+            json!({
+                "kind": kind, "name": name, "function": function, "payload": null,
+                "context": false, "options": options,
+                "source": { "file": "src/main.rs", "line": 1, "column": 1 },
+            })
+        };
+        serde_json::from_value(json!({
+            "version": 1, "app": "kms", "package": "kms", "binary": "kms",
+            "architecture": "x86_64", "region": null,
+            "handlers": [
+                handler("event", "signup", "kms::welcome",
+                    json!({ "timeout": 5, "retries": 2, "memory": 128, "concurrency": 3 })),
+                handler("queue", "jobs", "kms::job",
+                    json!({ "timeout": 5, "retries": 2, "memory": 128 })),
+            ],
+        }))
+        .unwrap()
+    }
+
+    fn resources(kms_key: Option<&str>) -> serde_json::Map<String, Value> {
+        let template: Value = serde_json::from_str(&render(&manifest(), kms_key)).unwrap();
+        template["Resources"].as_object().unwrap().clone()
+    }
+
+    fn of_type<'a>(
+        resources: &'a serde_json::Map<String, Value>,
+        kind: &str,
+    ) -> Vec<(&'a String, &'a Value)> {
+        resources
+            .iter()
+            .filter(|(_, r)| r["Type"] == kind)
+            .collect()
+    }
+
+    /// The IDs a resource's `Metadata` makes checkov skip, each checked to say why.
+    fn skipped(resource: &Value) -> Vec<&str> {
+        let Some(skips) = resource["Metadata"]["checkov"]["skip"].as_array() else {
+            return Vec::new();
+        };
+        skips
+            .iter()
+            .map(|skip| {
+                let comment = skip["comment"].as_str().unwrap_or_default();
+                assert!(comment.len() > 40, "a skip without its reason: {skip}");
+                skip["id"].as_str().unwrap()
+            })
+            .collect()
+    }
+
+    /// Whether `role` may decrypt with `key`.
+    fn may_decrypt(role: &Value, key: &str) -> bool {
+        role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key }))
+    }
+
+    #[test]
+    fn a_kms_key_encrypts_every_log_group_and_environment_and_every_role_may_decrypt() {
+        let resources = resources(Some(KEY));
+        let groups = of_type(&resources, "AWS::Logs::LogGroup");
+        let functions = of_type(&resources, "AWS::Lambda::Function");
+        assert_eq!((groups.len(), functions.len()), (3, 3));
+        for (id, group) in groups {
+            assert_eq!(group["Properties"]["KmsKeyId"], KEY, "{id}");
+            assert!(skipped(group).is_empty(), "{id}");
+        }
+        for (id, function) in functions {
+            assert_eq!(function["Properties"]["KmsKeyArn"], KEY, "{id}");
+            assert!(!skipped(function).contains(&ENVIRONMENT_KMS), "{id}");
+            let role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+                .as_str()
+                .unwrap();
+            assert!(may_decrypt(&resources[role], KEY), "{role}");
+        }
+    }
+
+    #[test]
+    fn without_a_kms_key_log_groups_and_environments_say_why_they_have_none() {
+        let resources = resources(None);
+        for (id, group) in of_type(&resources, "AWS::Logs::LogGroup") {
+            assert!(group["Properties"].get("KmsKeyId").is_none(), "{id}");
+            assert_eq!(skipped(group), [LOG_GROUP_KMS], "{id}");
+        }
+        for (id, function) in of_type(&resources, "AWS::Lambda::Function") {
+            assert!(function["Properties"].get("KmsKeyArn").is_none(), "{id}");
+            assert!(skipped(function).contains(&ENVIRONMENT_KMS), "{id}");
+        }
+        for (id, role) in of_type(&resources, "AWS::IAM::Role") {
+            assert!(!may_decrypt(role, KEY), "{id}");
+        }
+    }
+
+    #[test]
+    fn concurrency_is_reserved_where_a_handler_sets_it_and_explained_where_not() {
+        let resources = resources(None);
+        let welcome = &resources["HandlerWelcomeFunction"];
+        assert_eq!(welcome["Properties"]["ReservedConcurrentExecutions"], 3);
+        assert_eq!(
+            skipped(welcome),
+            [FUNCTION_DLQ, FUNCTION_VPC, ENVIRONMENT_KMS]
+        );
+        for id in ["HandlerJobFunction", "DelayFunction"] {
+            let function = &resources[id];
+            assert!(
+                function["Properties"]
+                    .get("ReservedConcurrentExecutions")
+                    .is_none()
+            );
+            assert_eq!(
+                skipped(function),
+                [
+                    FUNCTION_DLQ,
+                    FUNCTION_VPC,
+                    ENVIRONMENT_KMS,
+                    RESERVED_CONCURRENCY
+                ],
+                "{id}"
+            );
+        }
+        // Each function's dead-letter skip names the dead-letter queue its queue redrives to.
+        let comment = welcome["Metadata"]["checkov"]["skip"][0]["comment"]
+            .as_str()
+            .unwrap();
+        assert!(comment.contains("HandlerWelcomeDeadLetters"), "{comment}");
+    }
+
+    #[test]
+    fn every_queue_says_it_is_encrypted_with_sqs_managed_keys() {
+        let resources = resources(None);
+        let queues = of_type(&resources, "AWS::SQS::Queue");
+        assert_eq!(queues.len(), 6);
+        for (id, queue) in queues {
+            assert_eq!(queue["Properties"]["SqsManagedSseEnabled"], true, "{id}");
+            assert_eq!(skipped(queue), [QUEUE_KMS], "{id}");
+        }
+    }
 
     #[test]
     fn addresses_reach_the_environment_as_json_filled_in_by_cloudformation() {

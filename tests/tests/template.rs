@@ -1,10 +1,12 @@
 //! `template.json` as `cargo eventfn build` writes it, for every example and fixture app:
-//! `cfn-lint` (installed by `scripts/setup`) reports nothing on it — no error, no warning — and it
-//! holds the resources the app's handlers need.
+//! `cfn-lint` (installed by `scripts/setup`) reports nothing on it — no error, no warning —,
+//! checkov fails none of its checks (and every check the template skips says why), and it holds
+//! the resources the app's handlers need.
 
 mod support;
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -31,6 +33,90 @@ fn cfn_lint_is_silent(path: &PathBuf) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// The checks a template may skip, each with its reason in the resource's `Metadata`:
+/// `cargo-eventfn/src/template.rs` says why each does not fit.
+const SKIPPABLE: [&str; 6] = [
+    "CKV_AWS_27",  // a queue's KMS key: SQS-managed keys encrypt it
+    "CKV_AWS_115", // reserved concurrency, where the handler sets no `concurrency`
+    "CKV_AWS_116", // a Lambda-level dead-letter queue, which SQS-invoked functions never use
+    "CKV_AWS_117", // a VPC
+    "CKV_AWS_158", // a log group's customer managed key, without `kms_key`
+    "CKV_AWS_173", // an environment's customer managed key, without `kms_key`
+];
+
+/// Runs checkov (installed by `scripts/setup` in a venv of its own) on the template at `path` and
+/// checks that nothing failed and that every skipped check says why. Returns the IDs skipped.
+fn checkov_passes(path: &Path) -> BTreeSet<String> {
+    let checkov = target_dir().join("tools/checkov/bin/checkov");
+    assert!(
+        checkov.exists(),
+        "checkov is not installed in target/tools/checkov: run `scripts/setup` (the README's test command does)"
+    );
+    // --skip-download: offline, with no mapping of Prisma Cloud's IDs to fetch.
+    let output = Command::new(checkov)
+        .args([
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--skip-download",
+            "--file",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov on {} printed no report ({e}):\n{}{}",
+            path.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let results = &report["results"];
+    let failed: Vec<String> = results["failed_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} on {}: {}",
+                c["check_id"], c["resource"], c["check_name"]
+            )
+        })
+        .collect();
+    assert!(
+        failed.is_empty() && output.status.success(),
+        "checkov on {}: {} failed:\n  {}",
+        path.display(),
+        failed.len(),
+        failed.join("\n  ")
+    );
+    assert_eq!(report["summary"]["failed"], 0);
+    assert_eq!(report["summary"]["parsing_errors"], 0);
+    assert!(report["summary"]["passed"].as_u64().unwrap() > 0);
+    let mut skipped = BTreeSet::new();
+    for check in results["skipped_checks"].as_array().unwrap() {
+        let id = check["check_id"].as_str().unwrap();
+        let comment = check["check_result"]["suppress_comment"]
+            .as_str()
+            .unwrap_or_default();
+        // checkov's own words for a skip without a comment.
+        assert!(
+            comment.len() > 40 && comment != "No comment provided",
+            "{id} on {} is skipped without its reason: {comment:?}",
+            check["resource"]
+        );
+        assert!(
+            SKIPPABLE.contains(&id),
+            "{id} on {} is skipped: add it to SKIPPABLE if that is right",
+            check["resource"]
+        );
+        skipped.insert(id.to_owned());
+    }
+    skipped
 }
 
 fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
@@ -233,6 +319,90 @@ fn every_fixture_lints_clean() {
     ] {
         let (path, _) = template(package);
         cfn_lint_is_silent(&path);
+    }
+}
+
+#[test]
+fn every_fixture_passes_checkov_saying_why_it_skips_what_it_skips() {
+    for package in [
+        "welcome",
+        "fixture-basic",
+        "fixture-sandbox-app",
+        "fixture-lambda-app",
+        "user-joined",
+        "nightly-cleanup",
+        "budget-analysis",
+        "background-task",
+    ] {
+        let (path, _) = template(package);
+        let skipped = checkov_passes(&path);
+        // Without `kms_key`, log groups and environments say why they have no key of their own.
+        assert!(skipped.contains("CKV_AWS_158"), "{package}: {skipped:?}");
+        assert!(skipped.contains("CKV_AWS_173"), "{package}: {skipped:?}");
+    }
+}
+
+/// fixture-basic again, as an app of its own with `kms_key` set: built into the shared target dir
+/// with the workspace's lock file and profiles, so only eventfn's own crates and the app compile
+/// again.
+fn basic_with_kms_key(key: &str) -> PathBuf {
+    let basic = root().join("tests/fixtures/basic");
+    let dir = target_dir().join("eventfn-tests/basic-kms");
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = read(basic.join("Cargo.toml"));
+    let manifest = manifest
+        .replace(r#"name = "fixture-basic""#, r#"name = "basic-kms""#)
+        .replace("edition.workspace = true", r#"edition = "2024""#)
+        .replace(
+            r#"app = "basic-app""#,
+            &format!("app = \"basic-kms\"\nkms_key = \"{key}\""),
+        )
+        .replace(r#"path = ""#, &format!(r#"path = "{}/"#, basic.display()));
+    assert!(manifest.contains("kms_key"), "{manifest}");
+    let workspace = read(root().join("Cargo.toml"));
+    let profiles = &workspace[workspace.find("[profile.").unwrap()..];
+    let manifest = format!(
+        "{manifest}\n[[bin]]\nname = \"basic-kms\"\npath = \"{}/src/main.rs\"\n\n[workspace]\n\n{profiles}",
+        basic.display()
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let manifest_path = dir.join("Cargo.toml");
+    let target = target_dir();
+    let summary = build_ok(
+        &["--manifest-path", manifest_path.to_str().unwrap()],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    PathBuf::from(summary["files"]["template"].as_str().unwrap())
+}
+
+#[test]
+fn a_kms_key_encrypts_logs_and_environments_and_passes_checkov_without_their_skips() {
+    let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let path = basic_with_kms_key(key);
+    cfn_lint_is_silent(&path);
+    let skipped = checkov_passes(&path);
+    assert!(!skipped.contains("CKV_AWS_158"), "{skipped:?}");
+    assert!(!skipped.contains("CKV_AWS_173"), "{skipped:?}");
+
+    let template: Value = serde_json::from_str(&read(&path)).unwrap();
+    let groups = of_type(&template, "AWS::Logs::LogGroup");
+    assert_eq!(groups.len(), 10, "nine handlers and the delay function");
+    for (id, group) in groups {
+        assert_eq!(group["Properties"]["KmsKeyId"], key, "{id}");
+    }
+    for (id, function) in of_type(&template, "AWS::Lambda::Function") {
+        assert_eq!(function["Properties"]["KmsKeyArn"], key, "{id}");
+        // Lambda decrypts the environment with the function's role.
+        let role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap();
+        assert!(
+            statements(&template["Resources"][role]).contains(&serde_json::json!({
+                "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key,
+            })),
+            "{role}"
+        );
     }
 }
 
