@@ -10,13 +10,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_config::{BehaviorVersion, SdkConfig};
 use eventfn_core::Kind;
 use eventfn_core::delay::{self, DELAY_ENV, DELAY_PARAMETER, DelayRoute, Wait};
+use eventfn_core::quote::excerpt;
 use tokio::sync::OnceCell;
 
 use crate::Result;
 use crate::aws::{
     DELAY_ATTRIBUTE, NAME_ATTRIBUTE, QUEUES_ENV, STACK_ENV, TIME_ATTRIBUTE, TOPICS_ENV,
 };
-use crate::error::message as error;
+use crate::error::{json_error, message as error};
 use crate::lambda::now_ms;
 use crate::publish::{Bus, Message};
 
@@ -95,7 +96,9 @@ impl AwsBus {
                     let map: HashMap<String, String> =
                         serde_json::from_str(&text).map_err(|e| {
                             format!(
-                                "{var} is not a JSON object of names to addresses ({e}): {text}"
+                                "{var} is not a JSON object of names to addresses ({}): {}",
+                                json_error(&e),
+                                excerpt(&text)
                             )
                         })?;
                     all.extend(
@@ -170,8 +173,10 @@ impl AwsBus {
                 };
                 serde_json::from_str(&text).map_err(|e| {
                     error(format!(
-                        "{}: {from} is not the JSON of a delay route ({e}): {text}",
-                        what()
+                        "{}: {from} is not the JSON of a delay route ({}): {}",
+                        what(),
+                        json_error(&e),
+                        excerpt(&text)
                     ))
                 })
             })

@@ -30,10 +30,28 @@
 //!
 //! A handler's timeout stops it at an `.await`: a handler that blocks the thread (CPU work or
 //! blocking I/O without `spawn_blocking`) runs until Lambda ends the invocation.
+//!
+//! # What fails, and how it says so
+//!
+//! eventfn reads every body Lambda hands the function itself ([`Incoming::from_slice`]), so a body
+//! that is empty, not UTF-8, not JSON, cut short, or JSON of a shape it cannot handle fails the
+//! invocation with the error type `eventfn.BadInput`, naming what was wrong and where
+//! (`` `Records[0].Sns.Message` ``, or a line and column); a leading byte order mark is ignored.
+//! A record of an SQS batch that cannot be read (a `body` that is not a string, say) fails alone,
+//! in `batchItemFailures`; only a record without a `messageId` fails the whole batch, since Lambda
+//! could not be told which one failed. An SNS `Timestamp` that is not a time costs nothing but a
+//! warning in the log: the message's time is then the time it was received.
+//!
+//! An error never quotes more than [`eventfn_core::quote::MAX_QUOTED_CHARS`] characters of a
+//! value it was given (a payload's field, an event name, a message id, a body), nor more than
+//! 1000 of what a handler said, so the Lambda error response, the log line and the dead letter's
+//! `eventfn.error` stay small whatever the payload holds, and still name the event, the handler
+//! and the field.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
@@ -46,13 +64,17 @@ use eventfn_core::Kind;
 use eventfn_core::dead::{ATTEMPTS_ATTRIBUTE, ERROR_ATTRIBUTE, HANDLER_ATTRIBUTE, shorten};
 use eventfn_core::dead::{ATTEMPTS_ENV, DEAD_LETTERS_ENV};
 use eventfn_core::delay::{DELAYED_HANDLER, Delayed, DelayedHeader};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use eventfn_core::quote::excerpt;
+use lambda_runtime::tower::Layer;
+use lambda_runtime::{Diagnostic, LambdaEvent, LambdaInvocation, Service};
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::Delivery;
 use crate::aws::{DELAY_ATTRIBUTE, NAME_ATTRIBUTE, TIME_ATTRIBUTE};
-pub use crate::incoming::Incoming;
+use crate::error::{handler_said, json_error};
 use crate::incoming::LenientSns;
+pub use crate::incoming::{BadRecord, Incoming};
 use crate::registry::Entry;
 
 /// The environment variable that names the handler a function runs.
@@ -221,7 +243,11 @@ impl Routes {
                 Ok(text) => serde_json::from_str(&text).map_err(|e| {
                     Failure::new(
                         FailureKind::Init,
-                        format!("{var} is not a JSON object of names to addresses ({e}): {text}"),
+                        format!(
+                            "{var} is not a JSON object of names to addresses ({}): {}",
+                            json_error(&e),
+                            excerpt(&text)
+                        ),
                     )
                 }),
             }
@@ -332,7 +358,8 @@ impl Dispatcher {
             return Err(Failure::new(
                 FailureKind::UnknownEvent,
                 format!(
-                    "received `{name}`, but this function runs {} handler `{}` of `{}`",
+                    "received `{}`, but this function runs {} handler `{}` of `{}`",
+                    excerpt(name),
                     r.kind.as_str(),
                     r.function,
                     r.name
@@ -373,7 +400,9 @@ impl Dispatcher {
             return Err(Failure::new(
                 FailureKind::UnknownEvent,
                 match name {
-                    Some(name) => format!("no handler of this binary handles `{name}`"),
+                    Some(name) => {
+                        format!("no handler of this binary handles `{}`", excerpt(&name))
+                    }
                     None => "cannot tell which event this is: it carries no `eventfn.name` \
                              attribute and no source ARN"
                         .to_owned(),
@@ -540,7 +569,7 @@ async fn bury(
         let left = bury_budget(deadline, now_ms());
         if left == 0 {
             tracing::error!(
-                message_id = message.id,
+                message_id = %excerpt(&message.id),
                 "{failure}; no time is left to send it to the dead letters: the queue's redrive will"
             );
             return false;
@@ -563,14 +592,14 @@ async fn bury(
             Ok(()) => {
                 tracing::error!(
                     error_type = failure.kind.as_str(),
-                    message_id = message.id,
+                    message_id = %excerpt(&message.id),
                     attempts = message.attempt,
                     "{failure}; sent to the dead letters"
                 );
                 return true;
             }
             Err(e) => tracing::error!(
-                message_id = message.id,
+                message_id = %excerpt(&message.id),
                 "cannot send the message to the dead letters ({e}); the queue's redrive will"
             ),
         }
@@ -599,7 +628,7 @@ fn report(response: &mut SqsBatchResponse, id: String, failure: Option<&Failure>
     if let Some(failure) = failure {
         tracing::error!(
             error_type = failure.kind.as_str(),
-            message_id = id,
+            message_id = %excerpt(&id),
             "{failure}"
         );
     }
@@ -627,13 +656,21 @@ async fn forward(incoming: Incoming, deadline: u64) -> Result<Value, Failure> {
     let margin = DEADLINE_MARGIN.as_millis() as u64;
     let mut response = SqsBatchResponse::default();
     for record in records {
+        let record = match record {
+            Ok(record) => record,
+            Err(BadRecord { message_id, why }) => {
+                report(&mut response, message_id, Some(&bad_input(why)));
+                continue;
+            }
+        };
         let id = record.message_id.clone().unwrap_or_default();
         let out_of_time = || {
             Failure::new(
                 FailureKind::Timeout,
                 format!(
-                    "delayed message {id}: no time left before Lambda's deadline; it goes back \
-                     to the delay queue, to be sent on after its visibility timeout"
+                    "delayed message {}: no time left before Lambda's deadline; it goes back \
+                     to the delay queue, to be sent on after its visibility timeout",
+                    excerpt(&id)
                 ),
             )
         };
@@ -655,11 +692,14 @@ async fn forward(incoming: Incoming, deadline: u64) -> Result<Value, Failure> {
 }
 
 async fn forward_one(id: &str, body: Option<&str>) -> Result<(), Failure> {
+    let id = excerpt(id);
     let body = body.ok_or_else(|| bad_input(format!("delayed message {id} has no body")))?;
     let delayed: Delayed<&serde_json::value::RawValue> =
         serde_json::from_str(body).map_err(|e| {
             bad_input(format!(
-                "message {id} of the delay queue is not a delayed message of eventfn ({e}): {body}"
+                "message {id} of the delay queue is not a delayed message of eventfn ({}): {}",
+                json_error(&e),
+                excerpt(body)
             ))
         })?;
     let DelayedHeader {
@@ -670,10 +710,20 @@ async fn forward_one(id: &str, body: Option<&str>) -> Result<(), Failure> {
     } = delayed.eventfn;
     if kind == Kind::Schedule {
         return Err(bad_input(format!(
-            "message {id} of the delay queue is for schedule `{name}`, and only events and queue \
-             jobs are delayed"
+            "message {id} of the delay queue is for schedule `{}`, and only events and queue \
+             jobs are delayed",
+            excerpt(&name)
         )));
     }
+    // Checked as a publish checks it: the sends and their errors then deal with a name, not
+    // with whatever the message holds.
+    eventfn_core::validate_name(&name).map_err(|e| {
+        bad_input(format!(
+            "message {id} of the delay queue is for {} `{}`, which is not a name: {e}",
+            kind.as_str(),
+            excerpt(&name)
+        ))
+    })?;
     let message = crate::publish::Message {
         kind,
         name,
@@ -681,7 +731,7 @@ async fn forward_one(id: &str, body: Option<&str>) -> Result<(), Failure> {
         time,
         delay,
     };
-    let what = format!("{} `{}`", kind.as_str(), message.name);
+    let what = format!("{} `{}`", kind.as_str(), excerpt(&message.name));
     crate::publish::send(vec![message]).await.map_err(|e| {
         Failure::new(
             FailureKind::HandlerError,
@@ -719,7 +769,11 @@ pub(crate) async fn call(
             registration.kind.as_str(),
             registration.name,
             registration.function,
-            if id.is_empty() { "without id" } else { &id },
+            if id.is_empty() {
+                "without id".into()
+            } else {
+                excerpt(&id)
+            },
         )
     };
     // A panic is caught here, so the runtime keeps serving; dropping the call on timeout cancels it.
@@ -747,11 +801,11 @@ pub(crate) async fn call(
         // A payload error already names the event and handler.
         Ok(Err(error)) if error.is::<crate::PayloadError>() => Err(Failure::new(
             FailureKind::PayloadError,
-            format!("{error} (message {id}, attempt {attempt})"),
+            format!("{error} (message {}, attempt {attempt})", excerpt(&id)),
         )),
         Ok(Err(error)) => Err(Failure::new(
             FailureKind::HandlerError,
-            format!("{} failed: {error}", what()),
+            format!("{} failed: {}", what(), handler_said(&error.to_string())),
         )),
         Err(panic) => {
             let cause = panic
@@ -761,7 +815,7 @@ pub(crate) async fn call(
                 .unwrap_or_else(|| "a panic without a message".to_owned());
             Err(Failure::new(
                 FailureKind::Panic,
-                format!("{} panicked: {cause}", what()),
+                format!("{} panicked: {}", what(), handler_said(&cause)),
             ))
         }
     }
@@ -827,7 +881,7 @@ fn classify(incoming: Incoming, request_id: &str) -> Result<Input, Failure> {
             records.into_iter().map(|m| from_sns(m, 1)).collect(),
         )),
         Incoming::Sqs(records) => {
-            let fifo = records.iter().any(|r| {
+            let fifo = records.iter().flatten().any(|r| {
                 r.event_source_arn
                     .as_deref()
                     .is_some_and(|arn| arn.ends_with(".fifo"))
@@ -881,8 +935,12 @@ fn from_sns(message: SnsMessage, attempt: u32) -> Message {
     }
 }
 
-/// One SQS record: its body, or the SNS notification its body wraps.
-fn sqs(record: SqsMessage) -> (String, Result<Message, Failure>) {
+/// One SQS record: its body, or the SNS notification its body wraps; or why it cannot be read.
+fn sqs(record: Result<SqsMessage, BadRecord>) -> (String, Result<Message, Failure>) {
+    let record = match record {
+        Ok(record) => record,
+        Err(BadRecord { message_id, why }) => return (message_id, Err(bad_input(why))),
+    };
     let id = record.message_id.clone().unwrap_or_default();
     let attempt = record
         .attributes
@@ -890,7 +948,7 @@ fn sqs(record: SqsMessage) -> (String, Result<Message, Failure>) {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
     let Some(body) = record.body else {
-        let failure = bad_input(format!("SQS message {id} has no body"));
+        let failure = bad_input(format!("SQS message {} has no body", excerpt(&id)));
         return (id, Err(failure));
     };
     if let Some(envelope) = sns_envelope(&body) {
@@ -956,7 +1014,7 @@ fn sns_envelope(body: &str) -> Option<SnsMessage> {
     message.filter(|m| m.sns_message_type == "Notification")
 }
 
-/// Serves `entry` on Lambda until the runtime stops.
+/// Serves `entries` on Lambda until the runtime stops.
 pub(crate) async fn serve(entries: &'static [Entry]) -> crate::Result<()> {
     lambda_runtime::tracing::init_default_subscriber();
     let dispatcher = match select(entries, std::env::var(HANDLER_ENV).ok().as_deref()) {
@@ -967,16 +1025,108 @@ pub(crate) async fn serve(entries: &'static [Entry]) -> crate::Result<()> {
         }
     };
     let dispatcher: &'static Dispatcher = Box::leak(Box::new(dispatcher));
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<Incoming>| async move {
-            let context = event.context;
-            dispatcher
-                .dispatch(event.payload, &context.request_id, context.deadline)
-                .await
-        },
-    ))
-    .await
-    .map_err(|e| crate::error::message(format!("eventfn: the Lambda runtime stopped: {e}")))
+    let bodies = Bodies::default();
+    let handler = {
+        let bodies = bodies.clone();
+        lambda_runtime::service_fn(move |event: LambdaEvent<IgnoredAny>| {
+            let body = bodies.take(&event.context.request_id);
+            async move {
+                let context = event.context;
+                let incoming = match body {
+                    Some(body) => Incoming::from_slice((*body).as_ref()),
+                    None => Incoming::Unreadable(
+                        "eventfn was not handed this invocation's body: the lambda_runtime it is \
+                         built with hands it over otherwise than eventfn expects"
+                            .to_owned(),
+                    ),
+                };
+                dispatcher
+                    .dispatch(incoming, &context.request_id, context.deadline)
+                    .await
+            }
+        })
+    };
+    // As `lambda_runtime::run` builds it, with the body taken before the runtime reads it.
+    lambda_runtime::Runtime::new(handler)
+        .layer(RawBodyLayer(bodies))
+        .layer(lambda_runtime::layers::TracingLayer::new())
+        .run()
+        .await
+        .map_err(|e| crate::error::message(format!("eventfn: the Lambda runtime stopped: {e}")))
+}
+
+/// An invocation's body, as Lambda sent it.
+type Body = Box<dyn AsRef<[u8]> + Send>;
+
+/// Each invocation's body, handed from [`RawBody`] to the handler, tagged with its request id.
+#[derive(Clone, Default)]
+struct Bodies(Arc<Mutex<Option<(String, Body)>>>);
+
+impl Bodies {
+    fn put(&self, request_id: String, body: Body) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((request_id, body));
+    }
+
+    /// The body of request `request_id`, once.
+    fn take(&self, request_id: &str) -> Option<Body> {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match slot.take() {
+            Some((id, body)) if id == request_id => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// What the runtime reads in place of the body, which eventfn reads itself.
+const READ_BY_EVENTFN: &str = "\"(read by eventfn)\"";
+
+/// Takes each invocation's body before `lambda_runtime` reads it, for eventfn to read: the
+/// runtime answers a body its payload type cannot be read from with an error of its own
+/// (`lambda_runtime::deserializer::DeserializeError`) without calling the handler, and reads an
+/// empty or non-UTF-8 body as nothing at all. What it reads instead is [`READ_BY_EVENTFN`], into
+/// [`IgnoredAny`]; the handler, which the runtime calls at once, within this call, takes the body
+/// from [`Bodies`] by its request id.
+struct RawBodyLayer(Bodies);
+
+impl<S> Layer<S> for RawBodyLayer {
+    type Service = RawBody<S>;
+
+    fn layer(&self, inner: S) -> RawBody<S> {
+        RawBody {
+            inner,
+            bodies: self.0.clone(),
+        }
+    }
+}
+
+/// The service of [`RawBodyLayer`].
+struct RawBody<S> {
+    inner: S,
+    bodies: Bodies,
+}
+
+impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for RawBody<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut invocation: LambdaInvocation) -> S::Future {
+        let body = std::mem::replace(&mut invocation.body, READ_BY_EVENTFN.into());
+        tracing::trace!(
+            body = %String::from_utf8_lossy(&body),
+            "the invocation's body, as Lambda sent it"
+        );
+        self.bodies
+            .put(invocation.context.request_id.clone(), Box::new(body));
+        self.inner.call(invocation)
+    }
 }
 
 /// Tells Lambda why the function cannot start. `lambda_runtime` reports init errors only for
@@ -1003,6 +1153,21 @@ async fn report_init_error(failure: &Failure) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_taken_once_by_its_own_request() {
+        let bodies = Bodies::default();
+        bodies.put("r-1".into(), Box::new(b"{}".to_vec()));
+        assert!(bodies.take("r-2").is_none(), "another request's body");
+        assert!(
+            bodies.take("r-1").is_none(),
+            "taken already, though by the wrong request"
+        );
+        bodies.put("r-3".into(), Box::new(b"\xFF".to_vec()));
+        let body = bodies.take("r-3").unwrap();
+        assert_eq!((*body).as_ref(), b"\xFF");
+        assert!(bodies.take("r-3").is_none());
+    }
 
     #[test]
     fn the_emulators_time_allowed_reads_as_a_deadline() {

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use eventfn::lambda::{Dispatcher, FailureKind, select};
+use eventfn::lambda::{Dispatcher, FailureKind, Incoming, select};
 
 // The handlers record what they saw in one list, and serving every handler (`*`) delivers to
 // several: the tests run one at a time.
@@ -285,14 +285,14 @@ async fn bad_inputs_are_clear_errors() {
     let _serial = SERIAL.lock().await;
     let (kind, message) = failure("lambda::welcome", json!({"Records": []})).await;
     assert_eq!(kind, FailureKind::BadInput);
-    assert!(
-        message.contains("empty or malformed `Records`"),
-        "{message}"
+    assert_eq!(
+        message,
+        "the event's `Records` list is empty: there is nothing to handle"
     );
 
     let (kind, message) = failure("lambda::welcome", json!({"Records": [{"s3": {}}]})).await;
     assert_eq!(kind, FailureKind::BadInput);
-    assert!(message.contains("neither SNS nor SQS"), "{message}");
+    assert!(message.contains("neither an SNS nor an SQS"), "{message}");
 
     let (kind, message) = failure(
         "lambda::welcome",
@@ -316,6 +316,232 @@ async fn bad_inputs_are_clear_errors() {
 
     let (kind, _) = failure("lambda::welcome", fixture("eventbridge-rule.json")).await;
     assert_eq!(kind, FailureKind::UnknownEvent);
+}
+
+/// The body of an SNS delivery of `message`, as bytes.
+fn sns_of(message: &str) -> Vec<u8> {
+    let mut event = fixture("sns.json");
+    event["Records"][0]["Sns"]["Message"] = message.into();
+    event.to_string().into_bytes()
+}
+
+/// What `function` answers to `body`, as Lambda would hand it over.
+async fn answer(function: &str, body: &[u8]) -> Result<Value, (FailureKind, String)> {
+    dispatcher(function)
+        .dispatch(Incoming::from_slice(body), "req-1", 0)
+        .await
+        .map_err(|f| (f.kind, f.message))
+}
+
+/// Bodies no AWS service sends, as a hand-written test event, an emulator or an attacker might:
+/// each fails with `eventfn.BadInput`, saying what was wrong and where, and the next invocation
+/// is served.
+#[tokio::test]
+async fn every_hostile_body_is_a_bad_input_that_says_what_and_where() {
+    let _serial = SERIAL.lock().await;
+    let cases: &[(&[u8], &str)] = &[
+        (b"", "the body is empty"),
+        (b" \r\n\t", "the body is empty"),
+        (b"\xEF\xBB\xBF", "the body is empty"),
+        (
+            br#"{"Records": [{"Sns": {"Message": "{\"user\""#,
+            "the body ends before its JSON does (was it cut short?): EOF while parsing a string \
+             at line 1 column 43, within `Records[0].Sns.Message`",
+        ),
+        (br#"{"Records": ["#, "the body ends before its JSON does"),
+        (br#"{"user": {"email""#, "the body ends before its JSON does"),
+        (b"\xFF\xFE{}", "the body is not UTF-8: byte 0xff at line 1 column 1"),
+        (
+            b"{\"user\": {\"email\": \"a\xC3\x28@example.com\"}}",
+            "the body is not UTF-8: byte 0xc3 at line 1 column 22, within `user.email`",
+        ),
+        (
+            b"{\"Records\": [{\"Sns\": {\"Message\": \"\xED\xA0\x80\"}}]}",
+            "the body is not UTF-8: byte 0xed at line 1 column 35, within `Records[0].Sns.Message`",
+        ),
+        (b"not json", "the body is not JSON: "),
+        (b"{'user': 1}", "the body is not JSON: key must be a string at line 1 column 2"),
+        (br#"{"a": 1} x"#, "the body is not JSON: trailing characters at line 1 column 10"),
+        (b"{\"a\": 1,}", "the body is not JSON: trailing comma"),
+        (b"[1, 2", "the body ends before its JSON does"),
+        (b"\x00", "the body is not JSON"),
+        (br#"{"Records": [5]}"#, "the event cannot be read at `Records[0]`: invalid type: integer `5`"),
+        (br#"{"Records": [null]}"#, "the event cannot be read at `Records[0]`: invalid type: null"),
+        (br#"{"Records": [[]]}"#, "the event cannot be read at `Records[0]`: invalid type: sequence"),
+        (br#"{"Records": [{}, 5]}"#, "the event cannot be read at `Records[1]`"),
+        (br#"{"Records": []}"#, "`Records` list is empty"),
+        (br#"{"Records": {}}"#, "the event's `Records` is an object, not a list of records"),
+        (br#"{"Records": "x"}"#, "the event's `Records` is a string, not a list of records"),
+        (br#"{"Records": null}"#, "the event's `Records` is null, not a list of records"),
+        (
+            br#"{"Records": [{"Sns": {"Message": 5}}]}"#,
+            "the event cannot be read at `Records[0].Sns.Message`: invalid type: integer `5`, \
+             expected a string at line 1 column 34",
+        ),
+        (
+            br#"{"Records": [{"Sns": {"Message": {"user": {"email": "a@b"}}}}]}"#,
+            "the event cannot be read at `Records[0].Sns.Message`: invalid type: map, expected a \
+             string",
+        ),
+        (br#"{"Records": [{"Sns": {"Message": null}}]}"#, "`Records[0].Sns` is an SNS record without a `Message`"),
+        (br#"{"Records": [{"Sns": {}}]}"#, "`Records[0].Sns` is an SNS record without a `Message`"),
+        (br#"{"Records": [{"Sns": 5}]}"#, "the event cannot be read at `Records[0].Sns`: invalid type: integer `5`"),
+        (
+            br#"{"Records": [{"Sns": {"Message": "{}", "MessageId": 7}}]}"#,
+            "the event cannot be read at `Records[0].Sns.MessageId`: invalid type: integer `7`",
+        ),
+        (
+            br#"{"Records": [{"Sns": {"Message": "{}", "MessageAttributes": {"eventfn.name": "x"}}}]}"#,
+            "the event cannot be read at `Records[0].Sns.MessageAttributes.eventfn.name`",
+        ),
+        (br#"{"Records": [{"s3": {}}]}"#, "`Records[0]` is neither an SNS nor an SQS record"),
+        (
+            br#"{"Records": [{"Sns": {"Message": "{}"}}, {"body": "{}", "messageId": "m"}]}"#,
+            "`Records[0]` is an SNS record and `Records[1]` is not: the event's `Records` mix SNS \
+             records with others",
+        ),
+        (br#"{"Records": [{"body": "{}"}]}"#, "`Records[0]` is an SQS record without a `messageId`"),
+        (
+            br#"{"Records": [{"body": "{}", "messageId": "m-1"}, {"body": 5, "messageId": ""}]}"#,
+            "`Records[1]` is an SQS record without a `messageId`: Lambda cannot be told which \
+             record failed, so the batch fails as a whole",
+        ),
+        (
+            br#"{"source": "aws.events", "detail-type": "Scheduled Event", "time": "noon"}"#,
+            "the EventBridge event cannot be read at `time`: ",
+        ),
+    ];
+    for (body, expected) in cases {
+        let shown = String::from_utf8_lossy(body);
+        let (kind, message) = answer("lambda::welcome", body).await.expect_err(&shown);
+        assert_eq!(kind, FailureKind::BadInput, "{shown}: {message}");
+        assert!(
+            message.starts_with(expected) || message.contains(expected),
+            "{shown}:\n  {message}\nshould say\n  {expected}"
+        );
+        assert!(message.len() < 400, "{shown}: {message}");
+    }
+    // None of those stopped anything.
+    assert_eq!(
+        answer("lambda::welcome", br#"{"user": {"email": "ok"}}"#).await,
+        Ok(Value::Null)
+    );
+    assert_eq!(take_seen("welcome").len(), 1);
+}
+
+#[tokio::test]
+async fn a_byte_order_mark_before_the_json_is_ignored() {
+    let _serial = SERIAL.lock().await;
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend(sns_of(r#"{"user":{"email":"bom@example.com"}}"#));
+    assert_eq!(answer("lambda::welcome", &body).await, Ok(Value::Null));
+    assert_eq!(take_seen("welcome")[0].1, "bom@example.com");
+}
+
+#[tokio::test]
+async fn an_sns_timestamp_that_is_not_a_time_costs_only_the_time() {
+    let _serial = SERIAL.lock().await;
+    for timestamp in [
+        json!("yesterday"),
+        json!(1_700_000_000),
+        json!({"at": 1}),
+        json!(""),
+    ] {
+        let mut event = fixture("sns.json");
+        let attributes = &mut event["Records"][0]["Sns"]["MessageAttributes"];
+        attributes.as_object_mut().unwrap().remove("eventfn.time");
+        event["Records"][0]["Sns"]["Timestamp"] = timestamp.clone();
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert_eq!(
+            answer("lambda::welcome", event.to_string().as_bytes()).await,
+            Ok(Value::Null),
+            "{timestamp}"
+        );
+        let seen = take_seen("welcome");
+        assert_eq!(seen[0].1, "a@example.com");
+        // The time it was received, rather than none.
+        assert!(seen[0].3 >= before, "{timestamp}: {}", seen[0].3);
+    }
+}
+
+#[tokio::test]
+async fn an_sqs_record_without_a_string_body_fails_alone() {
+    let _serial = SERIAL.lock().await;
+    let mut batch = fixture("sqs-batch-one-bad.json");
+    // m-1 has a number for a body, m-2 no body at all, m-3 an object; m-4 is fine.
+    batch["Records"][0]["body"] = json!(5);
+    batch["Records"][1].as_object_mut().unwrap().remove("body");
+    batch["Records"][2]["body"] = json!({"n": 3});
+    let mut fine = batch["Records"][0].clone();
+    fine["messageId"] = "m-4".into();
+    fine["body"] = json!({"n": 4}).to_string().into();
+    batch["Records"].as_array_mut().unwrap().push(fine);
+    let response = answer("lambda::jobs", batch.to_string().as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [
+            {"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}, {"itemIdentifier": "m-3"}
+        ]})
+    );
+    let done: Vec<String> = take_seen("jobs").into_iter().map(|s| s.1).collect();
+    assert_eq!(done, ["4"]);
+}
+
+/// A payload field holding 5 MB: the error names the event, the handler and the field in a few
+/// hundred bytes, quoting the start of the value and its length.
+#[tokio::test]
+async fn an_error_about_a_huge_field_stays_small_and_names_it() {
+    let _serial = SERIAL.lock().await;
+    let huge = "x".repeat(5 * 1024 * 1024);
+    let (kind, message) = answer(
+        "lambda::welcome",
+        &sns_of(&json!({ "user": huge }).to_string()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(kind, FailureKind::PayloadError);
+    assert!(message.len() < 600, "{} bytes: {message}", message.len());
+    assert!(
+        message.starts_with(
+            "event `account-signup`: handler `lambda::welcome` cannot read the payload as \
+             `Signup`: field `user`: invalid type: string \"xxxxxxxx"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("… (5242880 characters in all)\", expected struct User at line 1"),
+        "{message}"
+    );
+
+    // A direct invoke of the same: the field is a number's.
+    let (kind, message) = answer("lambda::jobs", json!({ "n": huge }).to_string().as_bytes())
+        .await
+        .unwrap_err();
+    assert_eq!(kind, FailureKind::PayloadError);
+    assert!(message.len() < 600, "{} bytes", message.len());
+    assert!(
+        message.contains("field `n`: invalid type: string"),
+        "{message}"
+    );
+
+    // An event name, a message id or a map key of megabytes: quoted, cut.
+    let mut other = fixture("sns.json");
+    other["Records"][0]["Sns"]["MessageAttributes"]["eventfn.name"]["Value"] = huge.clone().into();
+    other["Records"][0]["Sns"]["MessageId"] = huge.clone().into();
+    let (kind, message) = answer("lambda::welcome", other.to_string().as_bytes())
+        .await
+        .unwrap_err();
+    assert_eq!(kind, FailureKind::UnknownEvent);
+    assert!(message.len() < 600, "{} bytes", message.len());
+    let key = format!(r#"{{"user": {{"{huge}": 1, "email": 5}}}}"#);
+    let (_, message) = answer("lambda::welcome", key.as_bytes()).await.unwrap_err();
+    assert!(message.len() < 600, "{} bytes", message.len());
+    assert!(message.contains("field `user.email`"), "{message}");
 }
 
 #[test]
@@ -409,4 +635,60 @@ async fn a_fifo_batch_stops_at_its_first_failure() {
     );
     let done: Vec<String> = take_seen("jobs").into_iter().map(|s| s.1).collect();
     assert_eq!(done, ["1"]);
+}
+
+/// The delay queue's function fails each message it cannot send on alone, saying why in a few
+/// hundred bytes, before it sends anything.
+#[tokio::test]
+async fn the_delay_queue_fails_what_it_cannot_send_on_alone() {
+    let _serial = SERIAL.lock().await;
+    let huge = "n".repeat(1_000_000);
+    let mut batch = fixture("sqs-raw.json");
+    let template = batch["Records"][0].clone();
+    let bodies = [
+        json!(
+            json!({"eventfn": {"kind": "event", "name": huge, "time": 1, "delay": 0},
+                     "payload": {}})
+            .to_string()
+        ),
+        json!(5),
+        json!(huge),
+        json!(
+            json!({"eventfn": {"kind": "schedule", "name": "nightly", "time": 1, "delay": 0},
+                   "payload": null})
+            .to_string()
+        ),
+    ];
+    batch["Records"] = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut record = template.clone();
+            record["messageId"] = format!("d-{i}").into();
+            record["body"] = body.clone();
+            record
+        })
+        .collect();
+    let d = dispatcher("@delayed");
+    let response = d
+        .dispatch(
+            Incoming::from_slice(batch.to_string().as_bytes()),
+            "req-1",
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [
+            {"itemIdentifier": "d-0"}, {"itemIdentifier": "d-1"},
+            {"itemIdentifier": "d-2"}, {"itemIdentifier": "d-3"}
+        ]})
+    );
+    // Not a batch from the delay queue at all: the invocation fails.
+    let failure = d
+        .dispatch(Incoming::from_slice(b"{\"n\": 1}"), "req-1", 0)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.kind, FailureKind::BadInput);
 }

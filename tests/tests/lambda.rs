@@ -80,19 +80,22 @@ impl Emulator {
             .spawn()
             .expect("start the bootstrap");
         let lines = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Mutex::new(Vec::new()));
         let out = child.stdout.take().unwrap();
-        let sink = lines.clone();
+        let (sink, log_sink) = (lines.clone(), log.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                // The runtime's own log lines (`ERROR Lambda runtime invoke...`) go to stdout
-                // too, for CloudWatch; the handlers' lines start in lower case.
-                if !line.starts_with(char::is_uppercase) {
-                    sink.lock().unwrap().push(line);
+                // The runtime's own log lines (`ERROR Lambda runtime invoke...`, ` WARN ...`) go
+                // to stdout too, for CloudWatch; the handlers' lines start in lower case.
+                if !line.trim_start().starts_with(char::is_uppercase) {
+                    sink.lock().unwrap().push(line.clone());
                 }
+                log_sink.lock().unwrap().push(line);
             }
         });
         Function {
             lines,
+            log,
             process: Process(child),
             port: self.port,
         }
@@ -101,6 +104,8 @@ impl Emulator {
 
 struct Function {
     lines: Arc<Mutex<Vec<String>>>,
+    /// Every line it printed to stdout: its handlers' and its log's.
+    log: Arc<Mutex<Vec<String>>>,
     process: Process,
     port: u16,
 }
@@ -108,6 +113,11 @@ struct Function {
 impl Function {
     /// Invokes the function with a raw body; returns the status and the response body.
     fn invoke_raw(&self, body: &str) -> (u16, Value) {
+        self.invoke_bytes(body.as_bytes())
+    }
+
+    /// Invokes the function with a body of any bytes.
+    fn invoke_bytes(&self, body: &[u8]) -> (u16, Value) {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
@@ -134,6 +144,29 @@ impl Function {
         self.invoke_raw(&body.to_string())
     }
 
+    /// The first line of its log that contains `text`, waiting a little for it.
+    fn logged(&self, text: &str) -> Option<String> {
+        let started = Instant::now();
+        loop {
+            let found = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|line| line.contains(text))
+                .cloned();
+            if found.is_some() || started.elapsed() > Duration::from_secs(5) {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything it printed so far.
+    fn whole_log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
     /// The lines the handler printed so far, waiting a little for the last ones.
     fn printed(&self, count: usize) -> Vec<String> {
         let started = Instant::now();
@@ -148,7 +181,11 @@ impl Function {
 
     /// Asserts an error response of type `eventfn.<kind>` whose message contains `text`.
     fn assert_fails(&self, body: &str, kind: &str, text: &str) {
-        let (status, response) = self.invoke_raw(body);
+        self.assert_fails_bytes(body.as_bytes(), kind, text);
+    }
+
+    fn assert_fails_bytes(&self, body: &[u8], kind: &str, text: &str) {
+        let (status, response) = self.invoke_bytes(body);
         assert_eq!(status, 500, "{response}");
         assert_eq!(
             response["errorType"],
@@ -245,7 +282,7 @@ fn failures_answer_with_their_cause_and_the_function_keeps_serving() {
     f.assert_fails(
         r#"{"Records": []}"#,
         "BadInput",
-        "empty or malformed `Records`",
+        "the event's `Records` list is empty",
     );
     f.assert_fails(
         &fixture("eventbridge-rule.json").to_string(),
@@ -253,9 +290,12 @@ fn failures_answer_with_their_cause_and_the_function_keeps_serving() {
         "not a schedule",
     );
 
-    // Not JSON at all: lambda_runtime refuses it before eventfn sees it.
-    let (status, response) = f.invoke_raw("this is not json");
-    assert_eq!(status, 500, "{response}");
+    // Not JSON at all: eventfn reads every body itself, and says what is wrong with it.
+    f.assert_fails(
+        "this is not json",
+        "BadInput",
+        "the body is not JSON: expected ident at line 1 column 2",
+    );
 
     assert_eq!(f.invoke(&json!({"user_id": "after"})), (200, Value::Null));
     assert!(
@@ -263,6 +303,134 @@ fn failures_answer_with_their_cause_and_the_function_keeps_serving() {
             .iter()
             .any(|l| l.starts_with("signup user=after"))
     );
+}
+
+/// Bodies no AWS service sends reach eventfn, which answers each with `eventfn.BadInput` saying
+/// what was wrong and where, rather than `lambda_runtime` refusing them before eventfn sees them;
+/// what can still be delivered is, and the function keeps serving.
+#[test]
+fn hostile_bodies_are_bad_inputs_that_say_what_and_where() {
+    let emulator = Emulator::start();
+    let f = emulator.function("fixture_lambda_app::signup");
+
+    f.assert_fails_bytes(b"", "BadInput", "the body is empty");
+    f.assert_fails(
+        r#"{"Records": [{"Sns": {"Message": "{\"user_id\""#,
+        "BadInput",
+        "the body ends before its JSON does (was it cut short?): EOF while parsing a string at \
+         line 1 column 46, within `Records[0].Sns.Message`",
+    );
+    f.assert_fails_bytes(
+        b"{\"user_id\": \"u-\xFF\"}",
+        "BadInput",
+        "the body is not UTF-8: byte 0xff at line 1 column 16, within `user_id`",
+    );
+    f.assert_fails(
+        r#"{"Records": [5]}"#,
+        "BadInput",
+        "the event cannot be read at `Records[0]`: invalid type: integer `5`, expected an SNS or \
+         SQS record",
+    );
+    f.assert_fails(
+        r#"{"Records": [{"Sns": {"Message": 5}}]}"#,
+        "BadInput",
+        "the event cannot be read at `Records[0].Sns.Message`: invalid type: integer `5`, \
+         expected a string",
+    );
+
+    // A byte order mark is ignored; a `Timestamp` that is not a time is the time received, and
+    // the log says so.
+    let mut sns = fixture("sns.json");
+    sns["Records"][0]["Sns"]["Message"] = json!({ "user_id": "u-bom" }).to_string().into();
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend(sns.to_string().as_bytes());
+    assert_eq!(f.invoke_bytes(&bom), (200, Value::Null));
+    sns["Records"][0]["Sns"]["Message"] = json!({ "user_id": "u-late" }).to_string().into();
+    sns["Records"][0]["Sns"]["Timestamp"] = "yesterday".into();
+    assert_eq!(f.invoke(&sns), (200, Value::Null));
+    let printed = f.printed(2);
+    assert!(printed[0].starts_with("signup user=u-bom "), "{printed:?}");
+    assert!(printed[1].starts_with("signup user=u-late "), "{printed:?}");
+    let warning = f
+        .logged("is `yesterday`, not a time")
+        .unwrap_or_else(|| f.whole_log());
+    assert!(
+        warning.contains(
+            "the `Timestamp` of SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e is `yesterday`, \
+             not a time (RFC 3339): its time is taken as the time it was received"
+        ),
+        "{warning}"
+    );
+
+    // One record of a batch whose body is not a string fails alone.
+    let mut batch = fixture("sqs-batch-one-bad.json");
+    for (i, record) in batch["Records"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        record["body"] = json!({ "user_id": format!("u-sqs-{i}") })
+            .to_string()
+            .into();
+    }
+    batch["Records"][1]["body"] = json!(5);
+    let (status, response) = f.invoke(&batch);
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})
+    );
+    let printed = f.printed(4);
+    assert!(
+        printed[2].starts_with("signup user=u-sqs-0 "),
+        "{printed:?}"
+    );
+    assert!(
+        printed[3].starts_with("signup user=u-sqs-2 "),
+        "{printed:?}"
+    );
+    let failed = f.logged("SQS message m-2").unwrap_or_else(|| f.whole_log());
+    assert!(
+        failed.contains(
+            "SQS message m-2 (`Records[1]`) cannot be read: its `body` is a number, not a string"
+        ),
+        "{failed}"
+    );
+
+    assert_eq!(f.invoke(&json!({"user_id": "after"})), (200, Value::Null));
+    assert!(f.printed(5)[4].starts_with("signup user=after"));
+}
+
+/// A payload field of 5 MB: Lambda's error response names the event, the handler and the field
+/// in a few hundred bytes, as does the log line.
+#[test]
+fn an_error_about_a_huge_field_is_small_and_names_it() {
+    let emulator = Emulator::start();
+    let f = emulator.function("fixture_lambda_app::jobs");
+    let huge = "9".repeat(5 * 1024 * 1024);
+    let (status, response) = f.invoke(&json!({ "n": huge }));
+    assert_eq!(status, 500);
+    assert_eq!(response["errorType"], "eventfn.PayloadError");
+    let message = response["errorMessage"].as_str().unwrap();
+    assert!(message.len() < 600, "{} bytes", message.len());
+    assert!(
+        message.starts_with(
+            "queue `jobs`: handler `fixture_lambda_app::jobs` cannot read the payload as `Job`: \
+             field `n`: invalid type: string \"999"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("… (5242880 characters in all)\", expected u32"),
+        "{message}"
+    );
+    let longest = f.log.lock().unwrap().iter().map(String::len).max();
+    assert!(
+        longest.unwrap_or(0) < 2_000,
+        "a log line of {longest:?} bytes"
+    );
+    assert_eq!(f.invoke(&json!({"n": 5})).0, 200);
 }
 
 #[test]
