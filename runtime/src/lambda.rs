@@ -47,6 +47,19 @@
 //! 1000 of what a handler said, so the Lambda error response, the log line and the dead letter's
 //! `eventfn.error` stay small whatever the payload holds, and still name the event, the handler
 //! and the field.
+//!
+//! # Logs
+//!
+//! The function logs to stdout as `lambda_runtime` does: `RUST_LOG` filters what is logged, as
+//! `tracing_subscriber`'s `EnvFilter` reads it; without it, `AWS_LAMBDA_LOG_LEVEL` sets the
+//! level (`INFO` by default); `AWS_LAMBDA_LOG_FORMAT=JSON` makes each line a JSON object.
+//! Whatever they say, the trace events of the AWS SDK's `aws_smithy_runtime` and
+//! `aws_sigv4` are left out, because they print credentials: each request sent with its headers
+//! (`authorization`, `x-amz-security-token`) and the canonical request signed, which holds the
+//! session token. Set `EVENTFN_LOG_SECRETS=1` to let them in, for a debugging session on a
+//! function whose logs no one else reads. (`hyper` and `h2`, beneath them, log no header values.)
+//! An app that installs a `tracing` subscriber of its own before [`crate::run`] keeps it, and
+//! its filtering is its own.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -66,6 +79,7 @@ use eventfn_core::dead::{ATTEMPTS_ENV, DEAD_LETTERS_ENV};
 use eventfn_core::delay::{DELAYED_HANDLER, Delayed, DelayedHeader};
 use eventfn_core::quote::excerpt;
 use lambda_runtime::tower::Layer;
+use lambda_runtime::tracing::subscriber;
 use lambda_runtime::{Diagnostic, LambdaEvent, LambdaInvocation, Service};
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -1016,7 +1030,7 @@ fn sns_envelope(body: &str) -> Option<SnsMessage> {
 
 /// Serves `entries` on Lambda until the runtime stops.
 pub(crate) async fn serve(entries: &'static [Entry]) -> crate::Result<()> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging(&LogSettings::from_env(|var| std::env::var(var).ok()));
     let dispatcher = match select(entries, std::env::var(HANDLER_ENV).ok().as_deref()) {
         Ok(dispatcher) => dispatcher,
         Err(failure) => {
@@ -1129,6 +1143,124 @@ impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for RawBody<S> {
     }
 }
 
+/// The environment variable that lets the AWS SDK's trace events, which print credentials, into
+/// the log: `EVENTFN_LOG_SECRETS=1` (see [Logs](self#logs)).
+pub const LOG_SECRETS_ENV: &str = "EVENTFN_LOG_SECRETS";
+
+/// The targets whose trace events print credentials: `aws_smithy_runtime` logs each request it
+/// sends and each response with their headers (`authorization`, `x-amz-security-token`), and
+/// `aws_sigv4` the request it signs and the canonical request, which holds the session token.
+/// Their debug events print no header (aws-smithy-runtime 1.10, aws-sigv4 1.3).
+pub const SECRET_TARGETS: [&str; 2] = ["aws_smithy_runtime", "aws_sigv4"];
+
+/// How the function logs, from its environment (see [Logs](self#logs)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    /// `AWS_LAMBDA_LOG_LEVEL`: the level logged when `RUST_LOG` has no directives (`INFO`
+    /// without it).
+    pub level: Option<String>,
+    /// `RUST_LOG`: the directives of an `EnvFilter` (`info,my_app=debug`), the whole filter when
+    /// there are any.
+    pub directives: Option<String>,
+    /// `AWS_LAMBDA_LOG_FORMAT=JSON`: a JSON object per line.
+    pub json: bool,
+    /// `EVENTFN_LOG_SECRETS=1`: the trace events of [`SECRET_TARGETS`] are logged too.
+    pub secrets: bool,
+}
+
+impl LogSettings {
+    /// From the environment, read by `lookup`.
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> LogSettings {
+        LogSettings {
+            level: lookup("AWS_LAMBDA_LOG_LEVEL"),
+            directives: lookup("RUST_LOG"),
+            json: lookup("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
+            secrets: lookup(LOG_SECRETS_ENV).as_deref() == Some("1"),
+        }
+    }
+
+    /// The subscriber these settings make, writing to `writer`: `lambda_runtime`'s default one,
+    /// without the trace events of [`SECRET_TARGETS`] unless [`LogSettings::secrets`].
+    pub fn subscriber<W>(&self, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+    where
+        W: for<'w> subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+    {
+        use subscriber::filter::{EnvFilter, LevelFilter};
+        use subscriber::layer::SubscriberExt;
+        let level = self
+            .level
+            .as_deref()
+            .and_then(|level| level.parse::<LevelFilter>().ok())
+            .unwrap_or(LevelFilter::INFO);
+        let filter = EnvFilter::builder()
+            .with_default_directive(level.into())
+            .parse_lossy(self.directives.as_deref().unwrap_or_default());
+        let hide = HideSecrets(!self.secrets);
+        let fmt = subscriber::fmt()
+            .with_target(false)
+            .without_time()
+            .with_env_filter(filter)
+            .with_writer(writer);
+        if self.json {
+            Box::new(fmt.json().finish().with(hide))
+        } else {
+            Box::new(fmt.finish().with(hide))
+        }
+    }
+
+    /// Whether trace events of [`SECRET_TARGETS`] are asked for and left out.
+    fn hides_secrets(&self) -> bool {
+        let asked = |text: &Option<String>| {
+            text.as_deref()
+                .is_some_and(|t| t.to_ascii_lowercase().contains("trace"))
+        };
+        !self.secrets && (asked(&self.level) || asked(&self.directives))
+    }
+}
+
+/// Leaves out the trace events of [`SECRET_TARGETS`] when on, whatever the filter beneath lets
+/// through: a layer on top of the subscriber rather than directives of its filter, which a more
+/// specific directive (`aws_smithy_runtime::client=trace`) or a span's (`[invoke]=trace`) would
+/// override.
+struct HideSecrets(bool);
+
+impl HideSecrets {
+    fn hides(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        self.0
+            && *metadata.level() == tracing::Level::TRACE
+            && SECRET_TARGETS.iter().any(|secret| {
+                metadata
+                    .target()
+                    .strip_prefix(secret)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+            })
+    }
+}
+
+impl<S: tracing::Subscriber> subscriber::Layer<S> for HideSecrets {
+    fn enabled(
+        &self,
+        metadata: &tracing::Metadata<'_>,
+        _: subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        !self.hides(metadata)
+    }
+}
+
+/// Logs as `settings` say, unless the app installed a subscriber of its own.
+fn init_logging(settings: &LogSettings) {
+    if tracing::subscriber::set_global_default(settings.subscriber(std::io::stdout)).is_ok()
+        && settings.hides_secrets()
+    {
+        tracing::debug!(
+            "the trace events of {} are left out of the log: they print credentials \
+             (the `authorization` and `x-amz-security-token` headers, the canonical request); \
+             {LOG_SECRETS_ENV}=1 lets them in",
+            SECRET_TARGETS.join(" and ")
+        );
+    }
+}
+
 /// Tells Lambda why the function cannot start. `lambda_runtime` reports init errors only for
 /// its own SnapStart hooks, so this posts to `/runtime/init/error` through its API client.
 async fn report_init_error(failure: &Failure) {
@@ -1153,6 +1285,118 @@ async fn report_init_error(failure: &Failure) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a subscriber of `settings` writes while `emit` runs.
+    fn logged(settings: &LogSettings, emit: impl FnOnce()) -> String {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = out.clone();
+        let subscriber = settings.subscriber(move || Sink(sink.clone()));
+        tracing::subscriber::with_default(subscriber, emit);
+        String::from_utf8(out.lock().unwrap().clone()).unwrap()
+    }
+
+    /// Events as the AWS SDK logs them (aws-smithy-runtime 1.10, aws-sigv4 1.3), and others.
+    fn sdk_events() {
+        tracing::trace!(
+            target: "aws_smithy_runtime::client::orchestrator",
+            "transmitting request x-amz-security-token: TOKEN-1"
+        );
+        tracing::trace!(
+            target: "aws_sigv4::http_request::sign",
+            "calculated signing parameters x-amz-security-token:TOKEN-2"
+        );
+        tracing::trace!(target: "aws_smithy_runtime", "TOKEN-3");
+        tracing::debug!(
+            target: "aws_smithy_runtime::client::orchestrator",
+            "kept: the SDK's debug"
+        );
+        tracing::trace!(target: "aws_smithy_runtime_api::client", "kept: another crate");
+        tracing::trace!(target: "my_app", "kept: the app's trace");
+    }
+
+    #[test]
+    fn the_sdks_trace_events_are_left_out_unless_asked_for() {
+        let settings = |rust_log: &str, secrets: &str| {
+            let (rust_log, secrets) = (rust_log.to_owned(), secrets.to_owned());
+            LogSettings::from_env(move |var| match var {
+                "RUST_LOG" => Some(rust_log.clone()),
+                LOG_SECRETS_ENV => Some(secrets.clone()),
+                _ => None,
+            })
+        };
+        // However the directives ask for them: the global level, the targets named, a span.
+        for rust_log in [
+            "trace",
+            "aws_smithy_runtime=trace,aws_sigv4=trace,my_app=trace,aws_smithy_runtime_api=trace",
+            "aws_smithy_runtime::client::orchestrator=trace,aws_sigv4::http_request=trace,\
+             my_app=trace,aws_smithy_runtime_api=trace",
+            "[lambda]=trace,my_app=trace,aws_smithy_runtime_api=trace",
+        ] {
+            for secrets in ["", "0", "true"] {
+                let log = logged(&settings(rust_log, secrets), || {
+                    tracing::info_span!("lambda").in_scope(sdk_events)
+                });
+                assert!(!log.contains("TOKEN"), "{rust_log}, {secrets}: {log}");
+                assert!(log.contains("kept: the app's trace"), "{log}");
+                assert!(log.contains("kept: another crate"), "{log}");
+                if rust_log == "trace" {
+                    assert!(log.contains("kept: the SDK's debug"), "{log}");
+                }
+            }
+        }
+        let open = logged(&settings("trace", "1"), sdk_events);
+        for token in ["TOKEN-1", "TOKEN-2", "TOKEN-3"] {
+            assert!(open.contains(token), "{open}");
+        }
+        assert!(settings("trace", "").hides_secrets());
+        assert!(!settings("trace", "1").hides_secrets());
+        assert!(!settings("info", "").hides_secrets());
+    }
+
+    #[test]
+    fn log_settings_read_lambdas_controls_as_lambda_runtime_does() {
+        let env = |vars: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            LogSettings::from_env(move |var| vars.get(var).cloned())
+        };
+        assert_eq!(env(&[]), LogSettings::default());
+        let level = env(&[
+            ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+            ("AWS_LAMBDA_LOG_FORMAT", "json"),
+        ]);
+        assert_eq!(level.level.as_deref(), Some("WARN"));
+        assert!(level.json && !level.secrets);
+        let json = logged(&level, || {
+            tracing::warn!("a warning");
+            tracing::info!("left out");
+        });
+        assert!(
+            json.starts_with('{') && json.contains("a warning"),
+            "{json}"
+        );
+        assert!(!json.contains("left out"), "{json}");
+        // RUST_LOG's directives, when it has some, are the whole filter.
+        let both = env(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("RUST_LOG", "info")]);
+        assert_eq!(both.directives.as_deref(), Some("info"));
+        let text = logged(&both, || tracing::info!("an info"));
+        assert!(
+            text.contains(" INFO ") && text.contains("an info"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_body_is_taken_once_by_its_own_request() {

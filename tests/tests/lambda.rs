@@ -167,6 +167,20 @@ impl Function {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// Everything it printed, once it has printed nothing more for a while.
+    fn settled_log(&self) -> String {
+        let started = Instant::now();
+        let mut count = 0;
+        loop {
+            std::thread::sleep(Duration::from_millis(300));
+            let now = self.log.lock().unwrap().len();
+            if now == count || started.elapsed() > Duration::from_secs(10) {
+                return self.whole_log();
+            }
+            count = now;
+        }
+    }
+
     /// The lines the handler printed so far, waiting a little for the last ones.
     fn printed(&self, count: usize) -> Vec<String> {
         let started = Instant::now();
@@ -1000,5 +1014,72 @@ fn the_last_failed_attempt_goes_to_the_dead_letters_with_its_error() {
     assert_eq!(
         response,
         json!({"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]})
+    );
+}
+
+/// With `RUST_LOG=trace`, the AWS SDK would print the session token (`x-amz-security-token`) and
+/// the signature of every request it sends; eventfn leaves those events out unless
+/// `EVENTFN_LOG_SECRETS=1`.
+#[test]
+fn trace_logs_never_print_credentials_unless_asked_to() {
+    const TOKEN: &str = "SESSION-TOKEN-0123456789-must-not-be-logged";
+    const SECRET: &str = "SECRET-KEY-0123456789-must-not-be-logged";
+    let moto = Moto::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (topic, invoices) = rt.block_on(async {
+        let config = moto.config().await;
+        let sns = aws_sdk_sns::Client::new(&config);
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let topic = sns
+            .create_topic()
+            .name("order-audit")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        (topic, create_queue(&sqs, "invoices").await)
+    });
+    let topics = json!({ "order.audit": topic }).to_string();
+    let queues = json!({ "invoices": invoices }).to_string();
+    let envs = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("AWS_SESSION_TOKEN", TOKEN),
+        ("AWS_REGION", "us-east-1"),
+        ("EVENTFN_TOPICS", &topics),
+        ("EVENTFN_QUEUES", &queues),
+        ("RUST_LOG", "trace"),
+    ];
+    let emulator = Emulator::start();
+    let publish = |f: &Function| {
+        assert_eq!(f.invoke(&json!({ "id": "o-1" })), (200, Value::Null));
+        f.settled_log()
+    };
+
+    let f = emulator.function_with("fixture_lambda_app::forward", &envs);
+    let log = publish(&f);
+    assert!(
+        log.contains("TRACE"),
+        "traced: {}",
+        &log[..log.len().min(2_000)]
+    );
+    assert!(!log.contains(TOKEN), "the session token was logged");
+    assert!(!log.contains(SECRET), "the secret key was logged");
+    assert!(
+        log.contains("are left out of the log: they print credentials"),
+        "the log says what it leaves out"
+    );
+    drop(f);
+
+    // Asked for, they are there: the test sees what it looks for.
+    let mut open = envs.to_vec();
+    open.push(("EVENTFN_LOG_SECRETS", "1"));
+    let f = emulator.function_with("fixture_lambda_app::forward", &open);
+    let log = publish(&f);
+    assert!(
+        log.contains(TOKEN),
+        "the SDK's trace events were not logged"
     );
 }
