@@ -8,6 +8,9 @@ use anyhow::{Result, anyhow, bail};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::ProvideCredentials as _;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use http::Uri;
+
+use crate::redact;
 
 /// Where to reach AWS: `--region` and `--endpoint-url` (or `AWS_ENDPOINT_URL`) of a command.
 #[derive(clap::Args, Debug, Clone)]
@@ -18,8 +21,14 @@ pub struct Target {
     pub region: Option<String>,
 
     /// Send every AWS request to this endpoint instead of AWS's own, e.g. a local moto server.
-    /// S3 is then addressed path-style (http://host/bucket/key).
-    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    /// S3 is then addressed path-style (http://host/bucket/key). A user name and password in it
+    /// (http://user:password@host) are never shown.
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub endpoint_url: Option<String>,
 }
 
@@ -86,10 +95,10 @@ impl Session {
         Ok(session)
     }
 
-    /// Where requests go, for messages.
+    /// Where requests go, for messages: without the endpoint's user name and password.
     pub fn endpoint_name(&self) -> String {
         match &self.endpoint {
-            Some(url) => url.clone(),
+            Some(url) => redact::url(url).into_owned(),
             None => format!("AWS ({})", self.region),
         }
     }
@@ -149,16 +158,32 @@ fn causes(err: &(dyn StdError + 'static)) -> String {
     text
 }
 
+/// Checks `url` as the AWS SDK will read it (`http::Uri`), before anything is sent; the error
+/// shows it without its user name and password.
 fn check_endpoint(url: &str) -> Result<()> {
+    let shown = redact::url(url);
+    let invalid = |why: &str| {
+        let hidden = if shown != url {
+            " (its user name and password not shown)"
+        } else {
+            ""
+        };
+        anyhow!(
+            "invalid endpoint URL `{shown}`{hidden} (from --endpoint-url or AWS_ENDPOINT_URL): \
+             {why}expected http://HOST[:PORT] or https://HOST[:PORT]"
+        )
+    };
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"));
     match rest {
-        Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(()),
-        _ => bail!(
-            "invalid endpoint URL `{url}` (from --endpoint-url or AWS_ENDPOINT_URL): expected \
-             http://HOST[:PORT] or https://HOST[:PORT]"
-        ),
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => {}
+        _ => return Err(invalid("")),
+    }
+    match url.parse::<Uri>() {
+        Err(e) => Err(invalid(&format!("{e}; "))),
+        Ok(uri) if uri.host().is_none_or(str::is_empty) => Err(invalid("no host; ")),
+        Ok(_) => Ok(()),
     }
 }
 
@@ -186,10 +211,27 @@ mod tests {
     fn endpoints_and_regions_are_checked_before_use() {
         check_endpoint("http://127.0.0.1:5000").unwrap();
         check_endpoint("https://cloudformation.example.com").unwrap();
-        for bad in ["127.0.0.1:5000", "http://", "ftp://x", "http:///x"] {
+        for bad in [
+            "127.0.0.1:5000",
+            "http://",
+            "ftp://x",
+            "http:///x",
+            "http://exa mple.com",
+        ] {
             let err = check_endpoint(bad).unwrap_err().to_string();
             assert!(err.contains(&format!("`{bad}`")), "{err}");
         }
+        // Read as the SDK reads it, and shown without its password.
+        check_endpoint("http://user:secret@127.0.0.1:5000").unwrap();
+        let err = check_endpoint("http://user:secret@")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid endpoint URL `http://` (its user name and password not shown) (from \
+             --endpoint-url or AWS_ENDPOINT_URL): invalid authority; expected http://HOST[:PORT] \
+             or https://HOST[:PORT]"
+        );
         check_region("eu-west-1").unwrap();
         for bad in ["", "EU-WEST-1", "eu west", "-us", "us-east-1/x"] {
             let err = check_region(bad).unwrap_err().to_string();

@@ -21,6 +21,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{Session, Target};
+use crate::redact;
 use crate::preflight;
 use crate::shell::Shell;
 use crate::stack::{self, Watch};
@@ -645,7 +646,9 @@ fn print_outputs(outputs: &BTreeMap<String, String>, template: &Value) {
         println!("{title}");
         let width = rows.iter().map(|(d, _)| d.len()).max().unwrap_or(0);
         for (description, value) in rows {
-            println!("  {description:width$}  {value}");
+            // A queue's URL names the host requests went to, never its user name and password;
+            // taken out all the same should an endpoint ever quote them.
+            println!("  {description:width$}  {}", redact::text(value));
         }
     }
 }

@@ -13,6 +13,7 @@ mod dead;
 mod deploy;
 mod dev;
 mod preflight;
+mod redact;
 mod sandbox;
 mod shell;
 mod stack;
@@ -21,7 +22,7 @@ mod template;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::shell::{ColorChoice, Shell};
 
@@ -222,7 +223,25 @@ fn clap_cargo_styles() -> clap::builder::Styles {
         .invalid(AnsiColor::Yellow.on_default().bold())
 }
 
+/// The environment variables that options read (`env = ...`), of every subcommand.
+fn option_env_vars(command: &clap::Command) -> Vec<std::ffi::OsString> {
+    let mut names: Vec<std::ffi::OsString> = command
+        .get_arguments()
+        .filter_map(|arg| arg.get_env().map(|name| name.to_owned()))
+        .collect();
+    for subcommand in command.get_subcommands() {
+        names.extend(option_env_vars(subcommand));
+    }
+    names
+}
+
 fn main() -> ExitCode {
+    // An endpoint's user name and password (`http://user:secret@host`), from an argument or from
+    // the environment, never appear in what this command prints, whoever wrote the message.
+    let env_values = option_env_vars(&Cargo::command())
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok());
+    redact::hide_userinfo_of(std::env::args().chain(env_values));
     let Cargo::Eventfn(args) = Cargo::parse();
     args.color.apply();
     let shell = Shell {
@@ -251,5 +270,37 @@ fn main() -> ExitCode {
             shell::error(&err);
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap shows `[env: NAME=value]` in `--help`; a value may hold a password.
+    #[test]
+    fn help_never_shows_what_an_environment_variable_holds() {
+        fn check(command: &clap::Command, found: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                if let Some(name) = arg.get_env() {
+                    assert!(
+                        arg.is_hide_env_values_set(),
+                        "`{} --{}` shows the value of {}: add `hide_env_values = true`",
+                        command.get_name(),
+                        arg.get_id(),
+                        name.to_string_lossy()
+                    );
+                    found.push(name.to_string_lossy().into_owned());
+                }
+            }
+            for subcommand in command.get_subcommands() {
+                check(subcommand, found);
+            }
+        }
+        let mut found = Vec::new();
+        check(&Cargo::command(), &mut found);
+        assert!(found.contains(&"AWS_ENDPOINT_URL".to_owned()), "{found:?}");
+        assert!(found.contains(&"EVENTFN_SANDBOX".to_owned()), "{found:?}");
+        assert!(option_env_vars(&Cargo::command()).contains(&"AWS_ENDPOINT_URL".into()));
     }
 }

@@ -15,12 +15,19 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::MessageFormat;
+use crate::redact;
 use crate::shell::Shell;
 
 #[derive(Args, Debug, Clone)]
 pub struct Sandbox {
     /// Address of the running sandbox, as `cargo eventfn dev` prints it.
-    #[arg(long, value_name = "URL", env = SANDBOX_ENV, default_value = "http://127.0.0.1:4747")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = SANDBOX_ENV,
+        hide_env_values = true,
+        default_value = "http://127.0.0.1:4747"
+    )]
     pub sandbox: String,
 }
 
@@ -110,7 +117,7 @@ impl Sandbox {
             bail!(
                 "`{}` is not the address of a sandbox: it reads like `http://127.0.0.1:4747`, as \
                  `cargo eventfn dev` prints (--sandbox or {SANDBOX_ENV})",
-                self.sandbox
+                redact::url(&self.sandbox)
             );
         }
         Ok(format!("{base}{path}"))
@@ -139,22 +146,25 @@ impl Sandbox {
             anyhow!(
                 "no sandbox answers at {} ({e}): start one with `cargo eventfn dev`, or point \
                  --sandbox or {SANDBOX_ENV} at the one running",
-                self.sandbox
+                redact::url(&self.sandbox)
             )
         })?;
         let status = response.status();
-        let text = response
-            .body_mut()
-            .read_to_string()
-            .with_context(|| format!("cannot read the sandbox's answer to {url}"))?;
+        let text = response.body_mut().read_to_string().with_context(|| {
+            format!("cannot read the sandbox's answer to {}", redact::url(&url))
+        })?;
         if !status.is_success() {
             let why = serde_json::from_str::<ApiError>(&text)
                 .map(|e| e.error)
                 .unwrap_or(text);
             bail!("the sandbox refused it ({status}): {why}");
         }
-        serde_json::from_str(&text)
-            .with_context(|| format!("the sandbox's answer to {url} is not what was expected"))
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "the sandbox's answer to {} is not what was expected",
+                redact::url(&url)
+            )
+        })
     }
 }
 

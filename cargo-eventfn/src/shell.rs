@@ -1,8 +1,11 @@
 //! Status output in cargo's style: a verb right-aligned in 12 columns, bold and colored, on
-//! stderr; colors only on a terminal unless `--color` says otherwise.
+//! stderr; colors only on a terminal unless `--color` says otherwise. Whatever it prints goes
+//! through [`redact::text`], so no endpoint's password reaches the screen.
 
 use anstyle::{AnsiColor, Style};
 use std::fmt::Display;
+
+use crate::redact;
 
 const GREEN: Style = AnsiColor::Green.on_default().bold();
 const RED: Style = AnsiColor::Red.on_default().bold();
@@ -49,18 +52,24 @@ impl Shell {
     /// `   Compiling foo`-style status line.
     pub fn status(&self, verb: &str, message: impl Display) {
         if !self.quiet {
+            let message = message.to_string();
+            let message = redact::text(&message);
             anstream::eprintln!("{GREEN}{verb:>12}{GREEN:#} {message}");
         }
     }
 
     /// A status line for something that failed, its verb in red.
     pub fn failure(&self, verb: &str, message: impl Display) {
+        let message = message.to_string();
+        let message = redact::text(&message);
         anstream::eprintln!("{RED}{verb:>12}{RED:#} {message}");
     }
 
     /// `warning: ...`, as cargo prints them.
     pub fn warn(&self, message: impl Display) {
         if !self.quiet {
+            let message = message.to_string();
+            let message = redact::text(&message);
             anstream::eprintln!("{YELLOW}warning{YELLOW:#}: {message}");
         }
     }
@@ -75,8 +84,10 @@ impl Shell {
 
 /// Prints an error and its causes the way cargo does.
 pub fn error(err: &anyhow::Error) {
-    anstream::eprintln!("{RED}error{RED:#}: {err}");
+    let message = err.to_string();
+    anstream::eprintln!("{RED}error{RED:#}: {}", redact::text(&message));
     for cause in err.chain().skip(1) {
-        anstream::eprintln!("\nCaused by:\n  {cause}");
+        let cause = cause.to_string();
+        anstream::eprintln!("\nCaused by:\n  {}", redact::text(&cause));
     }
 }

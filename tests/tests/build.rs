@@ -339,3 +339,92 @@ fn architect_reads_the_same_app_from_app_arc() {
         assert_eq!(seen, as_architect_sees_it(&manifest), "{package}");
     }
 }
+
+/// An endpoint with a user name and password, on a port where nothing listens.
+const SECRET_ENDPOINT: &str = "http://user:secret@127.0.0.1:1";
+
+#[test]
+fn help_never_shows_an_endpoints_password() {
+    for command in [
+        "deploy", "destroy", "events", "replay", "purge", "publish", "trigger",
+    ] {
+        let output = eventfn(
+            &[command, "--help"],
+            &[
+                ("AWS_ENDPOINT_URL", SECRET_ENDPOINT),
+                ("EVENTFN_SANDBOX", SECRET_ENDPOINT),
+            ],
+        );
+        assert!(output.status.success(), "{command} --help");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(!help.contains("secret"), "{command} --help:\n{help}");
+        // Named, with no value (clap may wrap the line after `[env:`).
+        assert!(
+            help.contains("AWS_ENDPOINT_URL]") || help.contains("EVENTFN_SANDBOX]"),
+            "{command} --help:\n{help}"
+        );
+    }
+    let output = eventfn(
+        &["deploy", "--help"],
+        &[("AWS_ENDPOINT_URL", SECRET_ENDPOINT)],
+    );
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("[env: AWS_ENDPOINT_URL]"), "{help}");
+}
+
+/// `cargo eventfn deploy` against `endpoint`, with credentials but no AWS behind it: it stops
+/// when it checks the credentials, before building anything.
+fn deploy_to(endpoint: &str, args: &[&str]) -> String {
+    let mut all = vec!["deploy", "-p", "welcome"];
+    all.extend_from_slice(args);
+    let mut command = command(&all);
+    command
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN");
+    let output = logged(command, &all);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(!err.contains("secret"), "{err}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("secret"));
+    err
+}
+
+#[test]
+fn errors_name_an_endpoint_without_its_password() {
+    let err = deploy_to(SECRET_ENDPOINT, &[]);
+    assert!(
+        err.contains("could not check the AWS credentials (sts:GetCallerIdentity): could not reach http://127.0.0.1:1:"),
+        "{err}"
+    );
+    // The same given as an argument.
+    let err = deploy_to("http://127.0.0.1:2", &["--endpoint-url", SECRET_ENDPOINT]);
+    assert!(err.contains("could not reach http://127.0.0.1:1:"), "{err}");
+
+    // An endpoint the SDK could not read, which its own error would quote whole.
+    let err = deploy_to("http://user:secret@", &[]);
+    assert!(
+        err.contains(
+            "invalid endpoint URL `http://` (its user name and password not shown) (from \
+             --endpoint-url or AWS_ENDPOINT_URL): invalid authority"
+        ),
+        "{err}"
+    );
+
+    // A sandbox's address, too.
+    let output = eventfn(
+        &["publish", "signup", "{}"],
+        &[("EVENTFN_SANDBOX", SECRET_ENDPOINT)],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("no sandbox answers at http://127.0.0.1:1 "),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
+}
