@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     Capability, ChangeSetStatus, ChangeSetType, Parameter, Stack, Tag, TemplateStage,
@@ -21,8 +21,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{Session, Target};
-use crate::redact;
 use crate::preflight;
+use crate::redact;
 use crate::shell::Shell;
 use crate::stack::{self, Watch};
 use crate::{AppSelection, BuildArgs, LambdaBuild, MessageFormat, build};
@@ -113,6 +113,9 @@ pub fn run(shell: &Shell, args: &DeployArgs) -> Result<()> {
     let runtime = runtime()?;
     // Region, credentials and endpoint are checked before the build, which can take minutes.
     let session = runtime.block_on(Session::open(&args.target, config.region.as_deref()))?;
+    if let Some(key) = &config.kms_key {
+        check_key_region(key, &session.region)?;
+    }
     let built = build::run(
         shell,
         &BuildArgs {
@@ -143,6 +146,21 @@ pub fn run(shell: &Shell, args: &DeployArgs) -> Result<()> {
             serde_json::to_string(&deployed).expect("a summary serializes")
         ),
         MessageFormat::Human => print_outputs(&deployed.outputs, &template),
+    }
+    Ok(())
+}
+
+/// A log group or function can only use a key of its own region: say so before building rather
+/// than let CloudFormation fail on the first log group.
+fn check_key_region(key: &str, region: &str) -> Result<()> {
+    // `AppConfig` holds only a key whose ARN was read.
+    let key_region = eventfn_core::settings::kms_key_region(key).map_err(|e| anyhow!(e))?;
+    if key_region != region {
+        bail!(
+            "[package.metadata.eventfn] kms_key `{key}` is a key of region `{key_region}`, but \
+             this deploy goes to `{region}`: log groups and functions can only use a key of their \
+             own region; deploy with --region {key_region}, or set kms_key to a key of `{region}`"
+        );
     }
     Ok(())
 }
@@ -877,6 +895,18 @@ pub(crate) async fn resources(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kms_key_of_another_region_stops_the_deploy() {
+        let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        check_key_region(key, "eu-west-1").unwrap();
+        let err = check_key_region(key, "us-east-1").unwrap_err().to_string();
+        assert!(
+            err.contains("is a key of region `eu-west-1`, but this deploy goes to `us-east-1`"),
+            "{err}"
+        );
+        assert!(err.contains("deploy with --region eu-west-1"), "{err}");
+    }
 
     #[test]
     fn content_hashes_are_sha256_hex() {
