@@ -59,6 +59,33 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The name among `known` that `name` most likely meant to be: one that differs from it by at
+/// most a third of its characters (a typo, a letter left out or doubled, two swapped), the
+/// closest first, else none. Names that differ only in case are always offered.
+pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let most = (name.chars().count() / 3).max(1);
+    known
+        .into_iter()
+        .filter(|k| *k != name)
+        .map(|k| {
+            let distance = if k.eq_ignore_ascii_case(name) {
+                0
+            } else {
+                strsim::damerau_levenshtein(name, k)
+            };
+            (distance, k)
+        })
+        .filter(|(distance, _)| *distance <= most)
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// `; did you mean `NAME`?` when [`closest`] finds one, else nothing: to end an error about a
+/// name the app does not have.
+pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    closest(name, known).map_or_else(String::new, |k| format!("; did you mean `{k}`?"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +129,24 @@ mod tests {
                 .unwrap_err()
                 .contains("241 characters")
         );
+    }
+
+    #[test]
+    fn the_closest_known_name_is_suggested() {
+        let known = [
+            "account-signup",
+            "account-check-email",
+            "thumbnails",
+            "invoices",
+        ];
+        assert_eq!(closest("acount-signup", known), Some("account-signup"));
+        assert_eq!(closest("account-sginup", known), Some("account-signup"));
+        assert_eq!(closest("invoice", known), Some("invoices"));
+        assert_eq!(closest("Thumbnails", known), Some("thumbnails"));
+        assert_eq!(closest("billing", known), None);
+        assert_eq!(closest("ab", ["cd"]), None);
+        assert_eq!(closest("thumbnails", known), None, "not itself");
+        assert_eq!(did_you_mean("invoice", known), "; did you mean `invoices`?");
+        assert_eq!(did_you_mean("billing", known), "");
     }
 }
