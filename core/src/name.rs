@@ -80,10 +80,10 @@ pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
         .map(|(_, k)| k)
 }
 
-/// `; did you mean `NAME`?` when [`closest`] finds one, else nothing: to end an error about a
-/// name the app does not have.
+/// A space and "(did you mean `NAME`?)" when [`closest`] finds a NAME, else nothing: to follow
+/// a name the app does not have in an error.
 pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
-    closest(name, known).map_or_else(String::new, |k| format!("; did you mean `{k}`?"))
+    closest(name, known).map_or_else(String::new, |k| format!(" (did you mean `{k}`?)"))
 }
 
 #[cfg(test)]
@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(closest("billing", known), None);
         assert_eq!(closest("ab", ["cd"]), None);
         assert_eq!(closest("thumbnails", known), None, "not itself");
-        assert_eq!(did_you_mean("invoice", known), "; did you mean `invoices`?");
+        assert_eq!(
+            did_you_mean("invoice", known),
+            " (did you mean `invoices`?)"
+        );
         assert_eq!(did_you_mean("billing", known), "");
     }
 }

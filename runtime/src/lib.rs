@@ -451,8 +451,10 @@
 //! get each subscriber's [`testing::Outcome`], call a handler as any attempt, fire a schedule, feed
 //! a queue a batch and read which jobs failed, and see what the handlers published, with what
 //! delay, or make their publishes fail. A handler that leaves out `timeout` gets the app's, from
-//! `[package.metadata.eventfn]`. Each `TestApp` records only what its own calls sent, so tests
-//! run in parallel:
+//! `[package.metadata.eventfn]`. A publish to an event no handler of the app subscribes to, or an
+//! enqueue to a queue it lacks, fails as it does in the sandbox and on AWS, unless the test says
+//! that another app takes it. Each `TestApp` records only what its own calls sent, so tests run
+//! in parallel:
 //!
 //! ```standalone_crate
 //! use eventfn::event;
@@ -466,6 +468,8 @@
 //! # #[tokio::main] async fn main() -> eventfn::Result<()> {
 //! // In a #[tokio::test]:
 //! let app = TestApp::new()?;
+//! // The check is another app's event.
+//! app.external_event("account-check-email");
 //! app.fail_publishes("SNS is down");
 //! let runs = app.publish("account-signup", "ada@example.com").await?;
 //! assert!(matches!(&runs[0].outcome, Outcome::Failed(why) if why.contains("SNS is down")));

@@ -84,23 +84,54 @@ impl std::fmt::Debug for Entry {
     }
 }
 
-/// What an app has of `kind`, for an error about a name it lacks: `its events are: a, b`, or
-/// `it has no events`.
+/// The error for a message to `name` of `kind` that no handler of the app takes, as the sandbox
+/// and the test kit both say it: what is missing and what the app has of that kind, with the
+/// closest name when one is near; or, when `name` is the app's but of another kind (a queue
+/// published to as an event, say), which kind it is and how to send to it.
 #[cfg(any(feature = "sandbox", feature = "testing"))]
-pub(crate) fn known_names<'a>(
-    registrations: impl Iterator<Item = &'a Registration>,
+pub(crate) fn unknown_name<'a>(
+    registrations: impl Iterator<Item = &'a Registration> + Clone,
     kind: eventfn_core::Kind,
+    name: &str,
 ) -> String {
+    use eventfn_core::Kind;
+    let quoted = eventfn_core::quote::excerpt(name);
+    let what = match kind {
+        Kind::Event => format!("no handler of this app subscribes to event `{quoted}`"),
+        Kind::Queue => format!("this app has no queue `{quoted}`"),
+        Kind::Schedule => format!("this app has no schedule `{quoted}`"),
+    };
+    if let Some(other) = registrations
+        .clone()
+        .find(|r| r.kind != kind && r.name == name)
+    {
+        let how = match other.kind {
+            Kind::Queue => "enqueue to it (`eventfn::enqueue`, `cargo eventfn publish --queue`)",
+            Kind::Event => "publish to it (`eventfn::publish`, `cargo eventfn publish`)",
+            Kind::Schedule => "fire it with `cargo eventfn trigger`",
+        };
+        let other = match other.kind {
+            Kind::Event => "an event",
+            Kind::Queue => "a queue",
+            Kind::Schedule => "a schedule",
+        };
+        return format!("{what}: `{quoted}` is {other} of this app; {how}");
+    }
     let mut names: Vec<&str> = registrations
         .filter(|r| r.kind == kind)
         .map(|r| r.name.as_str())
         .collect();
     names.sort_unstable();
     names.dedup();
+    let suggestion = eventfn_core::name::did_you_mean(name, names.iter().copied());
     if names.is_empty() {
-        format!("it has no {}s", kind.as_str())
+        format!("{what}; it has no {}s", kind.as_str())
     } else {
-        format!("its {}s are: {}", kind.as_str(), names.join(", "))
+        format!(
+            "{what}{suggestion}; its {}s are: {}",
+            kind.as_str(),
+            names.join(", ")
+        )
     }
 }
 

@@ -15,6 +15,8 @@
 //! # async fn main() -> eventfn::Result<()> {
 //! // In a #[tokio::test]:
 //! let app = TestApp::new()?;
+//! // Another app subscribes to the check: without this, a publish to it fails, as in the sandbox.
+//! app.external_event("account-check-email");
 //! let runs = app.publish("account-signup", "ada@example.com").await?;
 //! assert_eq!(runs[0].outcome, Outcome::Done);
 //! let sent = app.published();
@@ -29,6 +31,11 @@
 //! parallel never see each other's messages. A handler that publishes from a task it spawns
 //! itself (`tokio::spawn`) leaves that scope; its messages then go to the process's bus as
 //! outside a test.
+//!
+//! A publish or enqueue to a name the app has no handler for fails, as it does in the sandbox and
+//! on AWS, so that a misspelt name fails its test rather than passing it; declare the events and
+//! queues of other apps that the app sends to with [`TestApp::external_event`] and
+//! [`TestApp::external_queue`].
 //!
 //! Each call runs as the runtime runs an attempt on Lambda and in the sandbox: within the
 //! handler's `timeout`, a panic caught and reported as a failure, a queue batch through the same
@@ -61,8 +68,42 @@ tokio::task_local! {
 /// What handlers published, and whether their publishes are to fail.
 #[derive(Default)]
 struct Recorder {
+    /// The app's handlers: a message to a name none of them takes is refused.
+    entries: &'static [Entry],
+    /// Events and queues of other apps, which the test said this one sends to.
+    external: Mutex<Vec<(Kind, String)>>,
     sent: Mutex<Vec<Sent>>,
     failing: Mutex<Option<String>>,
+}
+
+impl Recorder {
+    /// Whether a message to `name` of `kind` has somewhere to go: a handler of the app, or an
+    /// event or queue the test declared external; else the error the sandbox gives.
+    fn check_target(&self, kind: Kind, name: &str) -> Result<()> {
+        let ours = self
+            .entries
+            .iter()
+            .any(|e| e.registration.kind == kind && e.registration.name == name);
+        let external = || {
+            self.external
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|(k, n)| *k == kind && n == name)
+        };
+        if ours || external() {
+            return Ok(());
+        }
+        let declare = match kind {
+            Kind::Queue => "external_queue",
+            _ => "external_event",
+        };
+        Err(message(format!(
+            "{} (the sandbox and AWS refuse it too; if another app takes it, say so with \
+             TestApp::{declare})",
+            crate::registry::unknown_name(self.entries.iter().map(|e| &e.registration), kind, name)
+        )))
+    }
 }
 
 /// The recorder of the [`TestApp`] running the current task, if any: where `publish` and
@@ -70,6 +111,9 @@ struct Recorder {
 pub(crate) fn capture(outgoing: &[Message]) -> Option<Result<()>> {
     RECORDER
         .try_with(|recorder| {
+            for m in outgoing {
+                recorder.check_target(m.kind, &m.name)?;
+            }
             if let Some(why) = recorder
                 .failing
                 .lock()
@@ -168,7 +212,10 @@ impl TestApp {
         Ok(TestApp {
             entries,
             defaults,
-            recorder: Arc::default(),
+            recorder: Arc::new(Recorder {
+                entries,
+                ..Recorder::default()
+            }),
         })
     }
 
@@ -332,6 +379,28 @@ impl TestApp {
             .unwrap_or_else(|e| e.into_inner()) = Some(why.into());
     }
 
+    /// Event `name` belongs to another app (or a topic outside eventfn) that this one publishes
+    /// to: a publish to it is recorded rather than refused. Without this, a publish to an event
+    /// no handler of the app subscribes to fails, as it does in the sandbox and on AWS, so that a
+    /// misspelt name fails its test.
+    pub fn external_event(&self, name: &str) {
+        self.recorder
+            .external
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((Kind::Event, name.to_owned()));
+    }
+
+    /// Queue `name` belongs to another app: an enqueue to it is recorded rather than refused
+    /// (see [`TestApp::external_event`]).
+    pub fn external_queue(&self, name: &str) {
+        self.recorder
+            .external
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((Kind::Queue, name.to_owned()));
+    }
+
     /// Publishes succeed again.
     pub fn publishes_succeed(&self) {
         *self
@@ -365,10 +434,10 @@ impl TestApp {
         if !found.is_empty() {
             return Ok(found);
         }
-        Err(message(format!(
-            "this app has no {} `{name}`; {}",
-            kind.as_str(),
-            crate::registry::known_names(self.entries.iter().map(|e| &e.registration), kind)
+        Err(message(crate::registry::unknown_name(
+            self.entries.iter().map(|e| &e.registration),
+            kind,
+            name,
         )))
     }
 

@@ -758,10 +758,19 @@ impl Sandbox {
 fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
     let dir = test_dir("bad-input");
     let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["flaky", "{not json"],
             "the payload for event `flaky` is not JSON",
+        ),
+        (
+            &["flakey", "1"],
+            "no handler of this app subscribes to event `flakey` (did you mean `flaky`?)",
+        ),
+        (
+            &["jobs", "1"],
+            "`jobs` is a queue of this app; enqueue to it (`eventfn::enqueue`, `cargo eventfn \
+             publish --queue`)",
         ),
         (
             &["nowhere", "1"],

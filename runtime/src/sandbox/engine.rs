@@ -225,15 +225,11 @@ impl Engine {
         if !found.is_empty() {
             return Ok(found);
         }
-        let known =
-            crate::registry::known_names(self.handlers.iter().map(|h| &h.entry.registration), kind);
-        let name = eventfn_core::quote::excerpt(name);
-        let what = match kind {
-            Kind::Event => format!("no handler of this app subscribes to event `{name}`"),
-            Kind::Queue => format!("this app has no queue `{name}`"),
-            Kind::Schedule => format!("this app has no schedule `{name}`"),
-        };
-        Err(Refusal::Invalid(format!("{what}; {known}")))
+        Err(Refusal::Invalid(crate::registry::unknown_name(
+            self.handlers.iter().map(|h| &h.entry.registration),
+            kind,
+            name,
+        )))
     }
 
     /// Stores messages, all or none, and delivers them when due; returns their events' ids once
