@@ -213,7 +213,7 @@ enum Route {
 impl Server {
     async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
-        if let Err(why) = self.from_this_machine(&parts.headers) {
+        if let Err(why) = self.check_sender(&parts.headers) {
             return refused(StatusCode::FORBIDDEN, why);
         }
         let path = parts.uri.path();
@@ -327,7 +327,7 @@ impl Server {
     /// user visits: it must be for the sandbox's own address (a page that rebinds its own name
     /// to 127.0.0.1 sends its name as `Host`), and carry no `Origin` but the sandbox's own (a
     /// page's `fetch` or form always carries its own).
-    fn from_this_machine(&self, headers: &HeaderMap) -> std::result::Result<(), String> {
+    fn check_sender(&self, headers: &HeaderMap) -> std::result::Result<(), String> {
         let port = self.port;
         let ours = format!("127.0.0.1:{port}, localhost:{port} or [::1]:{port}");
         let Some(host) = headers.get(HOST) else {
