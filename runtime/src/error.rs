@@ -53,6 +53,44 @@ impl std::error::Error for PayloadError {
     }
 }
 
+/// A failure that retrying cannot mend: the delivery goes to the dead letters at once, whatever
+/// attempts its handler's `retries` leave. Made by [`permanent`](crate::permanent).
+#[derive(Debug)]
+pub struct Permanent(Error);
+
+impl fmt::Display for Permanent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Permanent {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Says that an attempt failed for good: the delivery becomes a dead letter now, without the
+/// retries its handler's `retries` would give it, in the sandbox and on AWS alike. For what no
+/// later attempt can change: a record that does not exist, input the handler refuses. Takes an
+/// error or a string, as `?` and `.into()` do.
+///
+/// ```
+/// # #[derive(serde::Deserialize)] struct Order { id: String, total: i64 }
+/// #[eventfn::event("order.placed", retries = 5)]
+/// async fn bill(order: Order) -> eventfn::Result<()> {
+///     if order.total < 0 {
+///         // Five more attempts would fail the same way.
+///         return Err(eventfn::permanent(format!("order {} has a negative total", order.id)));
+///     }
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+pub fn permanent(why: impl Into<Error>) -> Error {
+    Box::new(Permanent(why.into()))
+}
+
 /// An error that is only a message: its `Debug` is its text, so that `main` returning it prints
 /// `Error: <message>` rather than a quoted string.
 pub(crate) struct Message(pub(crate) String);

@@ -118,8 +118,11 @@ pub enum FailureKind {
     Panic,
     /// The handler ran past its timeout or the Lambda deadline.
     Timeout,
-    /// The payload does not deserialize into the handler's type.
+    /// The payload does not deserialize into the handler's type: permanent, as no attempt
+    /// reads it otherwise.
     PayloadError,
+    /// The handler returned an error made by [`crate::permanent`]: retrying cannot mend it.
+    Permanent,
     /// The event is not the one this function handles.
     UnknownEvent,
     /// The input is not a shape eventfn knows.
@@ -135,6 +138,7 @@ impl FailureKind {
             FailureKind::Panic => "Panic",
             FailureKind::Timeout => "Timeout",
             FailureKind::PayloadError => "PayloadError",
+            FailureKind::Permanent => "Permanent",
             FailureKind::UnknownEvent => "UnknownEvent",
             FailureKind::BadInput => "BadInput",
         }
@@ -147,6 +151,15 @@ impl Failure {
             kind,
             message: message.into(),
         }
+    }
+
+    /// Whether no later attempt can mend it: a payload the handler cannot read, or an error the
+    /// handler made with [`crate::permanent`]. Its delivery is a dead letter at once.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self.kind,
+            FailureKind::PayloadError | FailureKind::Permanent
+        )
     }
 }
 
@@ -349,10 +362,6 @@ impl Dispatcher {
     }
 
     /// The dead letters, when `message` is on its last attempt.
-    fn dead_letters(&self, message: &Message) -> Option<&DeadLetters> {
-        self.dead.as_ref().filter(|d| message.attempt >= d.attempts)
-    }
-
     /// Checks that a message is for the one handler this function runs.
     fn check(entry: &'static Entry, message: &Message) -> Result<(), Failure> {
         let r = &entry.registration;
@@ -485,20 +494,23 @@ impl Dispatcher {
                     // A FIFO queue keeps its order: after a failure, the rest of the batch is
                     // returned untouched, to be delivered after the failed message.
                     let held_back = fifo && !response.batch_item_failures.is_empty();
-                    let (result, last) = match message {
+                    let (result, kept) = match message {
                         _ if held_back => (Ok(()), None),
                         Ok(message) => {
-                            // Kept only on the last attempt, to go to the dead letters.
-                            let last = self.dead_letters(&message).map(|d| (d, message.clone()));
-                            (self.deliver(message, deadline).await, last)
+                            // Kept, to go to the dead letters if it fails: on the last attempt,
+                            // or on any with a failure that retrying cannot mend.
+                            let kept = self.dead.as_ref().map(|d| (d, message.clone()));
+                            (self.deliver(message, deadline).await, kept)
                         }
                         Err(failure) => (Err(failure), None),
                     };
                     if held_back {
                         report(&mut response, id, None);
                     } else if let Err(failure) = result {
-                        let buried = match (last, &self.selection) {
-                            (Some((dead, message)), Selection::One(entry)) => {
+                        let buried = match (kept, &self.selection) {
+                            (Some((dead, message)), Selection::One(entry))
+                                if message.attempt >= dead.attempts || failure.is_permanent() =>
+                            {
                                 bury(dead, entry, &message, &failure, deadline).await
                             }
                             _ => false,
@@ -815,7 +827,19 @@ pub(crate) async fn call(
         // A payload error already names the event and handler.
         Ok(Err(error)) if error.is::<crate::PayloadError>() => Err(Failure::new(
             FailureKind::PayloadError,
-            format!("{error} (message {}, attempt {attempt})", excerpt(&id)),
+            format!(
+                "{error} (message {}, attempt {attempt}; not retried: every attempt would read \
+                 it the same way)",
+                excerpt(&id)
+            ),
+        )),
+        Ok(Err(error)) if error.is::<crate::Permanent>() => Err(Failure::new(
+            FailureKind::Permanent,
+            format!(
+                "{} failed for good (not retried): {}",
+                what(),
+                handler_said(&error.to_string())
+            ),
         )),
         Ok(Err(error)) => Err(Failure::new(
             FailureKind::HandlerError,

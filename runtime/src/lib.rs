@@ -270,6 +270,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Some failures no later attempt can mend. A payload that cannot be read as the handler's type
+//! fails every attempt the same way, so it is not retried: the delivery is a dead letter after
+//! its first attempt, saying why. A handler says the same of its own error with
+//! [`permanent`]: `Err(eventfn::permanent("order 7 does not exist"))`, or
+//! `.map_err(eventfn::permanent)?`.
+//!
 //! When the attempts are spent, the delivery becomes a **dead letter**, kept with the error of its
 //! last attempt, to be listed and replayed:
 //!
@@ -522,7 +528,7 @@ pub mod testing;
 pub mod __private;
 
 pub use context::Context;
-pub use error::{Error, PayloadError, Result};
+pub use error::{Error, PayloadError, Permanent, Result, permanent};
 pub use eventfn_core::{Kind, Registration};
 /// Options: `timeout`, `retries`, `memory`, `concurrency` and `filter` (see the
 /// [options table](crate#1-handlers) and [Filters](crate#7-filters)). Every subscriber of an

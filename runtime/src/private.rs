@@ -89,9 +89,20 @@ pub trait HandlerOutput {
     fn into_result(self) -> Result<()>;
 }
 
-impl<E: std::fmt::Display> HandlerOutput for std::result::Result<(), E> {
+impl<E: std::fmt::Display + 'static> HandlerOutput for std::result::Result<(), E> {
     fn into_result(self) -> Result<()> {
-        self.map_err(|e| message(e.to_string()))
+        self.map_err(|e| {
+            // An `eventfn::Error` is kept whole, so that what it is (a payload error, a
+            // permanent failure) is not lost to its text; any other error is its text.
+            let any: Box<dyn std::any::Any> = Box::new(e);
+            match any.downcast::<Error>() {
+                Ok(error) => *error,
+                Err(any) => message(
+                    any.downcast::<E>()
+                        .map_or_else(|_| String::new(), |e| e.to_string()),
+                ),
+            }
+        })
     }
 }
 

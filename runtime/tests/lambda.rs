@@ -75,6 +75,12 @@ async fn jobs(job: Job, ctx: Context) -> eventfn::Result<()> {
 async fn failing(job: Job) -> eventfn::Result<()> {
     match job.n {
         13 => Err(format!("unlucky {}", job.n).into()),
+        7 => Err(eventfn::permanent("job 7 is gone")),
+        8 => {
+            // Any error, made permanent where it happens.
+            std::fs::read("/nonexistent/eventfn-job-8").map_err(eventfn::permanent)?;
+            Ok(())
+        }
         666 => panic!("the handler panicked on purpose"),
         _ => Ok(()),
     }
@@ -261,8 +267,31 @@ async fn failures_name_event_handler_and_cause_and_the_next_call_works() {
     assert_eq!(
         message,
         "event `failing`: handler `lambda::failing` cannot read the payload as `Job`: missing field \
-         `n` at line 1 column 7 (message req-1, attempt 1)"
+         `n` at line 1 column 7 (message req-1, attempt 1; not retried: every attempt would read \
+         it the same way)"
     );
+
+    // What the handler says no attempt can mend, from a string or from any error.
+    for (n, why) in [(7, "job 7 is gone"), (8, "No such file or directory (os error 2)")] {
+        let failure = dispatcher("lambda::failing")
+            .dispatch(json!({ "n": n }).into(), "req-1", 0)
+            .await
+            .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Permanent);
+        assert!(failure.is_permanent());
+        assert_eq!(
+            failure.message,
+            format!(
+                "event `failing`, handler `lambda::failing` (message req-1, attempt 1) failed for \
+                 good (not retried): {why}"
+            )
+        );
+    }
+    let retried = dispatcher("lambda::failing")
+        .dispatch(json!({"n": 13}).into(), "req-1", 0)
+        .await
+        .unwrap_err();
+    assert!(!retried.is_permanent(), "a plain error is retried");
 
     // The dispatcher keeps serving after each of those.
     assert_eq!(

@@ -943,9 +943,10 @@ fn a_delayed_publish_waits_in_sqs_or_a_schedule_and_is_sent_on_when_due() {
     });
 }
 
-/// A message that fails its last attempt (`EVENTFN_ATTEMPTS`) goes to the function's dead-letter
-/// queue with why, how many attempts and which handler, and its record is reported handled;
-/// one with attempts left is returned to its queue as before. When the dead letters cannot be
+/// A message that fails its last attempt (`EVENTFN_ATTEMPTS`), or fails in a way no attempt can
+/// mend (a payload it cannot read), goes to the function's dead-letter queue with why, how many
+/// attempts and which handler, and its record is reported handled; one with attempts left is
+/// returned to its queue as before. When the dead letters cannot be
 /// reached, the record is reported failed, for the queue's redrive to move.
 #[test]
 fn the_last_failed_attempt_goes_to_the_dead_letters_with_its_error() {
@@ -979,6 +980,12 @@ fn the_last_failed_attempt_goes_to_the_dead_letters_with_its_error() {
             "eventfn.time": { "stringValue": "1795514400000", "dataType": "Number" },
         });
     }
+    // A payload no attempt can read, on its first: a dead letter at once.
+    let mut unreadable = records[1].clone();
+    unreadable["messageId"] = "m-4".into();
+    unreadable["body"] = r#"{"n":"seven"}"#.into();
+    unreadable["attributes"]["ApproximateReceiveCount"] = "1".into();
+    records.push(unreadable);
     let (status, response) = f.invoke(&batch);
     assert_eq!(status, 200, "{response}");
     assert_eq!(
@@ -986,8 +993,21 @@ fn the_last_failed_attempt_goes_to_the_dead_letters_with_its_error() {
         json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})
     );
     rt.block_on(async {
-        let buried = drain(&sqs, &dead, 1).await;
-        assert_eq!(buried.len(), 1);
+        let mut buried = drain(&sqs, &dead, 2).await;
+        assert_eq!(buried.len(), 2);
+        let seven = buried
+            .iter()
+            .position(|m| m.body() == Some(r#"{"n":"seven"}"#))
+            .map(|at| buried.remove(at))
+            .expect("the unreadable payload is a dead letter");
+        let attributes = seven.message_attributes().unwrap();
+        assert_eq!(attributes["eventfn.attempts"].string_value(), Some("1"));
+        let error = attributes["eventfn.error"].string_value().unwrap();
+        assert!(
+            error.contains("cannot read the payload as `Job`")
+                && error.contains("not retried: every attempt would read it the same way"),
+            "{error}"
+        );
         assert_eq!(buried[0].body(), Some(r#"{"n":13}"#));
         let attributes = buried[0].message_attributes().unwrap();
         let value = |key: &str| attributes[key].string_value().unwrap().to_owned();
@@ -1013,7 +1033,11 @@ fn the_last_failed_attempt_goes_to_the_dead_letters_with_its_error() {
     assert_eq!(status, 200, "{response}");
     assert_eq!(
         response,
-        json!({"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]})
+        json!({"batchItemFailures": [
+            {"itemIdentifier": "m-1"},
+            {"itemIdentifier": "m-2"},
+            {"itemIdentifier": "m-4"}
+        ]})
     );
 }
 

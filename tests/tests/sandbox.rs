@@ -513,6 +513,38 @@ fn failures_are_retried_by_the_handlers_policy_and_dead_letters_replayed() {
     );
 }
 
+/// What no attempt can mend is a dead letter after one attempt, whatever `retries` says: a
+/// payload the handler cannot read, and an error it makes with `eventfn::permanent`.
+#[test]
+fn a_failure_no_retry_can_mend_is_dead_at_once() {
+    let dir = test_dir("permanent");
+    let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+    sandbox.publish_ok(&["refuse", "\"seven\""]);
+    sandbox.publish_ok(&["refuse", "0"]);
+    let dead = sandbox.wait_for("fixture_sandbox_app::refuse", |found| {
+        found.len() == 2 && found.iter().all(|d| d["state"] == "dead")
+    });
+    for delivery in &dead {
+        assert_eq!(delivery["attempts"], 1, "{delivery}");
+    }
+    let errors: Vec<&str> = dead.iter().map(|d| d["error"].as_str().unwrap()).collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("cannot read the payload as `u64`")
+                && e.contains("not retried: every attempt would read it the same way")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.ends_with("failed for good (not retried): 0 is never a valid number here")),
+        "{errors:?}"
+    );
+    // The handler ran once, for the 0; the string never reached it.
+    assert_eq!(lines(&dir, "refuse"), ["0"]);
+}
+
 /// A handler that aborts the whole process, restarted after each crash as a developer would: its
 /// attempts are counted before it runs, so it runs exactly `retries + 1` times and ends a dead
 /// letter, as on AWS, where each SQS receive counts.
@@ -774,7 +806,7 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
         ),
         (
             &["nowhere", "1"],
-            "no handler of this app subscribes to event `nowhere`; its events are: broken, burst, crash, flaky, later, order, slow",
+            "no handler of this app subscribes to event `nowhere`; its events are: broken, burst, crash, flaky, later, order, refuse, slow",
         ),
         (
             &["flaky", "1", "--after", "5 mintues"],

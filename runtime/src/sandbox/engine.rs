@@ -13,8 +13,9 @@
 //!   holds up another.
 //! - An attempt runs as on Lambda ([`crate::lambda`]): within the handler's timeout, panics
 //!   caught. A failure is retried after 1, 2, 4, ... times the first retry delay (at most five
-//!   minutes) while the handler's `retries` allow, then it is a dead letter. Each subscriber of
-//!   an event has its own delivery, so a failure never re-runs a sibling.
+//!   minutes) while the handler's `retries` allow, then it is a dead letter; one that no attempt
+//!   can mend (an unreadable payload, [`crate::permanent`]) is a dead letter at once. Each
+//!   subscriber of an event has its own delivery, so a failure never re-runs a sibling.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -452,9 +453,14 @@ impl Engine {
         delivery.body = body;
         let duration = started.elapsed();
         let finished = now_ms();
-        let outcome = match result.map_err(|failure| kept(failure.message)) {
+        // A failure no attempt can mend (an unreadable payload, `eventfn::permanent`) is dead at
+        // once, as on AWS.
+        let retry = |failure: &crate::lambda::Failure| {
+            attempt <= handler.options.retries && !failure.is_permanent()
+        };
+        let outcome = match result.map_err(|failure| (retry(&failure), kept(failure.message))) {
             Ok(()) => Outcome::Done,
-            Err(error) if attempt <= handler.options.retries => {
+            Err((true, error)) => {
                 let wait = self
                     .retry_delay_ms
                     .saturating_mul(1 << (attempt - 1).min(20))
@@ -464,7 +470,7 @@ impl Engine {
                     error,
                 }
             }
-            Err(error) => Outcome::Dead { error },
+            Err((false, error)) => Outcome::Dead { error },
         };
         self.log.delivery(
             &Line {
