@@ -171,6 +171,11 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         );
     }
 
+    // A misspelt name in a handler's send: it builds, and fails at run time.
+    for unknown in eventfn_core::record::unknown_sends(&registrations) {
+        shell.warn(unknown);
+    }
+
     let mut manifest = Manifest {
         version: MANIFEST_VERSION,
         app: config.app.clone(),

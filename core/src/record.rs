@@ -44,6 +44,68 @@ pub struct Registration {
     pub line: u32,
     /// The attribute's column, `column!()`.
     pub column: u32,
+    /// The sends the handler's body makes to a name written as a string literal:
+    /// `publish("...")`, `enqueue("...")` (and their `_many` forms, and `ctx.publish`), as the
+    /// attribute saw them. What it cannot see (a name in a variable, a send from a function the
+    /// handler calls) is not here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sends: Vec<Outgoing>,
+}
+
+/// A send to a name written as a literal in a handler's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// [`Kind::Event`] for `publish`, [`Kind::Queue`] for `enqueue`.
+    pub kind: Kind,
+    /// The name, as written.
+    pub name: String,
+    /// The literal's line, `line!()`.
+    pub line: u32,
+    /// The literal's column, `column!()`.
+    pub column: u32,
+}
+
+/// The sends of `registrations` to a name that none of them handles, as warnings: where each
+/// is, what it names, and the closest name of the app when one is near. Such a send fails in the
+/// sandbox and on AWS, unless another app takes that name.
+pub fn unknown_sends(registrations: &[Registration]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for r in registrations {
+        for send in &r.sends {
+            let names = || {
+                registrations
+                    .iter()
+                    .filter(|other| other.kind == send.kind)
+                    .map(|other| other.name.as_str())
+            };
+            if names().any(|name| name == send.name) {
+                continue;
+            }
+            let what = match send.kind {
+                Kind::Queue => "no queue of this app",
+                _ => "no event a handler of this app subscribes to",
+            };
+            let other = registrations
+                .iter()
+                .find(|other| other.kind != send.kind && other.name == send.name)
+                .map(|other| match other.kind {
+                    Kind::Event => " (it is an event of this app: publish to it)".to_owned(),
+                    Kind::Queue => " (it is a queue of this app: enqueue to it)".to_owned(),
+                    Kind::Schedule => " (it is a schedule of this app)".to_owned(),
+                })
+                .unwrap_or_else(|| crate::name::did_you_mean(&send.name, names()));
+            warnings.push(format!(
+                "{}:{}:{}: handler `{}` sends to `{}`, {what}{other}: the send fails in the \
+                 sandbox and on AWS unless another app takes it",
+                r.file,
+                send.line,
+                send.column,
+                r.function,
+                crate::quote::excerpt(&send.name),
+            ));
+        }
+    }
+    warnings
 }
 
 /// Options as written on the attribute (`None`: left to the default).
@@ -237,5 +299,32 @@ mod tests {
             "`app::one` is registered twice: at src/main.rs:3:1 and at src/main.rs:11:1"
         ));
         assert!(found[1].contains("two queues are named `q`: `app::three` at src/main.rs:7:1 and `app::four` at src/main.rs:9:1"));
+    }
+
+    #[test]
+    fn sends_to_names_the_app_lacks_are_warned_of_with_where_and_the_closest_name() {
+        let record = |json: &str| Registration::parse(json.as_bytes()).unwrap();
+        let registrations = [
+            record(
+                r#"{"v":1,"kind":"event","name":"order.placed","payload":null,"context":false,"options":{},"function":"shop::bill","file":"src/lib.rs","line":3,"column":1,"sends":[{"kind":"queue","name":"invoice","line":9,"column":24},{"kind":"queue","name":"invoices","line":10,"column":24},{"kind":"event","name":"invoices","line":11,"column":24},{"kind":"event","name":"billing.done","line":12,"column":24}]}"#,
+            ),
+            record(
+                r#"{"v":1,"kind":"queue","name":"invoices","payload":null,"context":false,"options":{},"function":"shop::invoice","file":"src/lib.rs","line":20,"column":1}"#,
+            ),
+        ];
+        assert_eq!(
+            unknown_sends(&registrations),
+            [
+                "src/lib.rs:9:24: handler `shop::bill` sends to `invoice`, no queue of this app \
+                 (did you mean `invoices`?): the send fails in the sandbox and on AWS unless \
+                 another app takes it",
+                "src/lib.rs:11:24: handler `shop::bill` sends to `invoices`, no event a handler \
+                 of this app subscribes to (it is a queue of this app: enqueue to it): the send \
+                 fails in the sandbox and on AWS unless another app takes it",
+                "src/lib.rs:12:24: handler `shop::bill` sends to `billing.done`, no event a \
+                 handler of this app subscribes to: the send fails in the sandbox and on AWS \
+                 unless another app takes it",
+            ]
+        );
     }
 }

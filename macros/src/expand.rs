@@ -189,6 +189,21 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
         })
     };
 
+    // Each send to a literal name, its line and column those of the literal.
+    let found = crate::sends::find(function.block.to_token_stream());
+    let sends = found.iter().enumerate().map(|(i, (kind, literal))| {
+        let open = format!(
+            "{}{{\"kind\":\"{}\",\"name\":{},\"line\":",
+            if i == 0 { ",\"sends\":[" } else { "," },
+            kind.as_str(),
+            serde_json::Value::from(literal.value()),
+        );
+        let line = quote_spanned!(literal.span()=> ::core::line!());
+        let column = quote_spanned!(literal.span()=> ::core::column!());
+        quote!(#open, #line, ",\"column\":", #column, "}",)
+    });
+    let close = if found.is_empty() { "" } else { "]" };
+
     let apple_section = format!("__DATA,{SECTION}");
     // The registration exists exactly when the function does.
     let cfgs = function.attrs.iter().filter(|a| a.path().is_ident("cfg"));
@@ -203,7 +218,8 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
                 ::eventfn::__private::Piece::raw(#tail),
                 ::eventfn::__private::Piece::escaped(::core::file!()),
                 ::eventfn::__private::Piece::raw(::core::concat!(
-                    "\",\"line\":", ::core::line!(), ",\"column\":", ::core::column!(), "}\n"
+                    "\",\"line\":", ::core::line!(), ",\"column\":", ::core::column!(),
+                    #(#sends)* #close, "}\n"
                 )),
             ];
             const __EVENTFN_LEN: ::core::primitive::usize =

@@ -7,6 +7,7 @@
 mod args;
 mod errors;
 mod expand;
+mod sends;
 mod signature;
 
 use eventfn_core::Kind;

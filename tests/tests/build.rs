@@ -11,6 +11,26 @@ fn summary_path(summary: &serde_json::Value, file: &str) -> PathBuf {
     PathBuf::from(summary["files"][file].as_str().expect("path in summary"))
 }
 
+/// A handler's send to a literal name the app lacks (the fixture enqueues to `thumbnail`, its
+/// queue being `thumbnails`) builds, with a warning that points at the literal and offers the
+/// closest name.
+#[test]
+fn a_send_to_a_name_the_app_lacks_is_warned_of_where_it_is_written() {
+    let output = eventfn(&["build", "-p", "fixture-basic"], &[("NO_COLOR", "1")]);
+    let said = stderr(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "warning: tests/fixtures/basic/src/main.rs:17:27: handler \
+             `fixture_basic::payload_only` sends to `thumbnail`, no queue of this app (did you \
+             mean `thumbnails`?): the send fails in the sandbox and on AWS unless another app \
+             takes it"
+        ),
+        "{said}"
+    );
+    assert_eq!(said.matches("sends to").count(), 1, "{said}");
+}
+
 #[test]
 fn basic_fixture_yields_the_exact_manifest() {
     let summary = build_ok(&["-p", "fixture-basic"], &[]);

@@ -132,6 +132,11 @@ pub(crate) async fn serve(entries: &'static [Entry]) -> Result<()> {
         // It runs here; `cargo eventfn build` refuses it.
         eprintln!("warning: {unfit}; `cargo eventfn build` refuses it");
     }
+    let registrations: Vec<_> = entries.iter().map(|e| e.registration.clone()).collect();
+    for unknown in eventfn_core::record::unknown_sends(&registrations) {
+        // As `cargo eventfn build` warns of it.
+        eprintln!("warning: {unknown}");
+    }
     let (engine, resumed) = engine::Engine::start(entries, settings, log)
         .await
         .map_err(message)?;
