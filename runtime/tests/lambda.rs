@@ -272,7 +272,10 @@ async fn failures_name_event_handler_and_cause_and_the_next_call_works() {
     );
 
     // What the handler says no attempt can mend, from a string or from any error.
-    for (n, why) in [(7, "job 7 is gone"), (8, "No such file or directory (os error 2)")] {
+    for (n, why) in [
+        (7, "job 7 is gone"),
+        (8, "No such file or directory (os error 2)"),
+    ] {
         let failure = dispatcher("lambda::failing")
             .dispatch(json!({ "n": n }).into(), "req-1", 0)
             .await
