@@ -28,6 +28,7 @@ use eventfn_core::{Kind, Options};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::clock::Clock;
+use super::journal::{Begun, Journal};
 use super::log::{Line, Log, Shown, capture};
 use super::store::{self, Filter, NewEvent, Outcome, Store};
 use crate::publish::{Bus, Message};
@@ -103,11 +104,10 @@ enum Command {
         events: Vec<Accepted>,
         reply: Reply<Vec<i64>>,
     },
-    /// Attempt `attempt` of delivery `id` begins: answered once that is on disk.
+    /// Attempt `attempt` of delivery `id` began (it is in the journal already).
     Start {
         id: i64,
         attempt: u32,
-        reply: Reply<()>,
     },
     Finish {
         id: i64,
@@ -137,6 +137,8 @@ pub struct Engine {
     store: sync_mpsc::Sender<Command>,
     /// Into the dispatcher's heap.
     schedule: mpsc::UnboundedSender<store::Delivery>,
+    /// Where an attempt is counted before its handler runs.
+    journal: Arc<Journal>,
     retry_delay_ms: u64,
     log: Log,
 }
@@ -152,13 +154,19 @@ impl Engine {
         settings: Settings,
         log: Log,
     ) -> std::result::Result<(Arc<Engine>, usize), String> {
-        let store = Store::open(&settings.store)?;
+        let mut store = Store::open(&settings.store)?;
+        // The attempts that began before the sandbox last stopped, which the store may lack.
+        let (journal, begun) = Journal::open(&journal_path(&settings.store))?;
+        store.count_begun(&begun)?;
+        let journal = Arc::new(journal);
+        journal.committed(0);
         let (schedule, incoming) = mpsc::unbounded_channel();
         let (commands, inbox) = sync_mpsc::channel();
         let dispatch = schedule.clone();
+        let committed = journal.clone();
         std::thread::Builder::new()
             .name("eventfn-store".into())
-            .spawn(move || store_thread(store, inbox, dispatch))
+            .spawn(move || store_thread(store, inbox, dispatch, &committed))
             .map_err(|e| format!("cannot start the sandbox's store thread: {e}"))?;
         let mut handlers = Vec::with_capacity(entries.len());
         let mut workers = Vec::with_capacity(entries.len());
@@ -189,6 +197,7 @@ impl Engine {
             by_function,
             store: commands,
             schedule,
+            journal,
             retry_delay_ms: settings.retry_delay_ms.max(1),
             log,
         });
@@ -423,10 +432,12 @@ impl Engine {
         // Counted on disk before the handler runs: a handler that takes the process down (an
         // abort, a stack overflow, the OOM killer) has spent this attempt when the sandbox
         // starts again, as an SQS receive counts on AWS.
-        if let Err(error) = self
-            .ask(|reply| Command::Start { id, attempt, reply })
-            .await
-        {
+        let begun = Begun {
+            id,
+            attempt,
+            due: delivery.due,
+        };
+        if let Err(error) = self.journal.begin(begun) {
             // Not counted, so not run: it stays pending, and is tried again after a wait.
             self.log.warn(&format!(
                 "delivery {id}: attempt {attempt} could not be recorded, so it did not start \
@@ -436,6 +447,7 @@ impl Engine {
             delivery.due = now_ms() + self.retry_delay_ms;
             return Some(delivery);
         }
+        let _ = self.store.send(Command::Start { id, attempt });
         let started_at = now_ms();
         let started = Instant::now();
         let timeout = Duration::from_secs(u64::from(handler.options.timeout));
@@ -513,6 +525,13 @@ impl Engine {
     }
 }
 
+/// The journal of the store at `store`: beside it, `<store>.attempts`.
+fn journal_path(store: &std::path::Path) -> std::path::PathBuf {
+    let mut name = store.file_name().unwrap_or_default().to_owned();
+    name.push(".attempts");
+    store.with_file_name(name)
+}
+
 /// `error`, cut to [`MAX_ERROR_CHARS`] (saying how long it was) if it is longer.
 fn kept(error: String) -> String {
     match eventfn_core::quote::excerpt_to(&error, MAX_ERROR_CHARS) {
@@ -527,13 +546,13 @@ fn store_thread(
     mut store: Store,
     inbox: sync_mpsc::Receiver<Command>,
     dispatch: mpsc::UnboundedSender<store::Delivery>,
+    journal: &Journal,
 ) {
     enum Answer {
         Published(Vec<(i64, Vec<store::Delivery>)>),
         Replayed(std::result::Result<std::result::Result<store::Delivery, String>, String>),
         Listed(std::result::Result<Vec<store::Delivery>, String>),
         Resumed(std::result::Result<Vec<store::Delivery>, String>),
-        Started,
         Nothing,
     }
     while let Ok(first) = inbox.recv() {
@@ -573,9 +592,9 @@ fn store_thread(
                         store.finish(*id, *attempt, *duration_ms, outcome)?;
                         Answer::Nothing
                     }
-                    Command::Start { id, attempt, .. } => {
+                    Command::Start { id, attempt } => {
                         store.start(*id, *attempt)?;
-                        Answer::Started
+                        Answer::Nothing
                     }
                     Command::Replay { id, .. } => Answer::Replayed(store.replay(*id, now)),
                     Command::List { filter, limit, .. } => {
@@ -587,6 +606,7 @@ fn store_thread(
             Ok(())
         });
         if let Err(error) = committed {
+            // The journal keeps the group's starts, to be counted after a restart.
             // Nothing of the group is stored: say so to everyone waiting. Outcomes not recorded
             // leave their deliveries pending, so they are delivered again after a restart.
             tracing::error!("the sandbox's store failed: {error}");
@@ -596,12 +616,16 @@ fn store_thread(
                     Command::Replay { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::List { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::Resume { reply } => drop(reply.send(Err(error.clone()))),
-                    Command::Start { reply, .. } => drop(reply.send(Err(error.clone()))),
-                    Command::Finish { .. } => {}
+                    Command::Start { .. } | Command::Finish { .. } => {}
                 }
             }
             continue;
         }
+        let started = group
+            .iter()
+            .filter(|c| matches!(c, Command::Start { .. }))
+            .count();
+        journal.committed(started as u64);
         for (command, answer) in group.into_iter().zip(answers) {
             // A requester that stopped waiting (a closed connection) needs no answer.
             match (command, answer) {
@@ -620,9 +644,6 @@ fn store_thread(
                         let _ = dispatch.send(delivery.clone());
                     }
                     let _ = reply.send(result);
-                }
-                (Command::Start { reply, .. }, Answer::Started) => {
-                    let _ = reply.send(Ok(()));
                 }
                 (Command::List { reply, .. }, Answer::Listed(result)) => {
                     let _ = reply.send(result);

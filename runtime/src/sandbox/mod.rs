@@ -24,6 +24,7 @@
 pub mod clock;
 pub mod engine;
 pub mod http;
+pub mod journal;
 pub mod log;
 pub mod store;
 

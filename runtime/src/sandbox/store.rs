@@ -343,6 +343,27 @@ impl Store {
         Ok(())
     }
 
+    /// Counts the attempts that [`super::journal`] says began and the store may not have
+    /// committed, all or none: each for its delivery if still pending in the life it began in
+    /// (the same due time), never lowering a count.
+    pub fn count_begun(&mut self, begun: &[super::journal::Begun]) -> Result<()> {
+        self.atomically(|store| {
+            let mut update = store
+                .db
+                .prepare_cached(
+                    "UPDATE deliveries SET attempts = MAX(attempts, ?2)
+                     WHERE id = ?1 AND state = 'pending' AND due = ?3",
+                )
+                .map_err(sql("cannot count the attempts begun"))?;
+            for b in begun {
+                update
+                    .execute(params![b.id, b.attempt, b.due as i64])
+                    .map_err(sql("cannot count the attempts begun"))?;
+            }
+            Ok(())
+        })
+    }
+
     /// Records what became of attempt `attempt` of delivery `id`, which took `duration` ms.
     pub fn finish(
         &mut self,
