@@ -185,13 +185,12 @@ pub fn publish(shell: &Shell, args: &PublishArgs) -> Result<()> {
     // Checked, and sent as written: parsing it into a value would reorder keys and round large
     // numbers.
     serde_json::from_str::<serde::de::IgnoredAny>(&body)
-        .map_err(|e| anyhow!("the payload for {what} `{name}` is not JSON: {e}"))?;
+        .map_err(|e| anyhow!("cannot send to {what} `{name}`: the payload is not JSON: {e}"))?;
     let body = body.trim().to_owned();
     if body.len() > MAX_PAYLOAD_BYTES {
         bail!(
-            "the payload for {what} `{name}` is {} bytes as JSON; at most {MAX_PAYLOAD_BYTES} bytes \
-             fit in a message (256 KB with its attributes)",
-            body.len()
+            "cannot send to {what} `{name}`: {}",
+            eventfn_core::payload_too_large(body.len())
         );
     }
     let time = now_ms();

@@ -761,7 +761,7 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
     let cases: [(&[&str], &str); 7] = [
         (
             &["flaky", "{not json"],
-            "the payload for event `flaky` is not JSON",
+            "cannot send to event `flaky`: the payload is not JSON",
         ),
         (
             &["flakey", "1"],
@@ -820,7 +820,8 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
             stderr(&output)
         );
     }
-    // Over 256 KB, read from stdin (an argument that long is more than a command line takes).
+    // 300 KB, read from stdin (an argument that long is more than a command line takes): the
+    // library's advice, too.
     let mut publish = Command::new(cargo_eventfn())
         .args(["eventfn", "publish", "flaky", "-"])
         .env("EVENTFN_SANDBOX", &sandbox.url)
@@ -828,12 +829,17 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let big = format!("\"{}\"", "x".repeat(256 * 1024));
+    let big = json!({"photo": "x".repeat(300 * 1024)}).to_string();
     std::io::Write::write_all(&mut publish.stdin.take().unwrap(), big.as_bytes()).unwrap();
     let output = publish.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("is 262146 bytes as JSON; at most 261120 bytes fit in a message"),
+        stderr(&output).starts_with(&format!(
+            "error: cannot send to event `flaky`: the payload is {} bytes as JSON; at most \
+             261120 bytes fit in a message (256 KB with its attributes). Store large data \
+             elsewhere (S3, a database) and send its key",
+            big.len()
+        )),
         "{}",
         stderr(&output)
     );

@@ -492,9 +492,8 @@ fn check(outgoing: OutgoingMessage) -> std::result::Result<Message, String> {
     })?;
     if body.len() > MAX_PAYLOAD_BYTES {
         return Err(format!(
-            "cannot send to {what} `{name}`: the payload is {} bytes as JSON; at most \
-             {MAX_PAYLOAD_BYTES} bytes fit in a message (256 KB with its attributes)",
-            body.len()
+            "cannot send to {what} `{name}`: {}",
+            eventfn_core::payload_too_large(body.len())
         ));
     }
     serde_json::from_str::<serde::de::IgnoredAny>(&body)
@@ -1027,7 +1026,10 @@ mod tests {
         assert!(bad_name.contains("invalid queue name"), "{bad_name}");
         let big = format!("\"{}\"", "x".repeat(MAX_PAYLOAD_BYTES));
         let too_big = check(outgoing(Kind::Event, "e", &big)).unwrap_err();
-        assert!(too_big.contains("at most"), "{too_big}");
+        assert!(
+            too_big.ends_with(&eventfn_core::payload_too_large(big.len())),
+            "{too_big}"
+        );
         let mut skewed = outgoing(Kind::Event, "e", "1");
         skewed.time = Some(u64::MAX);
         let skewed = check(skewed).unwrap_err();
