@@ -277,6 +277,35 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
+    /// Without --yes, destroy says so before it reads the app or asks AWS anything: here neither
+    /// the manifest nor the endpoint exists.
+    #[test]
+    fn destroy_asks_for_yes_first() {
+        let Cargo::Eventfn(args) = Cargo::try_parse_from([
+            "cargo",
+            "eventfn",
+            "destroy",
+            "--stage",
+            "staging",
+            "--manifest-path",
+            "/nowhere/Cargo.toml",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+        ])
+        .unwrap();
+        let Command::Destroy(destroy) = args.command else {
+            panic!("parsed as destroy")
+        };
+        let error = deploy::destroy(&Shell::default(), &destroy)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "destroying stage `staging` deletes its stack, with every function, topic and queue, \
+             and every message and dead letter waiting in its queues: pass --yes to go ahead"
+        );
+    }
+
     /// clap shows `[env: NAME=value]` in `--help`; a value may hold a password.
     #[test]
     fn help_never_shows_what_an_environment_variable_holds() {
