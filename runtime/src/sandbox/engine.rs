@@ -157,7 +157,7 @@ impl Engine {
         let dispatch = schedule.clone();
         std::thread::Builder::new()
             .name("eventfn-store".into())
-            .spawn(move || store_thread(store, inbox, dispatch))
+            .spawn(move || store_thread(store, inbox, dispatch, log))
             .map_err(|e| format!("cannot start the sandbox's store thread: {e}"))?;
         let mut handlers = Vec::with_capacity(entries.len());
         let mut workers = Vec::with_capacity(entries.len());
@@ -325,6 +325,11 @@ impl Engine {
         })
         .await
         .map_err(Refusal::Store)
+    }
+
+    /// The live log.
+    pub fn log(&self) -> Log {
+        self.log
     }
 
     /// The handlers, in link order.
@@ -521,6 +526,7 @@ fn store_thread(
     mut store: Store,
     inbox: sync_mpsc::Receiver<Command>,
     dispatch: mpsc::UnboundedSender<store::Delivery>,
+    log: Log,
 ) {
     enum Answer {
         Published(Vec<(i64, Vec<store::Delivery>)>),
@@ -583,7 +589,7 @@ fn store_thread(
         if let Err(error) = committed {
             // Nothing of the group is stored: say so to everyone waiting. Outcomes not recorded
             // leave their deliveries pending, so they are delivered again after a restart.
-            tracing::error!("the sandbox's store failed: {error}");
+            log.error(&format!("the sandbox's store failed: {error}"));
             for command in group {
                 match command {
                     Command::Publish { reply, .. } => drop(reply.send(Err(error.clone()))),

@@ -101,7 +101,10 @@ pub async fn serve(engine: Arc<Engine>, listener: TcpListener, info: AppInfo, li
         )),
     });
     let connections = Arc::new(Semaphore::new(limits.connections.max(1)));
-    let mut failing = AcceptErrors::default();
+    let mut failing = AcceptErrors {
+        log: Some(server.engine.log()),
+        ..AcceptErrors::default()
+    };
     loop {
         // Closed never: the semaphore lives as long as this loop.
         let Ok(permit) = connections.clone().acquire_owned().await else {
@@ -140,6 +143,8 @@ pub async fn serve(engine: Arc<Engine>, listener: TcpListener, info: AppInfo, li
 /// doubled up to a second), and a warning at most every [`ACCEPT_ERROR_EVERY`].
 #[derive(Default)]
 struct AcceptErrors {
+    /// Where the warnings go; none in the tests.
+    log: Option<super::log::Log>,
     in_a_row: u32,
     last_said: Option<std::time::Instant>,
     unsaid: u64,
@@ -156,7 +161,11 @@ impl AcceptErrors {
                 0 => String::new(),
                 n => format!(" ({n} more failures since the last warning)"),
             };
-            tracing::warn!("the sandbox could not accept a connection: {error}{more}");
+            if let Some(log) = &self.log {
+                log.warn(&format!(
+                    "the sandbox could not accept a connection: {error}{more}"
+                ));
+            }
             self.last_said = Some(std::time::Instant::now());
             self.unsaid = 0;
         } else {

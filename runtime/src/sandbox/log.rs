@@ -129,6 +129,12 @@ impl Log {
         println!("{on}{bold}warning{off}: {text}");
     }
 
+    /// An error of the sandbox itself that does not stop it, in the live log.
+    pub fn error(&self, text: &str) {
+        let (on, off) = self.paint(RED);
+        println!("{on}error{off}: {text}");
+    }
+
     /// Writes one attempt's line and the tracing output captured during it, at once, so that
     /// concurrent deliveries do not interleave.
     pub fn delivery(&self, line: &Line<'_>, captured: &[u8]) {
@@ -170,6 +176,18 @@ impl Log {
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
+}
+
+/// An error that stops the sandbox, as cargo prints one: `error: ...` on stderr, `error` in bold
+/// red when stderr is a terminal (or as `CARGO_TERM_COLOR` says, unless `NO_COLOR` is set).
+pub fn error(text: &str) {
+    let color = match std::env::var("CARGO_TERM_COLOR").as_deref() {
+        Ok("always") => true,
+        Ok("never") => false,
+        _ => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+    };
+    let (on, off) = if color { (RED, RESET) } else { ("", "") };
+    eprintln!("{on}error{off}: {text}");
 }
 
 /// Runs `attempt` with its tracing output captured; returns its output and the captured bytes.
