@@ -15,6 +15,10 @@
 //!   caught. A failure is retried after 1, 2, 4, ... times the first retry delay (at most five
 //!   minutes) while the handler's `retries` allow, then it is a dead letter. Each subscriber of
 //!   an event has its own delivery, so a failure never re-runs a sibling.
+//! - Each attempt is kept in the store as it starts and as it ends, in the transactions that
+//!   count it and record its outcome. A publish from a handler records the delivery whose
+//!   attempt made it: the attempt runs in a tokio task-local scope that [`LocalBus`] reads (a
+//!   publish from a task the handler spawned is outside it, and records none).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -55,6 +59,8 @@ const MAX_GROUP: usize = 4096;
 pub enum Refusal {
     /// The request is wrong: its message says how.
     Invalid(String),
+    /// What the request names is not there: its message says what and how to find what is.
+    NotFound(String),
     /// The store failed.
     Store(String),
 }
@@ -62,9 +68,17 @@ pub enum Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::Invalid(why) | Refusal::Store(why) => f.write_str(why),
+            Refusal::Invalid(why) | Refusal::NotFound(why) | Refusal::Store(why) => {
+                f.write_str(why)
+            }
         }
     }
+}
+
+tokio::task_local! {
+    /// The delivery whose attempt runs on this task: the publisher that [`LocalBus`] records
+    /// for what its handler publishes.
+    static RUNNING: i64;
 }
 
 /// How the engine runs.
@@ -93,6 +107,7 @@ struct Accepted {
     delay: u64,
     handlers: Vec<&'static str>,
     filtered: Vec<&'static str>,
+    published_by: Option<i64>,
 }
 
 type Reply<T> = oneshot::Sender<std::result::Result<T, String>>;
@@ -102,16 +117,20 @@ enum Command {
         events: Vec<Accepted>,
         reply: Reply<Vec<i64>>,
     },
-    /// Attempt `attempt` of delivery `id` begins: answered once that is on disk.
+    /// Attempt `attempt` of delivery `id` begins at `started`: answered, with the attempt's
+    /// own id (none if the delivery is not pending), once that is on disk.
     Start {
         id: i64,
         attempt: u32,
-        reply: Reply<()>,
+        started: u64,
+        reply: Reply<Option<i64>>,
     },
     Finish {
         id: i64,
         attempt: u32,
-        duration_ms: u64,
+        /// The attempt's own id, as `Start` answered; none when no attempt ran.
+        started: Option<i64>,
+        duration_us: Option<u64>,
         outcome: Outcome,
     },
     Replay {
@@ -123,6 +142,10 @@ enum Command {
         filter: Filter,
         limit: usize,
         reply: Reply<Vec<store::Delivery>>,
+    },
+    Detail {
+        id: i64,
+        reply: Reply<Option<store::Detail>>,
     },
     Resume {
         reply: Reply<usize>,
@@ -235,6 +258,15 @@ impl Engine {
     /// Stores messages, all or none, and delivers them when due; returns their events' ids once
     /// they are on disk.
     pub async fn accept(&self, messages: Vec<Message>) -> std::result::Result<Vec<i64>, Refusal> {
+        self.accept_from(messages, None).await
+    }
+
+    /// [`Engine::accept`], for messages that the handler of delivery `published_by` published.
+    pub async fn accept_from(
+        &self,
+        messages: Vec<Message>,
+        published_by: Option<i64>,
+    ) -> std::result::Result<Vec<i64>, Refusal> {
         let mut events = Vec::with_capacity(messages.len());
         for message in messages {
             if message.delay > MAX_DELAY_MS {
@@ -269,6 +301,7 @@ impl Engine {
                 delay: message.delay,
                 handlers,
                 filtered,
+                published_by,
             });
         }
         let filtered: Vec<(String, Vec<&'static str>)> = events
@@ -332,6 +365,14 @@ impl Engine {
         self.log
     }
 
+    /// Delivery `id` in full: its payload, attempts, and what its handler published.
+    pub async fn detail(&self, id: i64) -> std::result::Result<store::Detail, Refusal> {
+        self.ask(|reply| Command::Detail { id, reply })
+            .await
+            .map_err(Refusal::Store)?
+            .ok_or_else(|| Refusal::NotFound(store::no_delivery(id)))
+    }
+
     /// The handlers, in link order.
     pub fn entries(&self) -> impl Iterator<Item = &'static Entry> + '_ {
         self.handlers.iter().map(|h| h.entry)
@@ -390,7 +431,8 @@ impl Engine {
         let _ = self.store.send(Command::Finish {
             id: delivery.id,
             attempt: delivery.attempts,
-            duration_ms: 0,
+            started: None,
+            duration_us: None,
             outcome: Outcome::Dead { error },
         });
     }
@@ -408,18 +450,22 @@ impl Engine {
         if attempt > handler.options.retries + 1 {
             // Its last attempt was started before the sandbox stopped, and never finished.
             let error = format!(
-                "{} `{}`, handler `{}`: the sandbox stopped during attempt {} of {}, its last",
+                "{} `{}`, handler `{}` (event {}, delivery {}): the sandbox stopped during \
+                 attempt {} of {}, its last",
                 registration.kind.as_str(),
                 registration.name,
                 registration.function,
+                delivery.event,
+                delivery.id,
                 delivery.attempts,
                 handler.options.retries + 1
             );
-            self.log.warn(&format!("delivery {}: {error}", delivery.id));
+            self.log.warn(&error);
             let _ = self.store.send(Command::Finish {
                 id: delivery.id,
                 attempt: delivery.attempts,
-                duration_ms: 0,
+                started: None,
+                duration_us: None,
                 outcome: Outcome::Dead { error },
             });
             return None;
@@ -427,21 +473,29 @@ impl Engine {
         // Counted on disk before the handler runs: a handler that takes the process down (an
         // abort, a stack overflow, the OOM killer) has spent this attempt when the sandbox
         // starts again, as an SQS receive counts on AWS.
-        if let Err(error) = self
-            .ask(|reply| Command::Start { id, attempt, reply })
+        let started_at = now_ms();
+        let started = match self
+            .ask(|reply| Command::Start {
+                id,
+                attempt,
+                started: started_at,
+                reply,
+            })
             .await
         {
-            // Not counted, so not run: it stays pending, and is tried again after a wait.
-            self.log.warn(&format!(
-                "delivery {id}: attempt {attempt} could not be recorded, so it did not start \
+            Ok(started) => started,
+            Err(error) => {
+                // Not counted, so not run: it stays pending, and is tried again after a wait.
+                self.log.warn(&format!(
+                    "delivery {id}: attempt {attempt} could not be recorded, so it did not start \
                  ({error}); trying again in {} ms",
-                self.retry_delay_ms
-            ));
-            delivery.due = now_ms() + self.retry_delay_ms;
-            return Some(delivery);
-        }
-        let started_at = now_ms();
-        let started = Instant::now();
+                    self.retry_delay_ms
+                ));
+                delivery.due = now_ms() + self.retry_delay_ms;
+                return Some(delivery);
+            }
+        };
+        let clock = Instant::now();
         let timeout = Duration::from_secs(u64::from(handler.options.timeout));
         let context = Delivery {
             id: delivery.event.to_string(),
@@ -452,10 +506,11 @@ impl Engine {
         };
         let body = std::mem::take(&mut delivery.body);
         // The body goes back into the delivery for a retry: handlers get their own copy.
-        let (result, captured) =
-            capture(crate::lambda::call(handler.entry, body.clone(), context)).await;
+        let naming = crate::lambda::Naming::Sandbox { delivery: id };
+        let call = crate::lambda::call(handler.entry, body.clone(), context, naming);
+        let (result, captured) = capture(RUNNING.scope(id, call)).await;
         delivery.body = body;
-        let duration = started.elapsed();
+        let duration = clock.elapsed();
         let finished = now_ms();
         let outcome = match result.map_err(|failure| kept(failure.message)) {
             Ok(()) => Outcome::Done,
@@ -477,6 +532,7 @@ impl Engine {
                 kind: registration.kind.as_str(),
                 name: &registration.name,
                 handler: &registration.function,
+                event: delivery.event,
                 delivery: delivery.id,
                 attempt,
                 duration_us: duration.as_micros() as u64,
@@ -505,7 +561,8 @@ impl Engine {
         let _ = self.store.send(Command::Finish {
             id,
             attempt,
-            duration_ms: duration.as_millis() as u64,
+            started,
+            duration_us: Some(duration.as_micros() as u64),
             outcome,
         });
         retry
@@ -532,8 +589,9 @@ fn store_thread(
         Published(Vec<(i64, Vec<store::Delivery>)>),
         Replayed(std::result::Result<std::result::Result<store::Delivery, String>, String>),
         Listed(std::result::Result<Vec<store::Delivery>, String>),
+        Detailed(std::result::Result<Option<store::Detail>, String>),
         Resumed(std::result::Result<Vec<store::Delivery>, String>),
-        Started,
+        Started(Option<i64>),
         Nothing,
     }
     while let Ok(first) = inbox.recv() {
@@ -560,6 +618,7 @@ fn store_thread(
                                 delay: e.delay,
                                 handlers: &e.handlers,
                                 filtered: &e.filtered,
+                                published_by: e.published_by,
                             })
                             .collect();
                         Answer::Published(store.publish_all(&new)?)
@@ -567,20 +626,24 @@ fn store_thread(
                     Command::Finish {
                         id,
                         attempt,
-                        duration_ms,
+                        started,
+                        duration_us,
                         outcome,
                     } => {
-                        store.finish(*id, *attempt, *duration_ms, outcome)?;
+                        store.finish(*id, *attempt, *started, *duration_us, outcome)?;
                         Answer::Nothing
                     }
-                    Command::Start { id, attempt, .. } => {
-                        store.start(*id, *attempt)?;
-                        Answer::Started
-                    }
+                    Command::Start {
+                        id,
+                        attempt,
+                        started,
+                        ..
+                    } => Answer::Started(store.start(*id, *attempt, *started)?),
                     Command::Replay { id, .. } => Answer::Replayed(store.replay(*id, now)),
                     Command::List { filter, limit, .. } => {
                         Answer::Listed(store.list(*filter, *limit))
                     }
+                    Command::Detail { id, .. } => Answer::Detailed(store.detail(*id)),
                     Command::Resume { .. } => Answer::Resumed(store.pending()),
                 });
             }
@@ -595,6 +658,7 @@ fn store_thread(
                     Command::Publish { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::Replay { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::List { reply, .. } => drop(reply.send(Err(error.clone()))),
+                    Command::Detail { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::Resume { reply } => drop(reply.send(Err(error.clone()))),
                     Command::Start { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::Finish { .. } => {}
@@ -621,10 +685,13 @@ fn store_thread(
                     }
                     let _ = reply.send(result);
                 }
-                (Command::Start { reply, .. }, Answer::Started) => {
-                    let _ = reply.send(Ok(()));
+                (Command::Start { reply, .. }, Answer::Started(started)) => {
+                    let _ = reply.send(Ok(started));
                 }
                 (Command::List { reply, .. }, Answer::Listed(result)) => {
+                    let _ = reply.send(result);
+                }
+                (Command::Detail { reply, .. }, Answer::Detailed(result)) => {
                     let _ = reply.send(result);
                 }
                 (Command::Resume { reply }, Answer::Resumed(result)) => {
@@ -753,9 +820,11 @@ impl Bus for LocalBus {
         &self,
         messages: Vec<Message>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + '_>> {
+        // Published from within an attempt's handler: that delivery is its publisher.
+        let published_by = RUNNING.try_with(|id| *id).ok();
         Box::pin(async move {
             self.0
-                .accept(messages)
+                .accept_from(messages, published_by)
                 .await
                 .map(drop)
                 .map_err(|refusal| crate::error::message(refusal.to_string()))
