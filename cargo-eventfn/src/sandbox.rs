@@ -460,7 +460,15 @@ fn show_detail(detail: &DeliveryDetail, now: u64) -> String {
             human_delay(d.delay)
         },
     );
-    field("due", local_time(d.due, full));
+    // Due as published; a retry or a replay is due again later.
+    let due = d.time.saturating_add(d.delay);
+    field("due", local_time(due, full));
+    if d.state == "pending" && d.due != due {
+        field(
+            "next attempt",
+            format!("{} ({})", local_time(d.due, full), until(d.due, now)),
+        );
+    }
     field("attempts", d.attempts.to_string());
     field(
         "payload",
@@ -568,6 +576,14 @@ fn local_time(ms: u64, format: &str) -> String {
         .timestamp_millis_opt(ms as i64)
         .single()
         .map_or_else(|| format!("{ms}ms"), |t| t.format(format).to_string())
+}
+
+/// How long until `time`, at `now`: `in 5s`, `now`.
+fn until(time: u64, now: u64) -> String {
+    match time.saturating_sub(now) {
+        0..1000 => "now".to_owned(),
+        ms => format!("in {}", human_delay(ms)),
+    }
 }
 
 /// How long ago `time` was, at `now`: `5s ago`, `1h 30m ago`, `now`.
@@ -794,6 +810,22 @@ mod tests {
                 clock(1_764_000_000_005),
                 clock(1_764_000_000_105),
             )
+        );
+        let mut retried = detail.clone();
+        retried.delivery.state = "pending".into();
+        retried.delivery.due = now + 4_000;
+        let shown = show_detail(&retried, now);
+        assert!(
+            shown.starts_with("delivery 14 of event `broken` to app::broken: pending, due in 4s\n"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&format!(
+                "due           {}\nnext attempt  {} (in 4s)\n",
+                full(1_764_000_000_000),
+                full(now + 4_000)
+            )),
+            "{shown}"
         );
         let mut filtered = detail.clone();
         filtered.delivery.state = "filtered".into();
