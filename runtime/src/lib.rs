@@ -396,12 +396,12 @@
 //!
 //! ```text
 //! 08:16:22.993 event account-signup → welcome::send_welcome (event 9, delivery 13, attempt 1) 389µs ok
-//! 08:16:22.993 event account-check-email → welcome::check_email (event 11, delivery 15, attempt 1) 41µs failed, retry in 1s
+//! 08:16:22.993 event account-check-email → welcome::check_email (event 10, delivery 15, attempt 1) 41µs failed, retry in 1s
 //! ```
 //!
 //! An **event** is one publish, by the id `cargo eventfn publish` prints; a **delivery** is its
 //! delivery to one handler, with its own attempts, by the id `events` lists and `events ID` and
-//! `replay ID` take. A failure in the sandbox names both, `(event 11, delivery 15, attempt 1)`,
+//! `replay ID` take. A failure in the sandbox names both, `(event 10, delivery 15, attempt 1)`,
 //! where on Lambda it names the SQS message.
 //!
 //! Its API listens on 127.0.0.1 (port 4747, or `--port`), and these commands talk to it:
