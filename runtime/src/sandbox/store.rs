@@ -294,8 +294,8 @@ const MIGRATE_0_TO_1: &str = "
     PRAGMA user_version = 1;
 ";
 
-/// The columns [`row`] reads, but the payload: [`SELECT`] adds it, [`LIST`] adds it only when a
-/// listing carries it.
+/// The columns [`row`] reads but the payload, which each query adds after them (`, e.body`):
+/// [`row`] reads it always, a listing's [`Budget`] only when the listing carries it.
 const COLUMNS: &str = "
     SELECT d.id, d.event, e.kind, e.name, length(CAST(e.body AS BLOB)), e.time, e.delay, d.handler,
            d.state, d.attempts, d.due, d.duration_us, d.error, e.published_by";
