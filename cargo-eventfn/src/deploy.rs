@@ -772,6 +772,14 @@ async fn upload(
 
 pub fn destroy(shell: &Shell, args: &DestroyArgs) -> Result<()> {
     stack::check_stage(&args.stage)?;
+    // Said before anything is read or asked of AWS: without --yes there is nothing to do.
+    if !args.yes {
+        bail!(
+            "destroying stage `{}` deletes its stack, with every function, topic and queue, and \
+             every message and dead letter waiting in its queues: pass --yes to go ahead",
+            args.stage
+        );
+    }
     let config = args.app.config()?;
     let stack_name = stack::stack_name(&config.app, &args.stage);
     let runtime = runtime()?;
@@ -794,13 +802,6 @@ pub fn destroy(shell: &Shell, args: &DestroyArgs) -> Result<()> {
         }
         let stack_id = existing.stack_id().unwrap_or(&stack_name).to_owned();
         let resources = resources(&session, &cf, &stack_id).await?;
-        if !args.yes {
-            bail!(
-                "destroying stack `{stack_name}` deletes its {} resources, with every message \
-                 waiting in its queues and dead-letter queues: pass --yes to go ahead",
-                resources.len()
-            );
-        }
         shell.status(
             "Destroying",
             format!(

@@ -88,23 +88,33 @@ enum Command {
     ///
     /// Events, queues, schedules, delays, retries and dead letters run as on AWS, offline. Every
     /// publish is stored (in <target-dir>/eventfn/<app>/sandbox/) before it is acknowledged, so
-    /// a restart, even after a kill, loses nothing. Each delivery attempt is logged with its
-    /// handler, attempt, duration and outcome. The sandbox's API listens on 127.0.0.1 only;
-    /// other local processes publish into it with EVENTFN_SANDBOX set to the address it prints.
+    /// a restart, even after a kill, loses nothing; the store keeps earlier runs too, until
+    /// --reset. Each delivery attempt is logged with its handler, event, delivery, attempt,
+    /// duration and outcome. The sandbox's API listens on 127.0.0.1 only; other local processes
+    /// publish into it with EVENTFN_SANDBOX set to the address it prints.
     Dev(dev::DevArgs),
 
-    /// Publish an event (or enqueue a job) into the running sandbox.
+    /// Publish an event (or enqueue a job) into the running sandbox, and print its event id.
+    ///
+    /// Each handler of the event gets a delivery of it, with an id of its own: `cargo eventfn
+    /// events` lists them.
     Publish(sandbox::PublishArgs),
 
     /// Fire a schedule of the running sandbox now.
     Trigger(sandbox::TriggerArgs),
 
-    /// List the running sandbox's recent deliveries: handler, state, attempts, duration, error;
-    /// with --stage NAME --dead, the dead letters of a deployed stage.
+    /// List the running sandbox's recent deliveries, or show one in full; with --stage NAME
+    /// --dead, list the dead letters of a deployed stage.
     ///
-    /// A delivery is pending (due, or waiting for a retry), done, dead (every attempt failed),
+    /// A delivery is an event's delivery to one of its handlers. The list has, newest first,
+    /// each delivery's id, when its event was published (local time, and how long ago), its
+    /// state, attempts, last duration, event and handler, and the error of its last attempt. A
+    /// delivery is pending (due, or waiting for a retry), done, dead (every attempt failed),
     /// or filtered: its payload does not match the handler's `filter`, so it never ran, as on
-    /// AWS, where the handler's subscription drops it.
+    /// AWS, where the handler's subscription drops it. `events ID` shows one delivery: its
+    /// payload, its event (id, name, publish time, delay, due), every attempt with its start,
+    /// duration and error, and the deliveries of what its handler published. With
+    /// --message-format json, the sandbox's answer, payloads included.
     ///
     /// A deployed stage's dead letters are listed from every dead-letter queue of its stack:
     /// id, attempts, age, event and handler, and why the last attempt failed (recorded by the
@@ -276,6 +286,35 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Without --yes, destroy says so before it reads the app or asks AWS anything: here neither
+    /// the manifest nor the endpoint exists.
+    #[test]
+    fn destroy_asks_for_yes_first() {
+        let Cargo::Eventfn(args) = Cargo::try_parse_from([
+            "cargo",
+            "eventfn",
+            "destroy",
+            "--stage",
+            "staging",
+            "--manifest-path",
+            "/nowhere/Cargo.toml",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+        ])
+        .unwrap();
+        let Command::Destroy(destroy) = args.command else {
+            panic!("parsed as destroy")
+        };
+        let error = deploy::destroy(&Shell::default(), &destroy)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "destroying stage `staging` deletes its stack, with every function, topic and queue, \
+             and every message and dead letter waiting in its queues: pass --yes to go ahead"
+        );
+    }
 
     /// clap shows `[env: NAME=value]` in `--help`; a value may hold a password.
     #[test]

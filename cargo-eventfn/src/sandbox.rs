@@ -1,5 +1,10 @@
 //! `cargo eventfn publish`, `trigger`, `events` and `replay`: requests to a running sandbox's API
 //! (`eventfn_core::sandbox`), found at `--sandbox`, `EVENTFN_SANDBOX` or the default port.
+//!
+//! They name the sandbox's two ids as it does: the **event** (a publish, an enqueue or a
+//! schedule's firing; `publish` and `trigger` print its id) and the **delivery** (that event's
+//! delivery to one handler; `events` lists their ids, `events ID` shows one, `replay ID` replays
+//! one).
 
 use std::io::Read as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use eventfn_core::sandbox::{
-    ApiError, Deliveries, DeliveryView, OutgoingMessage, PublishRequest, Published, ReplayRequest,
-    SANDBOX_ENV, TriggerRequest,
+    ApiError, AttemptView, Deliveries, DeliveryDetail, DeliveryView, OutgoingMessage,
+    PublishRequest, Published, ReplayRequest, SANDBOX_ENV, TriggerRequest, duration_us,
 };
 use eventfn_core::{Kind, MAX_PAYLOAD_BYTES, parse_after, validate_name};
 use serde::Serialize;
@@ -63,6 +68,12 @@ pub struct TriggerArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct EventsArgs {
+    /// Show one delivery in full: its payload, its event, each attempt with its time, duration
+    /// and error, and what its handler published. ID is a delivery's, as the DELIVERY column
+    /// lists them.
+    #[arg(value_name = "ID", conflicts_with_all = ["failed", "dead", "limit"])]
+    pub id: Option<String>,
+
     /// Only deliveries whose last attempt failed: waiting for a retry, or dead.
     #[arg(long, conflicts_with = "dead")]
     pub failed: bool,
@@ -88,8 +99,8 @@ pub struct EventsArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ReplayArgs {
-    /// The dead letter's id, as `cargo eventfn events --dead` lists it (with --stage, as
-    /// `events --stage NAME --dead` does).
+    /// The dead delivery's id, as the DELIVERY column of `cargo eventfn events --dead` lists it
+    /// (with --stage, a dead letter's id, as `events --stage NAME --dead` lists it).
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub id: Option<String>,
 
@@ -157,7 +168,11 @@ impl Sandbox {
             let why = serde_json::from_str::<ApiError>(&text)
                 .map(|e| e.error)
                 .unwrap_or(text);
-            bail!("the sandbox refused it ({status}): {why}");
+            // The request was wrong, and the sandbox says how: that is the whole error.
+            if status.is_client_error() {
+                bail!("{why}");
+            }
+            bail!("the sandbox failed ({status}): {why}");
         }
         serde_json::from_str(&text).with_context(|| {
             format!(
@@ -185,13 +200,12 @@ pub fn publish(shell: &Shell, args: &PublishArgs) -> Result<()> {
     // Checked, and sent as written: parsing it into a value would reorder keys and round large
     // numbers.
     serde_json::from_str::<serde::de::IgnoredAny>(&body)
-        .map_err(|e| anyhow!("the payload for {what} `{name}` is not JSON: {e}"))?;
+        .map_err(|e| anyhow!("cannot send to {what} `{name}`: the payload is not JSON: {e}"))?;
     let body = body.trim().to_owned();
     if body.len() > MAX_PAYLOAD_BYTES {
         bail!(
-            "the payload for {what} `{name}` is {} bytes as JSON; at most {MAX_PAYLOAD_BYTES} bytes \
-             fit in a message (256 KB with its attributes)",
-            body.len()
+            "cannot send to {what} `{name}`: {}",
+            eventfn_core::payload_too_large(body.len())
         );
     }
     let time = now_ms();
@@ -249,12 +263,7 @@ pub fn replay(shell: &Shell, args: &ReplayArgs) -> Result<()> {
     }
     args.stage.without_stage()?;
     let ids: Vec<i64> = match &args.id {
-        Some(id) => vec![id.parse().map_err(|_| {
-            anyhow!(
-                "`{id}` is not a delivery id of the sandbox: those are numbers, as `cargo eventfn \
-                 events --dead` lists them (for a deployed stage, add --stage NAME)"
-            )
-        })?],
+        Some(id) => vec![delivery_id(id, "for a deployed stage, add --stage NAME")?],
         None => {
             // The API's largest page; what is beyond it stays dead, and a second `--all`
             // replays it.
@@ -285,18 +294,37 @@ fn replay_one(shell: &Shell, sandbox: &Sandbox, id: i64) -> Result<()> {
     shell.status(
         "Replaying",
         format!(
-            "delivery {} of {} `{}` to `{}`",
+            "delivery {} of {} `{}` (event {}) to `{}`",
             delivery.id,
             delivery.kind.as_str(),
             delivery.name,
+            delivery.event,
             delivery.handler
         ),
     );
     Ok(())
 }
 
+/// A delivery id as typed; `hint` says what else it may have been meant for.
+fn delivery_id(id: &str, hint: &str) -> Result<i64> {
+    id.trim().parse().map_err(|_| {
+        anyhow!(
+            "`{}` is not a delivery id of the sandbox: those are numbers, as the DELIVERY column \
+             of `cargo eventfn events` lists them ({hint})",
+            eventfn_core::quote::excerpt(id)
+        )
+    })
+}
+
 pub fn events(args: &EventsArgs) -> Result<()> {
     if let Some(stage) = &args.stage.stage {
+        if let Some(id) = &args.id {
+            bail!(
+                "`events {}` shows a delivery of the sandbox; a deployed stage's dead letters are \
+                 listed, whole, with `cargo eventfn events --stage {stage} --dead`",
+                eventfn_core::quote::excerpt(id)
+            );
+        }
         return crate::dead::events(
             &args.stage,
             stage,
@@ -306,6 +334,21 @@ pub fn events(args: &EventsArgs) -> Result<()> {
         );
     }
     args.stage.without_stage()?;
+    if let Some(id) = &args.id {
+        let id = delivery_id(
+            id,
+            "the event ids that `publish` prints are not delivery ids",
+        )?;
+        let detail: DeliveryDetail = args
+            .sandbox
+            .call(&format!("/v1/deliveries/{id}"), None::<&()>)?;
+        if args.message_format == MessageFormat::Json {
+            println!("{}", serde_json::to_string(&detail)?);
+        } else {
+            print!("{}", show_detail(&detail, now_ms()));
+        }
+        return Ok(());
+    }
     let filter = if args.dead {
         "dead"
     } else if args.failed {
@@ -328,12 +371,17 @@ pub fn events(args: &EventsArgs) -> Result<()> {
         anstream::eprintln!("{which}");
         return Ok(());
     }
-    let now = now_ms();
-    println!(
-        "{:>8}  {:<8}  {:>8}  {:>8}  WHAT",
-        "ID", "STATE", "ATTEMPTS", "DURATION"
+    print!("{}", show_list(&listed.deliveries, now_ms()));
+    Ok(())
+}
+
+/// The listing of `events`, at `now`: a line per delivery, and its error beneath it.
+fn show_list(deliveries: &[DeliveryView], now: u64) -> String {
+    let mut out = format!(
+        "{:>8}  {:<20}  {:<8}  {:>8}  {:>8}  WHAT\n",
+        "DELIVERY", "PUBLISHED", "STATE", "ATTEMPTS", "DURATION"
     );
-    for d in &listed.deliveries {
+    for d in deliveries {
         // As on AWS, where the handler's subscription drops what its filter does not match.
         let filtered = if d.state == "filtered" {
             ": the payload does not match its filter"
@@ -345,23 +393,263 @@ pub fn events(args: &EventsArgs) -> Result<()> {
         } else {
             String::new()
         };
-        println!(
-            "{:>8}  {:<8}  {:>8}  {:>8}  {} `{}` (event {}) → {}{due}{filtered}",
+        out.push_str(&format!(
+            "{:>8}  {}  {:<10}  {:<8}  {:>8}  {:>8}  {} `{}` (event {}) → {}{due}{filtered}\n",
             d.id,
+            local_time(d.time, "%H:%M:%S"),
+            age(d.time, now),
             d.state,
             d.attempts,
-            d.duration
-                .map_or_else(|| "-".to_owned(), |ms| format!("{ms}ms")),
+            duration(d),
             d.kind.as_str(),
             d.name,
             d.event,
             d.handler
-        );
+        ));
         if let Some(error) = &d.error {
-            println!("{:>10}error: {error}", "");
+            out.push_str(&format!("{:>10}error: {error}\n", ""));
         }
     }
-    Ok(())
+    out
+}
+
+/// How long its last attempt took, as the live log shows it; from a sandbox that said only
+/// milliseconds, those.
+fn duration(d: &DeliveryView) -> String {
+    match (d.duration_us, d.duration) {
+        (Some(us), _) => duration_us(us),
+        (None, Some(ms)) => format!("{ms}ms"),
+        (None, None) => "-".to_owned(),
+    }
+}
+
+/// `events ID`, at `now`: the delivery, its event, its payload, its attempts and what its handler
+/// published.
+fn show_detail(detail: &DeliveryDetail, now: u64) -> String {
+    let d = &detail.delivery;
+    let full = "%Y-%m-%d %H:%M:%S%.3f";
+    let mut out = format!(
+        "delivery {} of {} `{}` to {}: {}\n\n",
+        d.id,
+        d.kind.as_str(),
+        d.name,
+        d.handler,
+        state(d, now)
+    );
+    let mut field = |name: &str, value: String| out.push_str(&format!("{name:<13} {value}\n"));
+    field(
+        "event",
+        format!("{} ({} `{}`)", d.event, d.kind.as_str(), d.name),
+    );
+    field("handler", d.handler.clone());
+    field(
+        "published",
+        format!("{} ({})", local_time(d.time, full), age(d.time, now)),
+    );
+    if let Some(by) = d.published_by {
+        field(
+            "published by",
+            format!("the handler of delivery {by} (`cargo eventfn events {by}`)"),
+        );
+    }
+    field(
+        "delay",
+        if d.delay == 0 {
+            "none".to_owned()
+        } else {
+            human_delay(d.delay)
+        },
+    );
+    // Due as published; a retry or a replay is due again later.
+    let due = d.time.saturating_add(d.delay);
+    field("due", local_time(due, full));
+    if d.state == "pending" && d.due != due {
+        field(
+            "next attempt",
+            format!("{} ({})", local_time(d.due, full), until(d.due, now)),
+        );
+    }
+    field("attempts", d.attempts.to_string());
+    field(
+        "payload",
+        format!("{} byte{}", d.size, if d.size == 1 { "" } else { "s" }),
+    );
+    match &d.body {
+        Some(body) => {
+            for line in pretty_json(body).lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+        None => out.push_str("    (not in the sandbox's answer)\n"),
+    }
+
+    out.push_str("\nattempts\n");
+    if detail.earlier_attempts > 0 {
+        out.push_str(&format!(
+            "    ({} earlier attempts not shown)\n",
+            detail.earlier_attempts
+        ));
+    }
+    for a in &detail.attempts {
+        out.push_str(&show_attempt(a));
+    }
+    if detail.attempts.is_empty() {
+        out.push_str(if d.state == "filtered" {
+            "    none: the payload does not match the handler's filter\n"
+        } else if d.attempts > 0 {
+            "    not kept: made before this sandbox kept attempts\n"
+        } else {
+            "    none yet\n"
+        });
+    }
+
+    if !detail.published.is_empty() {
+        let events: std::collections::BTreeSet<i64> =
+            detail.published.iter().map(|p| p.event).collect();
+        out.push_str(&format!(
+            "\npublished {} event{}, delivered as\n",
+            events.len(),
+            if events.len() == 1 { "" } else { "s" }
+        ));
+        for p in &detail.published {
+            out.push_str(&format!(
+                "{:>8}  {:<8}  {} `{}` (event {}) → {}\n",
+                p.id,
+                p.state,
+                p.kind.as_str(),
+                p.name,
+                p.event,
+                p.handler
+            ));
+        }
+        if detail.more_published > 0 {
+            out.push_str(&format!(
+                "    and {} more deliveries\n",
+                detail.more_published
+            ));
+        }
+    }
+    out
+}
+
+/// A delivery's state, said in words.
+fn state(d: &DeliveryView, now: u64) -> String {
+    match d.state.as_str() {
+        "pending" if d.due > now => format!("pending, due in {}", human_delay(d.due - now)),
+        "pending" if d.attempts > 0 => "pending, to be retried now".to_owned(),
+        "dead" => format!(
+            "dead after {} attempt{} (`cargo eventfn replay {}` delivers it again)",
+            d.attempts,
+            if d.attempts == 1 { "" } else { "s" },
+            d.id
+        ),
+        "filtered" => "filtered: the payload does not match the handler's filter".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn show_attempt(a: &AttemptView) -> String {
+    let outcome = match a.outcome.as_str() {
+        "done" => "ok",
+        "retry" => "failed, retried",
+        "dead" => "failed, dead letter",
+        "stopped" => "did not finish: the sandbox stopped during it",
+        "running" => "running",
+        other => other,
+    };
+    let mut out = format!(
+        "{:>8}  {}  {:>8}  {outcome}\n",
+        a.attempt,
+        local_time(a.started, "%H:%M:%S%.3f"),
+        a.duration_us.map_or_else(|| "-".to_owned(), duration_us),
+    );
+    if let Some(error) = &a.error {
+        out.push_str(&format!("{:>10}error: {error}\n", ""));
+    }
+    out
+}
+
+/// `ms` (since the Unix epoch) in the machine's time zone, as `format` (chrono's) says.
+fn local_time(ms: u64, format: &str) -> String {
+    use chrono::TimeZone as _;
+    chrono::Local
+        .timestamp_millis_opt(ms as i64)
+        .single()
+        .map_or_else(|| format!("{ms}ms"), |t| t.format(format).to_string())
+}
+
+/// How long until `time`, at `now`: `in 5s`, `now`.
+fn until(time: u64, now: u64) -> String {
+    match time.saturating_sub(now) {
+        0..1000 => "now".to_owned(),
+        ms => format!("in {}", human_delay(ms)),
+    }
+}
+
+/// How long ago `time` was, at `now`: `5s ago`, `1h 30m ago`, `now`.
+fn age(time: u64, now: u64) -> String {
+    match now.saturating_sub(time) {
+        0..1000 => "now".to_owned(),
+        ms => format!("{} ago", human_delay(ms)),
+    }
+}
+
+/// JSON text laid out with two spaces per level, its keys in their order and its numbers as
+/// written (parsed into a value, they would be sorted and rounded). `text` is JSON: the sandbox
+/// stores nothing else.
+fn pretty_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut chars = text.trim().chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+                if matches!(chars.peek(), Some('}' | ']')) {
+                    // Empty: `{}` or `[]`.
+                    out.extend(chars.next());
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `5m`, `1h 30m`, `2d 3h`: the two largest units.
@@ -411,5 +699,180 @@ mod tests {
             sandbox: "http://127.0.0.1:4747/".into(),
         };
         assert_eq!(ok.url("/v1/app").unwrap(), "http://127.0.0.1:4747/v1/app");
+    }
+
+    fn delivery(id: i64, state: &str) -> DeliveryView {
+        DeliveryView {
+            id,
+            event: 9,
+            kind: Kind::Event,
+            name: "broken".into(),
+            handler: "app::broken".into(),
+            state: state.into(),
+            attempts: 2,
+            time: 1_764_000_000_000,
+            delay: 0,
+            due: 1_764_000_000_000,
+            duration: Some(1),
+            duration_us: Some(1_234),
+            error: Some("still broken".into()),
+            body: Some(r#"{"user":"u1","n":[1,2.50]}"#.into()),
+            size: 26,
+            published_by: None,
+        }
+    }
+
+    #[test]
+    fn the_listing_shows_when_each_was_published_and_durations_as_the_log_does() {
+        let now = 1_764_000_125_000;
+        let mut pending = delivery(15, "pending");
+        pending.due = now + 3_000;
+        pending.error = None;
+        pending.duration_us = None;
+        pending.duration = None;
+        let mut old = delivery(3, "done");
+        (old.duration, old.duration_us, old.error) = (Some(7), None, None);
+        let shown = show_list(&[pending, delivery(14, "dead"), old], now);
+        let time = local_time(1_764_000_000_000, "%H:%M:%S");
+        assert_eq!(
+            shown,
+            format!(
+                "DELIVERY  PUBLISHED             STATE     ATTEMPTS  DURATION  WHAT\n\
+                 \x20     15  {time}  2m 5s ago   pending          2         -  event `broken` (event 9) → app::broken (due in 3s)\n\
+                 \x20     14  {time}  2m 5s ago   dead             2     1.2ms  event `broken` (event 9) → app::broken\n\
+                 \x20         error: still broken\n\
+                 \x20      3  {time}  2m 5s ago   done             2       7ms  event `broken` (event 9) → app::broken\n"
+            )
+        );
+    }
+
+    #[test]
+    fn one_delivery_is_shown_in_full() {
+        let now = 1_764_000_125_000;
+        let mut child = delivery(16, "done");
+        (child.event, child.name, child.handler) = (10, "check-email".into(), "app::check".into());
+        let detail = DeliveryDetail {
+            delivery: delivery(14, "dead"),
+            attempts: vec![
+                AttemptView {
+                    attempt: 1,
+                    started: 1_764_000_000_005,
+                    duration_us: Some(420),
+                    outcome: "retry".into(),
+                    error: Some("boom".into()),
+                },
+                AttemptView {
+                    attempt: 2,
+                    started: 1_764_000_000_105,
+                    duration_us: None,
+                    outcome: "stopped".into(),
+                    error: None,
+                },
+            ],
+            earlier_attempts: 0,
+            published: vec![child.clone(), DeliveryView { id: 17, ..child }],
+            more_published: 3,
+        };
+        let full = |ms| local_time(ms, "%Y-%m-%d %H:%M:%S%.3f");
+        let clock = |ms| local_time(ms, "%H:%M:%S%.3f");
+        assert_eq!(
+            show_detail(&detail, now),
+            format!(
+                "delivery 14 of event `broken` to app::broken: dead after 2 attempts \
+                 (`cargo eventfn replay 14` delivers it again)\n\
+                 \n\
+                 event         9 (event `broken`)\n\
+                 handler       app::broken\n\
+                 published     {} (2m 5s ago)\n\
+                 delay         none\n\
+                 due           {}\n\
+                 attempts      2\n\
+                 payload       26 bytes\n\
+                 \x20   {{\n\
+                 \x20     \"user\": \"u1\",\n\
+                 \x20     \"n\": [\n\
+                 \x20       1,\n\
+                 \x20       2.50\n\
+                 \x20     ]\n\
+                 \x20   }}\n\
+                 \n\
+                 attempts\n\
+                 \x20      1  {}     420µs  failed, retried\n\
+                 \x20         error: boom\n\
+                 \x20      2  {}         -  did not finish: the sandbox stopped during it\n\
+                 \n\
+                 published 1 event, delivered as\n\
+                 \x20     16  done      event `check-email` (event 10) → app::check\n\
+                 \x20     17  done      event `check-email` (event 10) → app::check\n\
+                 \x20   and 3 more deliveries\n",
+                full(1_764_000_000_000),
+                full(1_764_000_000_000),
+                clock(1_764_000_000_005),
+                clock(1_764_000_000_105),
+            )
+        );
+        let mut retried = detail.clone();
+        retried.delivery.state = "pending".into();
+        retried.delivery.due = now + 4_000;
+        let shown = show_detail(&retried, now);
+        assert!(
+            shown.starts_with("delivery 14 of event `broken` to app::broken: pending, due in 4s\n"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&format!(
+                "due           {}\nnext attempt  {} (in 4s)\n",
+                full(1_764_000_000_000),
+                full(now + 4_000)
+            )),
+            "{shown}"
+        );
+        let mut filtered = detail.clone();
+        filtered.delivery.state = "filtered".into();
+        filtered.delivery.published_by = Some(11);
+        (filtered.attempts, filtered.published) = (vec![], vec![]);
+        let shown = show_detail(&filtered, now);
+        assert!(
+            shown
+                .contains("published by  the handler of delivery 11 (`cargo eventfn events 11`)\n"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("attempts\n    none: the payload does not match the handler's filter\n"),
+            "{shown}"
+        );
+        assert!(!shown.contains("published 1 event"), "{shown}");
+    }
+
+    #[test]
+    fn payloads_are_laid_out_as_written() {
+        assert_eq!(pretty_json("8"), "8");
+        assert_eq!(pretty_json(r#" "a" "#), r#""a""#);
+        assert_eq!(pretty_json("{}"), "{}");
+        assert_eq!(pretty_json("[ ]"), "[]");
+        assert_eq!(
+            pretty_json(r#"{"z":1e400,"a":{"b":[]},"s":"x, {\"y\": [1]}\\"}"#),
+            "{\n  \"z\": 1e400,\n  \"a\": {\n    \"b\": []\n  },\n  \"s\": \"x, {\\\"y\\\": [1]}\\\\\"\n}"
+        );
+    }
+
+    #[test]
+    fn ages_read_in_their_two_largest_units() {
+        assert_eq!(age(10_000, 10_500), "now");
+        assert_eq!(age(10_000, 9_000), "now");
+        assert_eq!(age(0, 5_400_000), "1h 30m ago");
+    }
+
+    #[test]
+    fn a_delivery_id_is_a_number() {
+        assert_eq!(delivery_id(" 14 ", "x").unwrap(), 14);
+        let error = delivery_id("m-1", "for a deployed stage, add --stage NAME")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "`m-1` is not a delivery id of the sandbox: those are numbers, as the DELIVERY column \
+             of `cargo eventfn events` lists them (for a deployed stage, add --stage NAME)"
+        );
     }
 }

@@ -37,3 +37,25 @@ pub const SECTION: &str = "eventfn_manifest";
 /// The largest payload, as JSON, that a message may carry: SNS and SQS take 256 KB per message,
 /// counting its attributes, for which eventfn keeps 1 KB.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024 - 1024;
+
+/// Why a payload of `bytes` bytes as JSON is refused, and what to do instead: one text for
+/// `eventfn::publish`, the sandbox's API and `cargo eventfn publish`, each of which puts what it
+/// was sending to (`cannot send to event `x`: `) in front.
+pub fn payload_too_large(bytes: usize) -> String {
+    format!(
+        "the payload is {bytes} bytes as JSON; at most {MAX_PAYLOAD_BYTES} bytes fit in a message \
+         (256 KB with its attributes). Store large data elsewhere (S3, a database) and send its key"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_payload_too_large_is_refused_with_advice() {
+        assert_eq!(
+            super::payload_too_large(300_000),
+            "the payload is 300000 bytes as JSON; at most 261120 bytes fit in a message (256 KB \
+             with its attributes). Store large data elsewhere (S3, a database) and send its key"
+        );
+    }
+}

@@ -9,7 +9,14 @@
 //! | `POST /v1/publish` | [`PublishRequest`] | [`Published`] |
 //! | `POST /v1/trigger` | [`TriggerRequest`] | [`Published`] |
 //! | `GET /v1/deliveries?filter=all\|failed\|dead&limit=N` | | [`Deliveries`] |
+//! | `GET /v1/deliveries/{id}` | | [`DeliveryDetail`] |
 //! | `POST /v1/replay` | [`ReplayRequest`] | [`DeliveryView`] |
+//!
+//! Two ids name what the sandbox stores, and it calls them so everywhere (its log, its errors,
+//! `cargo eventfn`): an **event** is one publish (or enqueue, or a schedule's firing), by the id
+//! [`Published::events`] returns; a **delivery** is that event's delivery to one of its
+//! handlers, with its own attempts and state, by the id `GET /v1/deliveries` lists, the one
+//! `GET /v1/deliveries/{id}` and `POST /v1/replay` take.
 //!
 //! The API is for this machine's processes, not for web pages its user visits: the sandbox
 //! answers only requests whose `Host` is its own loopback address and port (`127.0.0.1`,
@@ -17,7 +24,13 @@
 //! DNS rebinding reads nothing), and takes writes only as `Content-Type: application/json` (which
 //! a cross-site form or `fetch` cannot send without the preflight it refuses). A publish carries
 //! at most [`MAX_MESSAGES`] messages and [`MAX_PUBLISH_BYTES`]; any other body at most
-//! [`MAX_SMALL_BYTES`]: more is `413` before it is read.
+//! [`MAX_SMALL_BYTES`]: more is `413` before it is read. Answers are bounded too: a listing
+//! carries at most 10,000 deliveries and their payloads as far as
+//! [`MAX_LISTED_PAYLOAD_BYTES`] and [`MAX_LISTED_PAYLOADS_BYTES`] allow, and one delivery in full
+//! its last 1,000 attempts and the first 1,000 deliveries of what its handler published.
+//!
+//! Fields added since the first version of this API are optional (or have a default) when read,
+//! so a client reads the answers of an earlier sandbox, and unknown fields are ignored.
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +60,15 @@ pub const MAX_PUBLISH_BYTES: usize = MAX_MESSAGES * (2 * crate::MAX_PAYLOAD_BYTE
 
 /// The largest body of any other request: a name or a number, in a little JSON.
 pub const MAX_SMALL_BYTES: usize = 16 * 1024;
+
+/// The largest payload that a listing ([`Deliveries`], [`DeliveryDetail::published`]) carries: a
+/// larger one is left out of it (its [`DeliveryView::body`] is `None`, its
+/// [`DeliveryView::size`] says how large it is), and `GET /v1/deliveries/{id}` has it whole.
+pub const MAX_LISTED_PAYLOAD_BYTES: usize = 16 * 1024;
+
+/// The most bytes of payloads that one listing carries, newest first: past it, payloads are left
+/// out as those over [`MAX_LISTED_PAYLOAD_BYTES`] are.
+pub const MAX_LISTED_PAYLOADS_BYTES: usize = 4 * 1024 * 1024;
 
 /// A running sandbox's app and handlers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,7 +146,8 @@ pub struct Deliveries {
 /// A delivery of an event to one handler, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryView {
-    /// The delivery's id in the sandbox's store: what `cargo eventfn replay` takes.
+    /// The delivery's id in the sandbox's store: what `cargo eventfn events ID` and `replay`
+    /// take.
     pub id: i64,
     /// The id of the stored event it delivers, as [`Published::events`] returned it; every
     /// subscriber's delivery of one publish has the same.
@@ -145,10 +168,81 @@ pub struct DeliveryView {
     pub delay: u64,
     /// When it is (or was last) due, in milliseconds since the Unix epoch.
     pub due: u64,
-    /// How long its last attempt took, in milliseconds.
+    /// How long its last attempt took, in whole milliseconds: [`DeliveryView::duration_us`]
+    /// rounded down, for the readers of the first version of this API.
     pub duration: Option<u64>,
+    /// How long its last attempt took, in microseconds.
+    #[serde(default)]
+    pub duration_us: Option<u64>,
     /// Why its last attempt failed.
     pub error: Option<String>,
+    /// The payload, as JSON text; `None` in a listing that left it out (see
+    /// [`MAX_LISTED_PAYLOAD_BYTES`]).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The payload's size in bytes, as JSON.
+    #[serde(default)]
+    pub size: u64,
+    /// The delivery whose handler published its event, when a handler did.
+    #[serde(default)]
+    pub published_by: Option<i64>,
+}
+
+/// One delivery in full: what `GET /v1/deliveries/{id}` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryDetail {
+    /// The delivery, with its whole payload.
+    pub delivery: DeliveryView,
+    /// Its attempts, oldest first (the last 1,000; [`DeliveryDetail::earlier_attempts`] counts
+    /// those left out). A replay counts its attempts anew from 1, so after one, attempt 1 comes
+    /// again.
+    pub attempts: Vec<AttemptView>,
+    /// How many earlier attempts are left out.
+    #[serde(default)]
+    pub earlier_attempts: u64,
+    /// The deliveries of the events its handler published, on any of its attempts, oldest
+    /// first (the first 1,000), with payloads as a listing carries them.
+    pub published: Vec<DeliveryView>,
+    /// How many more deliveries of what it published are left out.
+    #[serde(default)]
+    pub more_published: u64,
+}
+
+/// One attempt at a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptView {
+    /// Which attempt, from 1, as the handler's `Context::attempt()` saw it.
+    pub attempt: u32,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started: u64,
+    /// How long it took, in microseconds; `None` while it runs, or when the sandbox stopped
+    /// during it.
+    pub duration_us: Option<u64>,
+    /// `running`, `done`, `retry` (it failed, and another attempt followed), `dead` (it failed,
+    /// and the delivery is a dead letter) or `stopped` (the sandbox stopped during it: killed, or
+    /// taken down by a handler).
+    pub outcome: String,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A duration as the sandbox's live log and `cargo eventfn events` show it: `420µs`, `2.5ms`,
+/// `42ms`, `1.2s`, `2m05s`.
+pub fn duration_us(us: u64) -> String {
+    match us {
+        0..1_000 => format!("{us}µs"),
+        1_000..10_000 => format!("{:.1}ms", us as f64 / 1000.0),
+        _ => duration_ms(us / 1000),
+    }
+}
+
+/// A duration in milliseconds as the sandbox shows it: `420ms`, `1s`, `2.5s`, `2m05s`.
+pub fn duration_ms(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..60_000 => format!("{:.1}s", ms as f64 / 1000.0).replace(".0s", "s"),
+        _ => format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60),
+    }
 }
 
 /// Why a request was refused.
@@ -156,4 +250,40 @@ pub struct DeliveryView {
 pub struct ApiError {
     /// What was wrong, as a sentence for the user.
     pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_the_live_log_shows_them() {
+        assert_eq!(duration_us(0), "0µs");
+        assert_eq!(duration_us(420), "420µs");
+        assert_eq!(duration_us(2_500), "2.5ms");
+        assert_eq!(duration_us(42_000), "42ms");
+        assert_eq!(duration_us(1_200_000), "1.2s");
+        assert_eq!(duration_ms(1_000), "1s");
+        assert_eq!(duration_ms(2_500), "2.5s");
+        assert_eq!(duration_ms(125_000), "2m05s");
+    }
+
+    /// A client of this version reads what a sandbox of the first version answers.
+    #[test]
+    fn an_earlier_sandbox_answer_is_read() {
+        let first = r#"{"id": 14, "event": 9, "kind": "event", "name": "e", "handler": "app::h",
+            "state": "done", "attempts": 1, "time": 1000, "delay": 0, "due": 1000,
+            "duration": 3, "error": null}"#;
+        let view: DeliveryView = serde_json::from_str(first).unwrap();
+        assert_eq!(
+            (
+                view.duration,
+                view.duration_us,
+                view.body,
+                view.size,
+                view.published_by
+            ),
+            (Some(3), None, None, 0, None)
+        );
+    }
 }

@@ -775,31 +775,62 @@ async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> R
         attempt: message.attempt,
         deadline: deadline(entry.registration.options.timeout, lambda_deadline),
     };
-    call(entry, message.body, delivery).await
+    call(entry, message.body, delivery, Naming::Message).await
+}
+
+/// How a failure names the delivery it is about, before its attempt: `message m-1` on Lambda and
+/// in the test kit, `event 9, delivery 14` in the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Naming {
+    /// By its message id, [`Delivery::id`].
+    Message,
+    /// In the sandbox, where [`Delivery::id`] is the stored event's id: by that and by the id
+    /// of this handler's delivery of it, the two ids the sandbox knows.
+    // Made only by the sandbox.
+    #[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
+    Sandbox {
+        /// The delivery's id in the sandbox's store.
+        delivery: i64,
+    },
+}
+
+impl Naming {
+    /// `message m-1, attempt 2` or `event 9, delivery 14, attempt 2`.
+    fn name(self, id: &str, attempt: u32) -> String {
+        let id = if id.is_empty() {
+            "without id".into()
+        } else {
+            excerpt(id)
+        };
+        match self {
+            Naming::Message => format!("message {id}, attempt {attempt}"),
+            Naming::Sandbox { delivery } => {
+                format!("event {id}, delivery {delivery}, attempt {attempt}")
+            }
+        }
+    }
 }
 
 /// Calls a handler with a JSON payload until `delivery.deadline`, catching its panics: how both
 /// Lambda and the local sandbox run an attempt. The failure names the event, the handler, the
-/// message and the attempt.
+/// delivery (as `naming` says) and the attempt.
 pub(crate) async fn call(
     entry: &'static Entry,
     body: String,
     delivery: Delivery,
+    naming: Naming,
 ) -> Result<(), Failure> {
     let registration = &entry.registration;
     let (id, attempt, deadline) = (delivery.id.clone(), delivery.attempt, delivery.deadline);
     // Built only when something fails.
+    let which = || naming.name(&id, attempt);
     let what = || {
         format!(
-            "{} `{}`, handler `{}` (message {}, attempt {attempt})",
+            "{} `{}`, handler `{}` ({})",
             registration.kind.as_str(),
             registration.name,
             registration.function,
-            if id.is_empty() {
-                "without id".into()
-            } else {
-                excerpt(&id)
-            },
+            which()
         )
     };
     // A panic is caught here, so the runtime keeps serving; dropping the call on timeout cancels it.
@@ -828,9 +859,8 @@ pub(crate) async fn call(
         Ok(Err(error)) if error.is::<crate::PayloadError>() => Err(Failure::new(
             FailureKind::PayloadError,
             format!(
-                "{error} (message {}, attempt {attempt}; not retried: every attempt would read \
-                 it the same way)",
-                excerpt(&id)
+                "{error} ({}; not retried: every attempt would read it the same way)",
+                which()
             ),
         )),
         Ok(Err(error)) if error.is::<crate::Permanent>() => Err(Failure::new(

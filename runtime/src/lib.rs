@@ -396,13 +396,19 @@
 //! bus, offline, with the semantics it has on AWS: every subscriber gets its own delivery, retries
 //! and timeouts as above, dead letters, delays, filters, queues in batches, schedules on their
 //! `rate` or `cron`. Every publish is stored (SQLite, under `target/eventfn/<app>/sandbox/`) before
-//! it is acknowledged, so what is pending or delayed survives a restart. The live log has a line
-//! per attempt, with the handler's `tracing` events beneath it:
+//! it is acknowledged, so what is pending or delayed survives a restart; the store keeps earlier
+//! runs too, with every attempt, until `cargo eventfn dev --reset`. The live log has a line per
+//! attempt, with the handler's `tracing` events beneath it:
 //!
 //! ```text
-//! 06:16:22.993 event account-signup → welcome::send_welcome #13 attempt 1 389µs ok
-//! 06:16:22.993 event account-check-email → welcome::check_email #15 attempt 1 41µs failed, retry in 1s
+//! 08:16:22.993 event account-signup → welcome::send_welcome (event 9, delivery 13, attempt 1) 389µs ok
+//! 08:16:22.993 event account-check-email → welcome::check_email (event 10, delivery 15, attempt 1) 41µs failed, retry in 1s
 //! ```
+//!
+//! An **event** is one publish, by the id `cargo eventfn publish` prints; a **delivery** is its
+//! delivery to one handler, with its own attempts, by the id `events` lists and `events ID` and
+//! `replay ID` take. A failure in the sandbox names both, `(event 10, delivery 15, attempt 1)`,
+//! where on Lambda it names the SQS message.
 //!
 //! Its API listens on 127.0.0.1 (port 4747, or `--port`), and these commands talk to it:
 //!
@@ -411,8 +417,9 @@
 //! cargo eventfn publish user.welcome-due '"ada@example.com"' --after "5 minutes"
 //! cargo eventfn publish thumbnails '{"key": "a.png"}' --queue
 //! cargo eventfn trigger nightly-cleanup
-//! cargo eventfn events            # every delivery: pending, done, dead or filtered
+//! cargo eventfn events            # every delivery: when, pending, done, dead or filtered
 //! cargo eventfn events --dead
+//! cargo eventfn events 15         # delivery 15: payload, attempts, what its handler published
 //! cargo eventfn replay --all      # dead letters, delivered again
 //! ```
 //!

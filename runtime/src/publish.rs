@@ -251,9 +251,8 @@ impl Message {
         })?;
         if body.len() > MAX_PAYLOAD_BYTES {
             return Err(message(format!(
-                "cannot send to {what} `{name}`: the payload is {} bytes as JSON; at most {MAX_PAYLOAD_BYTES} \
-                 bytes fit in a message (256 KB with its attributes). Store large data elsewhere (S3, a database) and send its key",
-                body.len()
+                "cannot send to {what} `{name}`: {}",
+                eventfn_core::payload_too_large(body.len())
             )));
         }
         Ok(Message {

@@ -21,27 +21,45 @@ pub const DESCRIBE_ENV: &str = "EVENTFN_DESCRIBE";
 ///
 /// Before anything else it checks the registry: no handlers, an unreadable registration or two
 /// conflicting ones (two queues with one name, say) is an error naming them.
+///
+/// In the sandbox, which `cargo eventfn dev` runs, an error that stops it (one of those, the port
+/// taken, the store in use by another sandbox) is printed as `cargo eventfn`'s own errors are,
+/// `error: ...` on stderr, and the process exits with status 1: returned from `main`, Rust would
+/// print it as `Error: ...`.
 pub async fn run() -> Result<()> {
+    let describe =
+        std::env::var(DESCRIBE_ENV).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
+    let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    #[cfg(feature = "sandbox")]
+    if !describe && !lambda {
+        let served = match handlers() {
+            Ok(entries) => crate::sandbox::serve(entries).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = served {
+            crate::sandbox::log::error(&error.to_string());
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     let entries = handlers()?;
-    if std::env::var(DESCRIBE_ENV).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false")) {
+    if describe {
         let registrations: Vec<_> = entries.iter().map(|e| &e.registration).collect();
         println!("{}", serde_json::to_string_pretty(&registrations)?);
         return Ok(());
     }
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return crate::lambda::serve(entries).await;
-    }
-    #[cfg(feature = "sandbox")]
-    return crate::sandbox::serve(entries).await;
     #[cfg(not(feature = "sandbox"))]
-    Err(message(format!(
-        "eventfn: this app has {} handler{}, and it runs on AWS Lambda (where \
-         AWS_LAMBDA_RUNTIME_API is set); it was built without the `sandbox` feature of eventfn, \
-         which runs it locally. Build its manifest and Lambda artifact with `cargo eventfn build`, \
-         or set {DESCRIBE_ENV}=1 to list its handlers",
-        entries.len(),
-        if entries.len() == 1 { "" } else { "s" }
-    )))
+    if !lambda {
+        return Err(message(format!(
+            "eventfn: this app has {} handler{}, and it runs on AWS Lambda (where \
+             AWS_LAMBDA_RUNTIME_API is set); it was built without the `sandbox` feature of \
+             eventfn, which runs it locally. Build its manifest and Lambda artifact with `cargo \
+             eventfn build`, or set {DESCRIBE_ENV}=1 to list its handlers",
+            entries.len(),
+            if entries.len() == 1 { "" } else { "s" }
+        )));
+    }
+    crate::lambda::serve(entries).await
 }
 
 /// How a delivery reached a handler: what its [`Context`] reports.

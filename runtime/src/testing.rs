@@ -416,7 +416,10 @@ impl TestApp {
             delivery.deadline = Some(SystemTime::now() + timeout);
         }
         match RECORDER
-            .scope(self.recorder.clone(), call(entry, body, delivery))
+            .scope(
+                self.recorder.clone(),
+                call(entry, body, delivery, crate::lambda::Naming::Message),
+            )
             .await
         {
             Ok(()) => Outcome::Done,

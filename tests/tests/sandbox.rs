@@ -137,6 +137,13 @@ impl Sandbox {
         }
     }
 
+    /// `cargo eventfn events ID --message-format json`: the delivery in full.
+    fn detail(&self, id: &Value) -> Value {
+        let output = self.eventfn(&["events", &id.to_string(), "--message-format", "json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
     fn publish_ok(&self, args: &[&str]) -> String {
         let mut all = vec!["publish"];
         all.extend_from_slice(args);
@@ -186,16 +193,60 @@ fn welcome_fans_out_and_its_handlers_publish_onwards() {
     let log = sandbox
         .log_until(|log| log.iter().any(|l| l.contains("welcome::check_email")))
         .join("\n");
+    let welcomed = sandbox.wait_for("welcome::send_welcome", all_done(1));
     for expected in [
-        "event account-signup → welcome::send_welcome",
-        "event account-signup → welcome::audit",
-        "event account-check-email → welcome::check_email",
-        "welcome, ada@example.com",
+        "event account-signup → welcome::send_welcome".to_owned(),
+        "event account-signup → welcome::audit".to_owned(),
+        "event account-check-email → welcome::check_email".to_owned(),
+        "welcome, ada@example.com".to_owned(),
+        // The ids as `publish` and `events` name them.
+        format!(
+            "→ welcome::send_welcome (event 1, delivery {}, attempt 1) ",
+            welcomed[0]["id"]
+        ),
     ] {
         assert!(
-            log.contains(expected),
+            log.contains(&expected),
             "the live log shows `{expected}`:\n{log}"
         );
+    }
+
+    // What send_welcome published is found from its delivery, and the other way round.
+    let detail = sandbox.detail(&welcomed[0]["id"]);
+    let published = detail["published"].as_array().unwrap();
+    assert_eq!(published.len(), 1, "{detail:#}");
+    assert_eq!(published[0]["id"], checked[0]["id"]);
+    assert_eq!(published[0]["handler"], "welcome::check_email");
+    assert_eq!(checked[0]["published_by"], welcomed[0]["id"]);
+    assert_eq!(detail["delivery"]["published_by"], Value::Null);
+    // Listed with their payloads, as published: the CLI's as typed, the handler's as serialized.
+    assert_eq!(
+        welcomed[0]["body"],
+        r#"{"user_id": "u1", "email": "ada@example.com"}"#
+    );
+    assert_eq!(
+        checked[0]["body"],
+        r#"{"user_id":"u1","email":"ada@example.com"}"#
+    );
+    let text = String::from_utf8_lossy(&sandbox.eventfn(&["events"]).stdout).into_owned();
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.starts_with("DELIVERY  PUBLISHED             STATE     ATTEMPTS  DURATION  WHAT"),
+        "{text}"
+    );
+    // Each row: when (HH:MM:SS, and an age), and a duration in µs or ms as the live log has it.
+    for row in text.lines().skip(1).filter(|l| l.contains(" → ")) {
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        let time: Vec<&str> = fields[1].split(':').collect();
+        assert!(
+            time.len() == 3 && time.iter().all(|t| t.len() == 2),
+            "{row}"
+        );
+        assert!(row.contains(" ago ") || row.contains(" now "), "{row}");
+        let duration = fields
+            .iter()
+            .find(|f| f.ends_with("µs") || f.ends_with("ms"));
+        assert!(duration.is_some_and(|d| *d != "0ms"), "{row}");
     }
 }
 
@@ -463,6 +514,8 @@ fn failures_are_retried_by_the_handlers_policy_and_dead_letters_replayed() {
     );
     let listed = sandbox.deliveries(&["--dead"]);
     assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["body"], "8", "a dead letter's payload is listed");
+    assert_eq!(listed[0]["size"], 1);
     let id = dead[0]["id"].as_i64().unwrap().to_string();
 
     // Replaying something not dead is refused.
@@ -545,6 +598,185 @@ fn a_failure_no_retry_can_mend_is_dead_at_once() {
     assert_eq!(lines(&dir, "refuse"), ["0"]);
 }
 
+/// `events ID` shows one delivery in full: its payload, its event, every attempt with its time,
+/// duration and error, named by the ids that `publish` and `events` print; the store keeps it
+/// across a restart.
+#[test]
+fn one_delivery_is_shown_in_full_with_each_of_its_attempts() {
+    let dir = test_dir("inspect");
+    let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+    let said = sandbox.publish_ok(&["flaky", "7", "--after", "1 second"]);
+    let event: u64 = said
+        .split("(event ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("publish prints the event's id: {said}"));
+    let flaky = sandbox.wait_for("fixture_sandbox_app::flaky", all_done(1));
+    let id = flaky[0]["id"].as_u64().unwrap();
+    assert_eq!(flaky[0]["event"], event);
+
+    let detail = sandbox.detail(&flaky[0]["id"]);
+    let delivery = &detail["delivery"];
+    assert_eq!(delivery["body"], "7");
+    assert_eq!(delivery["delay"], 1000);
+    // Due a second after it was published, and again at each retry: `due` is the last.
+    let first_due = delivery["time"].as_u64().unwrap() + 1000;
+    assert!(delivery["due"].as_u64().unwrap() > first_due, "{detail:#}");
+    let attempts = detail["attempts"].as_array().unwrap();
+    let outcomes: Vec<&str> = attempts
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["retry", "retry", "done"], "{detail:#}");
+    for (n, attempt) in attempts.iter().enumerate() {
+        let n = n + 1;
+        assert_eq!(attempt["attempt"], n);
+        assert!(attempt["duration_us"].as_u64().is_some(), "{attempt}");
+        assert!(
+            attempt["started"].as_u64().unwrap() >= first_due,
+            "{detail:#}"
+        );
+        if n < 3 {
+            // The sandbox's words for the ids: the event's and the delivery's, never a message.
+            assert_eq!(
+                attempt["error"],
+                format!(
+                    "event `flaky`, handler `fixture_sandbox_app::flaky` (event {event}, delivery \
+                     {id}, attempt {n}) failed: attempt {n} fails"
+                ),
+            );
+        }
+    }
+    // Retried after 100 ms, then 200 ms: the history says when.
+    let started: Vec<u64> = attempts
+        .iter()
+        .map(|a| a["started"].as_u64().unwrap())
+        .collect();
+    assert!(
+        started[1] >= started[0] + 100 && started[2] >= started[1] + 200,
+        "{started:?}"
+    );
+    let log = sandbox
+        .log_until(|log| {
+            log.iter()
+                .filter(|l| l.contains("flaky handler ran"))
+                .count()
+                == 3
+        })
+        .join("\n");
+    assert!(
+        log.contains(&format!("(event {event}, delivery {id}, attempt 3)")),
+        "{log}"
+    );
+    assert!(!log.contains("message"), "{log}");
+
+    // As a person reads it.
+    let shown = sandbox.eventfn(&["events", &id.to_string()]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let text = String::from_utf8_lossy(&shown.stdout).into_owned();
+    for expected in [
+        format!("delivery {id} of event `flaky` to fixture_sandbox_app::flaky: done\n"),
+        format!("event         {event} (event `flaky`)\n"),
+        "delay         1s\n".to_owned(),
+        "attempts      3\n".to_owned(),
+        "payload       1 byte\n    7\n".to_owned(),
+        "failed, retried\n".to_owned(),
+        format!(
+            "error: event `flaky`, handler `fixture_sandbox_app::flaky` (event {event}, delivery {id}, attempt 2) failed: attempt 2 fails\n"
+        ),
+    ] {
+        assert!(text.contains(&expected), "`{expected}` in:\n{text}");
+    }
+    // The HTTP API has it too, bounded and checked as every route.
+    let answer: Value = serde_json::from_str(
+        &ureq::get(format!("{}/v1/deliveries/{id}", sandbox.url))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(answer, detail);
+
+    // Bad ids, each with what was wrong and what to do.
+    for (args, code, expected) in [
+        (
+            vec!["events", "999999"],
+            1,
+            "error: there is no delivery 999999 in the sandbox: `cargo eventfn events` lists its \
+             deliveries, with their ids",
+        ),
+        (
+            vec!["events", "m-1"],
+            1,
+            "error: `m-1` is not a delivery id of the sandbox: those are numbers, as the DELIVERY \
+             column of `cargo eventfn events` lists them",
+        ),
+        (
+            vec!["events", "1", "--stage", "qa"],
+            1,
+            "error: `events 1` shows a delivery of the sandbox; a deployed stage's dead letters \
+             are listed",
+        ),
+        (
+            vec!["events", "1", "--dead"],
+            2,
+            "the argument '[ID]' cannot be used with '--dead'",
+        ),
+    ] {
+        let output = sandbox.eventfn(&args);
+        assert_eq!(output.status.code(), Some(code), "{args:?}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+
+    // The store keeps it across a restart of the sandbox.
+    drop(sandbox);
+    let restarted = Sandbox::start("fixture-sandbox-app", &dir);
+    assert_eq!(restarted.detail(&json!(id)), detail);
+}
+
+/// The sandbox says what stops it as `cargo eventfn` says its errors, `error: ...`, not as Rust's
+/// `main` would (`Error: ...`), and exits with 1.
+#[test]
+fn what_stops_the_sandbox_is_an_error_as_cargo_prints_it() {
+    let dir = test_dir("stopped");
+    let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+    let port = sandbox.url.rsplit(':').next().unwrap().to_owned();
+    let other = dir.join("other");
+    for (args, expected) in [
+        (
+            vec![
+                "--port",
+                "0",
+                "--store",
+                dir.join("store").to_str().unwrap(),
+            ],
+            "error: another sandbox is using the store at",
+        ),
+        (
+            vec!["--port", &port, "--store", other.to_str().unwrap()],
+            "error: the sandbox cannot listen on 127.0.0.1:",
+        ),
+    ] {
+        let mut all = vec!["dev", "-p", "fixture-sandbox-app"];
+        all.extend(args);
+        let output = eventfn(&all, &[("NO_COLOR", "1")]);
+        assert_eq!(output.status.code(), Some(1), "{all:?}");
+        let said = stderr(&output);
+        assert!(
+            said.lines().any(|l| l.starts_with(expected)),
+            "{all:?}: {said}"
+        );
+        assert!(!said.contains("Error:"), "{said}");
+    }
+}
+
 /// A handler that aborts the whole process, restarted after each crash as a developer would: its
 /// attempts are counted before it runs, so it runs exactly `retries + 1` times and ends a dead
 /// letter, as on AWS, where each SQS receive counts.
@@ -579,6 +811,22 @@ fn a_handler_that_takes_the_sandbox_down_runs_only_its_attempts() {
                     );
                     assert_eq!(lines(&dir, "crash"), ["7 1", "7 2"]);
                     assert_eq!(restart, 2, "dead at the start after the second crash");
+                    // Each attempt is kept, across the restarts: both ended with the sandbox.
+                    let detail = sandbox.detail(&dead[0]["id"]);
+                    let attempts: Vec<(&Value, &Value)> = detail["attempts"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| (&a["attempt"], &a["outcome"]))
+                        .collect();
+                    assert_eq!(
+                        attempts,
+                        [
+                            (&json!(1), &json!("stopped")),
+                            (&json!(2), &json!("stopped"))
+                        ],
+                        "{detail:#}"
+                    );
                     return;
                 }
             }
@@ -795,7 +1043,7 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
     let cases: [(&[&str], &str); 7] = [
         (
             &["flaky", "{not json"],
-            "the payload for event `flaky` is not JSON",
+            "cannot send to event `flaky`: the payload is not JSON",
         ),
         (
             &["flakey", "1"],
@@ -854,7 +1102,8 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
             stderr(&output)
         );
     }
-    // Over 256 KB, read from stdin (an argument that long is more than a command line takes).
+    // 300 KB, read from stdin (an argument that long is more than a command line takes): the
+    // library's advice, too.
     let mut publish = Command::new(cargo_eventfn())
         .args(["eventfn", "publish", "flaky", "-"])
         .env("EVENTFN_SANDBOX", &sandbox.url)
@@ -862,12 +1111,17 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let big = format!("\"{}\"", "x".repeat(256 * 1024));
+    let big = json!({"photo": "x".repeat(300 * 1024)}).to_string();
     std::io::Write::write_all(&mut publish.stdin.take().unwrap(), big.as_bytes()).unwrap();
     let output = publish.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("is 262146 bytes as JSON; at most 261120 bytes fit in a message"),
+        stderr(&output).starts_with(&format!(
+            "error: cannot send to event `flaky`: the payload is {} bytes as JSON; at most \
+             261120 bytes fit in a message (256 KB with its attributes). Store large data \
+             elsewhere (S3, a database) and send its key",
+            big.len()
+        )),
         "{}",
         stderr(&output)
     );

@@ -16,6 +16,10 @@
 //!   minutes) while the handler's `retries` allow, then it is a dead letter; one that no attempt
 //!   can mend (an unreadable payload, [`crate::permanent`]) is a dead letter at once. Each
 //!   subscriber of an event has its own delivery, so a failure never re-runs a sibling.
+//! - Each attempt is kept in the store as it starts and as it ends, in the transactions that
+//!   count it and record its outcome. A publish from a handler records the delivery whose
+//!   attempt made it: the attempt runs in a tokio task-local scope that [`LocalBus`] reads (a
+//!   publish from a task the handler spawned is outside it, and records none).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -57,6 +61,8 @@ const MAX_GROUP: usize = 4096;
 pub enum Refusal {
     /// The request is wrong: its message says how.
     Invalid(String),
+    /// What the request names is not there: its message says what and how to find what is.
+    NotFound(String),
     /// The store failed.
     Store(String),
 }
@@ -64,9 +70,17 @@ pub enum Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::Invalid(why) | Refusal::Store(why) => f.write_str(why),
+            Refusal::Invalid(why) | Refusal::NotFound(why) | Refusal::Store(why) => {
+                f.write_str(why)
+            }
         }
     }
+}
+
+tokio::task_local! {
+    /// The delivery whose attempt runs on this task: the publisher that [`LocalBus`] records
+    /// for what its handler publishes.
+    static RUNNING: i64;
 }
 
 /// How the engine runs.
@@ -95,6 +109,7 @@ struct Accepted {
     delay: u64,
     handlers: Vec<&'static str>,
     filtered: Vec<&'static str>,
+    published_by: Option<i64>,
 }
 
 type Reply<T> = oneshot::Sender<std::result::Result<T, String>>;
@@ -104,15 +119,18 @@ enum Command {
         events: Vec<Accepted>,
         reply: Reply<Vec<i64>>,
     },
-    /// Attempt `attempt` of delivery `id` began (it is in the journal already).
+    /// Attempt `attempt` of delivery `id` began at `started` (it is in the journal already).
     Start {
         id: i64,
         attempt: u32,
+        started: u64,
     },
     Finish {
         id: i64,
         attempt: u32,
-        duration_ms: u64,
+        /// Whether the attempt began (its `Start` was sent); not when no attempt ran.
+        started: bool,
+        duration_us: Option<u64>,
         outcome: Outcome,
     },
     Replay {
@@ -124,6 +142,10 @@ enum Command {
         filter: Filter,
         limit: usize,
         reply: Reply<Vec<store::Delivery>>,
+    },
+    Detail {
+        id: i64,
+        reply: Reply<Option<store::Detail>>,
     },
     Resume {
         reply: Reply<usize>,
@@ -166,7 +188,7 @@ impl Engine {
         let committed = journal.clone();
         std::thread::Builder::new()
             .name("eventfn-store".into())
-            .spawn(move || store_thread(store, inbox, dispatch, &committed))
+            .spawn(move || store_thread(store, inbox, dispatch, &committed, log))
             .map_err(|e| format!("cannot start the sandbox's store thread: {e}"))?;
         let mut handlers = Vec::with_capacity(entries.len());
         let mut workers = Vec::with_capacity(entries.len());
@@ -245,6 +267,15 @@ impl Engine {
     /// Stores messages, all or none, and delivers them when due; returns their events' ids once
     /// they are on disk.
     pub async fn accept(&self, messages: Vec<Message>) -> std::result::Result<Vec<i64>, Refusal> {
+        self.accept_from(messages, None).await
+    }
+
+    /// [`Engine::accept`], for messages that the handler of delivery `published_by` published.
+    pub async fn accept_from(
+        &self,
+        messages: Vec<Message>,
+        published_by: Option<i64>,
+    ) -> std::result::Result<Vec<i64>, Refusal> {
         let mut events = Vec::with_capacity(messages.len());
         for message in messages {
             if message.delay > MAX_DELAY_MS {
@@ -279,6 +310,7 @@ impl Engine {
                 delay: message.delay,
                 handlers,
                 filtered,
+                published_by,
             });
         }
         let filtered: Vec<(String, Vec<&'static str>)> = events
@@ -335,6 +367,19 @@ impl Engine {
         })
         .await
         .map_err(Refusal::Store)
+    }
+
+    /// The live log.
+    pub fn log(&self) -> Log {
+        self.log
+    }
+
+    /// Delivery `id` in full: its payload, attempts, and what its handler published.
+    pub async fn detail(&self, id: i64) -> std::result::Result<store::Detail, Refusal> {
+        self.ask(|reply| Command::Detail { id, reply })
+            .await
+            .map_err(Refusal::Store)?
+            .ok_or_else(|| Refusal::NotFound(store::no_delivery(id)))
     }
 
     /// The handlers, in link order.
@@ -395,7 +440,8 @@ impl Engine {
         let _ = self.store.send(Command::Finish {
             id: delivery.id,
             attempt: delivery.attempts,
-            duration_ms: 0,
+            started: false,
+            duration_us: None,
             outcome: Outcome::Dead { error },
         });
     }
@@ -413,18 +459,22 @@ impl Engine {
         if attempt > handler.options.retries + 1 {
             // Its last attempt was started before the sandbox stopped, and never finished.
             let error = format!(
-                "{} `{}`, handler `{}`: the sandbox stopped during attempt {} of {}, its last",
+                "{} `{}`, handler `{}` (event {}, delivery {}): the sandbox stopped during \
+                 attempt {} of {}, its last",
                 registration.kind.as_str(),
                 registration.name,
                 registration.function,
+                delivery.event,
+                delivery.id,
                 delivery.attempts,
                 handler.options.retries + 1
             );
-            self.log.warn(&format!("delivery {}: {error}", delivery.id));
+            self.log.warn(&error);
             let _ = self.store.send(Command::Finish {
                 id: delivery.id,
                 attempt: delivery.attempts,
-                duration_ms: 0,
+                started: false,
+                duration_us: None,
                 outcome: Outcome::Dead { error },
             });
             return None;
@@ -447,9 +497,13 @@ impl Engine {
             delivery.due = now_ms() + self.retry_delay_ms;
             return Some(delivery);
         }
-        let _ = self.store.send(Command::Start { id, attempt });
         let started_at = now_ms();
-        let started = Instant::now();
+        let _ = self.store.send(Command::Start {
+            id,
+            attempt,
+            started: started_at,
+        });
+        let clock = Instant::now();
         let timeout = Duration::from_secs(u64::from(handler.options.timeout));
         let context = Delivery {
             id: delivery.event.to_string(),
@@ -460,10 +514,11 @@ impl Engine {
         };
         let body = std::mem::take(&mut delivery.body);
         // The body goes back into the delivery for a retry: handlers get their own copy.
-        let (result, captured) =
-            capture(crate::lambda::call(handler.entry, body.clone(), context)).await;
+        let naming = crate::lambda::Naming::Sandbox { delivery: id };
+        let call = crate::lambda::call(handler.entry, body.clone(), context, naming);
+        let (result, captured) = capture(RUNNING.scope(id, call)).await;
         delivery.body = body;
-        let duration = started.elapsed();
+        let duration = clock.elapsed();
         let finished = now_ms();
         // A failure no attempt can mend (an unreadable payload, `eventfn::permanent`) is dead at
         // once, as on AWS.
@@ -490,6 +545,7 @@ impl Engine {
                 kind: registration.kind.as_str(),
                 name: &registration.name,
                 handler: &registration.function,
+                event: delivery.event,
                 delivery: delivery.id,
                 attempt,
                 duration_us: duration.as_micros() as u64,
@@ -518,7 +574,8 @@ impl Engine {
         let _ = self.store.send(Command::Finish {
             id,
             attempt,
-            duration_ms: duration.as_millis() as u64,
+            started: true,
+            duration_us: Some(duration.as_micros() as u64),
             outcome,
         });
         retry
@@ -547,11 +604,13 @@ fn store_thread(
     inbox: sync_mpsc::Receiver<Command>,
     dispatch: mpsc::UnboundedSender<store::Delivery>,
     journal: &Journal,
+    log: Log,
 ) {
     enum Answer {
         Published(Vec<(i64, Vec<store::Delivery>)>),
         Replayed(std::result::Result<std::result::Result<store::Delivery, String>, String>),
         Listed(std::result::Result<Vec<store::Delivery>, String>),
+        Detailed(std::result::Result<Option<store::Detail>, String>),
         Resumed(std::result::Result<Vec<store::Delivery>, String>),
         Nothing,
     }
@@ -579,6 +638,7 @@ fn store_thread(
                                 delay: e.delay,
                                 handlers: &e.handlers,
                                 filtered: &e.filtered,
+                                published_by: e.published_by,
                             })
                             .collect();
                         Answer::Published(store.publish_all(&new)?)
@@ -586,20 +646,26 @@ fn store_thread(
                     Command::Finish {
                         id,
                         attempt,
-                        duration_ms,
+                        started,
+                        duration_us,
                         outcome,
                     } => {
-                        store.finish(*id, *attempt, *duration_ms, outcome)?;
+                        store.finish(*id, *attempt, *started, *duration_us, outcome)?;
                         Answer::Nothing
                     }
-                    Command::Start { id, attempt } => {
-                        store.start(*id, *attempt)?;
+                    Command::Start {
+                        id,
+                        attempt,
+                        started,
+                    } => {
+                        store.start(*id, *attempt, *started)?;
                         Answer::Nothing
                     }
                     Command::Replay { id, .. } => Answer::Replayed(store.replay(*id, now)),
                     Command::List { filter, limit, .. } => {
                         Answer::Listed(store.list(*filter, *limit))
                     }
+                    Command::Detail { id, .. } => Answer::Detailed(store.detail(*id)),
                     Command::Resume { .. } => Answer::Resumed(store.pending()),
                 });
             }
@@ -609,12 +675,13 @@ fn store_thread(
             // The journal keeps the group's starts, to be counted after a restart.
             // Nothing of the group is stored: say so to everyone waiting. Outcomes not recorded
             // leave their deliveries pending, so they are delivered again after a restart.
-            tracing::error!("the sandbox's store failed: {error}");
+            log.error(&format!("the sandbox's store failed: {error}"));
             for command in group {
                 match command {
                     Command::Publish { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::Replay { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::List { reply, .. } => drop(reply.send(Err(error.clone()))),
+                    Command::Detail { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::Resume { reply } => drop(reply.send(Err(error.clone()))),
                     Command::Start { .. } | Command::Finish { .. } => {}
                 }
@@ -646,6 +713,9 @@ fn store_thread(
                     let _ = reply.send(result);
                 }
                 (Command::List { reply, .. }, Answer::Listed(result)) => {
+                    let _ = reply.send(result);
+                }
+                (Command::Detail { reply, .. }, Answer::Detailed(result)) => {
                     let _ = reply.send(result);
                 }
                 (Command::Resume { reply }, Answer::Resumed(result)) => {
@@ -774,9 +844,11 @@ impl Bus for LocalBus {
         &self,
         messages: Vec<Message>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + '_>> {
+        // Published from within an attempt's handler: that delivery is its publisher.
+        let published_by = RUNNING.try_with(|id| *id).ok();
         Box::pin(async move {
             self.0
-                .accept(messages)
+                .accept_from(messages, published_by)
                 .await
                 .map(drop)
                 .map_err(|refusal| crate::error::message(refusal.to_string()))

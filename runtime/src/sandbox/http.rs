@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use eventfn_core::quote::excerpt;
 use eventfn_core::sandbox::{
-    ApiError, AppInfo, Deliveries, DeliveryView, HandlerInfo, MAX_MESSAGES, MAX_PUBLISH_BYTES,
-    MAX_SMALL_BYTES, OutgoingMessage, PublishRequest, Published, ReplayRequest, SANDBOX_ENV,
-    TriggerRequest,
+    ApiError, AppInfo, AttemptView, Deliveries, DeliveryDetail, DeliveryView, HandlerInfo,
+    MAX_MESSAGES, MAX_PUBLISH_BYTES, MAX_SMALL_BYTES, OutgoingMessage, PublishRequest, Published,
+    ReplayRequest, SANDBOX_ENV, TriggerRequest,
 };
 use eventfn_core::{Kind, validate_name};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -101,7 +101,10 @@ pub async fn serve(engine: Arc<Engine>, listener: TcpListener, info: AppInfo, li
         )),
     });
     let connections = Arc::new(Semaphore::new(limits.connections.max(1)));
-    let mut failing = AcceptErrors::default();
+    let mut failing = AcceptErrors {
+        log: Some(server.engine.log()),
+        ..AcceptErrors::default()
+    };
     loop {
         // Closed never: the semaphore lives as long as this loop.
         let Ok(permit) = connections.clone().acquire_owned().await else {
@@ -140,6 +143,8 @@ pub async fn serve(engine: Arc<Engine>, listener: TcpListener, info: AppInfo, li
 /// doubled up to a second), and a warning at most every [`ACCEPT_ERROR_EVERY`].
 #[derive(Default)]
 struct AcceptErrors {
+    /// Where the warnings go; none in the tests.
+    log: Option<super::log::Log>,
     in_a_row: u32,
     last_said: Option<std::time::Instant>,
     unsaid: u64,
@@ -156,7 +161,11 @@ impl AcceptErrors {
                 0 => String::new(),
                 n => format!(" ({n} more failures since the last warning)"),
             };
-            tracing::warn!("the sandbox could not accept a connection: {error}{more}");
+            if let Some(log) = &self.log {
+                log.warn(&format!(
+                    "the sandbox could not accept a connection: {error}{more}"
+                ));
+            }
             self.last_said = Some(std::time::Instant::now());
             self.unsaid = 0;
         } else {
@@ -196,6 +205,7 @@ fn refused(status: StatusCode, error: impl Into<String>) -> Response<Full<Bytes>
 fn refusal(refusal: Refusal) -> Response<Full<Bytes>> {
     match refusal {
         Refusal::Invalid(why) => refused(StatusCode::BAD_REQUEST, why),
+        Refusal::NotFound(why) => refused(StatusCode::NOT_FOUND, why),
         Refusal::Store(why) => refused(StatusCode::INTERNAL_SERVER_ERROR, why),
     }
 }
@@ -207,8 +217,14 @@ enum Route {
     Publish,
     Trigger,
     Deliveries,
+    /// One delivery in full, by its id.
+    Delivery(i64),
     Replay,
 }
+
+/// The routes, as the answer to a request for none of them lists them.
+const ROUTES: &str = "GET /v1/app, POST /v1/publish, POST /v1/trigger, GET /v1/deliveries, \
+                      GET /v1/deliveries/{id} and POST /v1/replay";
 
 impl Server {
     async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -223,12 +239,17 @@ impl Server {
             (&Method::POST, "/v1/trigger") => Route::Trigger,
             (&Method::GET, "/v1/deliveries") => Route::Deliveries,
             (&Method::POST, "/v1/replay") => Route::Replay,
+            (&Method::GET, _) if path.starts_with("/v1/deliveries/") => {
+                match delivery_id(&path["/v1/deliveries/".len()..]) {
+                    Ok(id) => Route::Delivery(id),
+                    Err(why) => return refused(StatusCode::BAD_REQUEST, why),
+                }
+            }
             (method, _) => {
                 return refused(
                     StatusCode::NOT_FOUND,
                     format!(
-                        "the sandbox has no `{method} {}`; its API is GET /v1/app, POST \
-                         /v1/publish, POST /v1/trigger, GET /v1/deliveries and POST /v1/replay",
+                        "the sandbox has no `{method} {}`; its API is {ROUTES}",
                         excerpt(path)
                     ),
                 );
@@ -236,7 +257,7 @@ impl Server {
         };
         // Held until the answer is made: the body's room in memory.
         let (body, _room) = match route {
-            Route::App | Route::Deliveries => (Bytes::new(), None),
+            Route::App | Route::Deliveries | Route::Delivery(_) => (Bytes::new(), None),
             Route::Publish | Route::Trigger | Route::Replay => {
                 if let Err(why) = json_content(&parts.headers) {
                     return refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, why);
@@ -310,6 +331,10 @@ impl Server {
                     Err(e) => refusal(e),
                 }
             }
+            Route::Delivery(id) => match engine.detail(id).await {
+                Ok(detail) => json(StatusCode::OK, &detail_view(detail)),
+                Err(e) => refusal(e),
+            },
             Route::Replay => {
                 let request: ReplayRequest = match read(&body) {
                     Ok(request) => request,
@@ -492,9 +517,8 @@ fn check(outgoing: OutgoingMessage) -> std::result::Result<Message, String> {
     })?;
     if body.len() > MAX_PAYLOAD_BYTES {
         return Err(format!(
-            "cannot send to {what} `{name}`: the payload is {} bytes as JSON; at most \
-             {MAX_PAYLOAD_BYTES} bytes fit in a message (256 KB with its attributes)",
-            body.len()
+            "cannot send to {what} `{name}`: {}",
+            eventfn_core::payload_too_large(body.len())
         ));
     }
     serde_json::from_str::<serde::de::IgnoredAny>(&body)
@@ -550,6 +574,16 @@ fn listing(query: &str) -> std::result::Result<(Filter, usize), String> {
     Ok((filter, limit))
 }
 
+/// The id in `GET /v1/deliveries/{id}`.
+fn delivery_id(text: &str) -> std::result::Result<i64, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "`{}` is not a delivery id: those are numbers, as GET /v1/deliveries lists them",
+            excerpt(text)
+        )
+    })
+}
+
 fn view(delivery: store::Delivery) -> DeliveryView {
     DeliveryView {
         id: delivery.id,
@@ -562,8 +596,33 @@ fn view(delivery: store::Delivery) -> DeliveryView {
         time: delivery.time,
         delay: delivery.delay,
         due: delivery.due,
-        duration: delivery.duration,
+        duration: delivery.duration_us.map(|us| us / 1000),
+        duration_us: delivery.duration_us,
         error: delivery.error,
+        // A stored payload is JSON, never empty: empty is left out of a listing.
+        body: (!delivery.body.is_empty()).then_some(delivery.body),
+        size: delivery.size as u64,
+        published_by: delivery.published_by,
+    }
+}
+
+fn detail_view(detail: store::Detail) -> DeliveryDetail {
+    DeliveryDetail {
+        delivery: view(detail.delivery),
+        attempts: detail
+            .attempts
+            .into_iter()
+            .map(|a| AttemptView {
+                attempt: a.attempt,
+                started: a.started,
+                duration_us: a.duration_us,
+                outcome: a.ended.as_str().to_owned(),
+                error: a.error,
+            })
+            .collect(),
+        earlier_attempts: detail.earlier_attempts,
+        published: detail.published.into_iter().map(view).collect(),
+        more_published: detail.more_published,
     }
 }
 
@@ -888,6 +947,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn one_delivery_is_asked_for_by_its_id() {
+        let (port, _dir) = server(Limits::default()).await;
+        let host = format!("Host: 127.0.0.1:{port}");
+        let wait = Duration::from_secs(10);
+        let (status, answer) = exchange(
+            port,
+            &request("GET", "/v1/deliveries/999999", &[&host], ""),
+            wait,
+        )
+        .await;
+        assert_eq!(status, 404, "{answer}");
+        assert!(
+            answer.contains(
+                "there is no delivery 999999 in the sandbox: `cargo eventfn events` lists its \
+                 deliveries"
+            ),
+            "{answer}"
+        );
+        for bad in ["abc", "", "1x", "1/attempts", "99999999999999999999"] {
+            let (status, answer) = exchange(
+                port,
+                &request("GET", &format!("/v1/deliveries/{bad}"), &[&host], ""),
+                wait,
+            )
+            .await;
+            assert_eq!(status, 400, "{bad}: {answer}");
+            assert!(
+                answer.contains(&format!("`{bad}` is not a delivery id: those are numbers")),
+                "{answer}"
+            );
+        }
+        // Only for this machine's processes, as every route.
+        let (status, _) = exchange(
+            port,
+            &request("GET", "/v1/deliveries/1", &["Host: evil.example"], ""),
+            wait,
+        )
+        .await;
+        assert_eq!(status, 403);
+        let (status, answer) = exchange(
+            port,
+            &request("POST", "/v1/deliveries/1", &[&host], ""),
+            wait,
+        )
+        .await;
+        assert_eq!(status, 404, "{answer}");
+        assert!(answer.contains("GET /v1/deliveries/{id}"), "{answer}");
+    }
+
+    #[tokio::test]
     async fn bodies_are_bounded_by_what_their_route_takes() {
         let (port, _dir) = server(Limits::default()).await;
         let host = format!("Host: 127.0.0.1:{port}");
@@ -1027,7 +1136,10 @@ mod tests {
         assert!(bad_name.contains("invalid queue name"), "{bad_name}");
         let big = format!("\"{}\"", "x".repeat(MAX_PAYLOAD_BYTES));
         let too_big = check(outgoing(Kind::Event, "e", &big)).unwrap_err();
-        assert!(too_big.contains("at most"), "{too_big}");
+        assert!(
+            too_big.ends_with(&eventfn_core::payload_too_large(big.len())),
+            "{too_big}"
+        );
         let mut skewed = outgoing(Kind::Event, "e", "1");
         skewed.time = Some(u64::MAX);
         let skewed = check(skewed).unwrap_err();

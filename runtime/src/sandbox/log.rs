@@ -1,6 +1,13 @@
-//! The sandbox's live log: one line per delivery attempt on stdout (time, kind and name, handler,
-//! attempt, duration, outcome), with the `tracing` events the handler emitted during that attempt
-//! indented beneath it. What a handler prints with `println!` goes to stdout as it is printed,
+//! The sandbox's live log: one line per delivery attempt on stdout (local time, kind and name,
+//! handler, event, delivery and attempt, duration, outcome), with the `tracing` events the handler
+//! emitted during that attempt indented beneath it:
+//!
+//! ```text
+//! 14:03:07.512 event account-signup → welcome::send_welcome (event 9, delivery 14, attempt 1) 389µs ok
+//! ```
+//!
+//! The event is the publish (its id is what `cargo eventfn publish` prints); the delivery is the
+//! event's delivery to this handler (its id is what `cargo eventfn events ID` and `replay` take). What a handler prints with `println!` goes to stdout as it is printed,
 //! so it appears just above its delivery's line.
 //!
 //! Delivery lines have colors when stdout is a terminal, unless `NO_COLOR` is set or
@@ -12,6 +19,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::io::{IsTerminal, Write};
 
+use eventfn_core::sandbox::{duration_ms, duration_us};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -56,7 +64,9 @@ pub struct Line<'a> {
     pub name: &'a str,
     /// The handler's Rust path.
     pub handler: &'a str,
-    /// The delivery's id in the store, shown as `#id`.
+    /// The id of the event delivered.
+    pub event: i64,
+    /// The delivery's id in the store.
     pub delivery: i64,
     /// Which attempt, from 1.
     pub attempt: u32,
@@ -129,6 +139,12 @@ impl Log {
         println!("{on}{bold}warning{off}: {text}");
     }
 
+    /// An error of the sandbox itself that does not stop it, in the live log.
+    pub fn error(&self, text: &str) {
+        let (on, off) = self.paint(RED);
+        println!("{on}error{off}: {text}");
+    }
+
     /// Writes one attempt's line and the tracing output captured during it, at once, so that
     /// concurrent deliveries do not interleave.
     pub fn delivery(&self, line: &Line<'_>, captured: &[u8]) {
@@ -140,7 +156,7 @@ impl Log {
         let (outcome, color, error) = match &line.outcome {
             Shown::Done => ("ok".to_owned(), GREEN, None),
             Shown::Retry { wait_ms, error } => (
-                format!("failed, retry in {}", human_ms(*wait_ms)),
+                format!("failed, retry in {}", duration_ms(*wait_ms)),
                 YELLOW,
                 Some(*error),
             ),
@@ -148,14 +164,16 @@ impl Log {
         };
         let (on, _) = self.paint(color);
         let mut text = format!(
-            "{dim}{}{off} {} {cyan}{}{off} → {} {dim}#{} attempt {}{off} {} {on}{outcome}{off}\n",
+            "{dim}{}{off} {} {cyan}{}{off} → {} {dim}(event {}, delivery {}, attempt {}){off} {} \
+             {on}{outcome}{off}\n",
             clock(line.time),
             line.kind,
             line.name,
             line.handler,
+            line.event,
             line.delivery,
             line.attempt,
-            human_us(line.duration_us),
+            duration_us(line.duration_us),
         );
         if let Some(error) = error {
             text.push_str(&format!("    {on}error{off}: {error}\n"));
@@ -170,6 +188,18 @@ impl Log {
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
+}
+
+/// An error that stops the sandbox, as cargo prints one: `error: ...` on stderr, `error` in bold
+/// red when stderr is a terminal (or as `CARGO_TERM_COLOR` says, unless `NO_COLOR` is set).
+pub fn error(text: &str) {
+    let color = match std::env::var("CARGO_TERM_COLOR").as_deref() {
+        Ok("always") => true,
+        Ok("never") => false,
+        _ => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+    };
+    let (on, off) = if color { (RED, RESET) } else { ("", "") };
+    eprintln!("{on}error{off}: {text}");
 }
 
 /// Runs `attempt` with its tracing output captured; returns its output and the captured bytes.
@@ -208,32 +238,19 @@ impl Write for CaptureWriter {
     }
 }
 
-/// `HH:MM:SS.mmm`, UTC.
+/// `HH:MM:SS.mmm`, in the machine's time zone: the time `cargo eventfn events` shows too.
 fn clock(ms: u64) -> String {
-    let seconds = ms / 1000;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        seconds / 3600 % 24,
-        seconds / 60 % 60,
-        seconds % 60,
-        ms % 1000
+    clock_in(&chrono::Local, ms)
+}
+
+fn clock_in<Z: chrono::TimeZone>(zone: &Z, ms: u64) -> String
+where
+    Z::Offset: std::fmt::Display,
+{
+    zone.timestamp_millis_opt(ms as i64).single().map_or_else(
+        || format!("{ms}ms"),
+        |t| t.format("%H:%M:%S%.3f").to_string(),
     )
-}
-
-fn human_us(us: u64) -> String {
-    match us {
-        0..1_000 => format!("{us}µs"),
-        1_000..10_000 => format!("{:.1}ms", us as f64 / 1000.0),
-        _ => human_ms(us / 1000),
-    }
-}
-
-fn human_ms(ms: u64) -> String {
-    match ms {
-        0..1_000 => format!("{ms}ms"),
-        1_000..60_000 => format!("{:.1}s", ms as f64 / 1000.0).replace(".0s", "s"),
-        _ => format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60),
-    }
 }
 
 #[cfg(test)]
@@ -241,14 +258,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_read_like_a_clock_and_durations_like_cargo() {
-        assert_eq!(clock(1_764_000_000_123), "16:00:00.123");
-        assert_eq!(human_us(420), "420µs");
-        assert_eq!(human_us(2_500), "2.5ms");
-        assert_eq!(human_us(42_000), "42ms");
-        assert_eq!(human_ms(1_000), "1s");
-        assert_eq!(human_ms(2_500), "2.5s");
-        assert_eq!(human_ms(125_000), "2m05s");
+    fn times_read_like_a_clock() {
+        assert_eq!(clock_in(&chrono::Utc, 1_764_000_000_123), "16:00:00.123");
+        let two_hours_east = chrono::FixedOffset::east_opt(7200).unwrap();
+        assert_eq!(clock_in(&two_hours_east, 1_764_000_000_123), "18:00:00.123");
     }
 
     #[tokio::test]

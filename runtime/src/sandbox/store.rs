@@ -9,7 +9,14 @@
 //! need its own indexes for the same queries and, in redb's case, an fsync per durable commit.
 //!
 //! Each subscriber of an event gets a delivery of its own, with its own attempts and state, so a
-//! failing handler is retried without re-running its siblings.
+//! failing handler is retried without re-running its siblings. Every attempt is kept (when it
+//! started, how long it took, what became of it), and so is the delivery whose handler published
+//! an event, so that one delivery can be shown in full ([`Store::detail`]). Nothing is ever
+//! removed: the store keeps earlier runs of the sandbox until `cargo eventfn dev --reset`.
+//!
+//! The layout has a version (SQLite's `user_version`): a store of an earlier layout is migrated
+//! when it is opened, in one transaction, and one of a later layout (written by a newer eventfn)
+//! is refused rather than misread.
 
 use std::path::Path;
 
@@ -67,6 +74,8 @@ pub struct NewEvent<'a> {
     pub handlers: &'a [&'a str],
     /// The handlers whose filter it does not match: recorded as filtered, never delivered.
     pub filtered: &'a [&'a str],
+    /// The delivery whose handler published it, when a handler did.
+    pub published_by: Option<i64>,
 }
 
 /// A delivery of an event to one handler.
@@ -80,8 +89,11 @@ pub struct Delivery {
     pub kind: Kind,
     /// The event, queue or schedule name.
     pub name: String,
-    /// The payload, as JSON.
+    /// The payload, as JSON; empty in a listing that left it out ([`Store::list`]), since a
+    /// stored payload, being JSON, never is.
     pub body: String,
+    /// The payload's size in bytes, as JSON.
+    pub size: usize,
     /// When the event was published, in milliseconds since the Unix epoch.
     pub time: u64,
     /// The delay asked for, in milliseconds.
@@ -94,11 +106,88 @@ pub struct Delivery {
     pub attempts: u32,
     /// When it is (or was) due, in milliseconds since the Unix epoch.
     pub due: u64,
-    /// How long its last attempt took, in milliseconds.
-    pub duration: Option<u64>,
+    /// How long its last attempt took, in microseconds.
+    pub duration_us: Option<u64>,
     /// Why its last attempt failed.
     pub error: Option<String>,
+    /// The delivery whose handler published its event, when a handler did.
+    pub published_by: Option<i64>,
 }
+
+/// What became of an attempt, as kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// It is running.
+    Running,
+    /// The handler succeeded.
+    Done,
+    /// It failed, and the delivery was retried.
+    Retry,
+    /// It failed, and the delivery became a dead letter.
+    Dead,
+    /// The sandbox stopped (was stopped, or a handler took it down) during it.
+    Stopped,
+}
+
+impl Ended {
+    /// As stored (`NULL` while running) and as the HTTP API shows it: `running`, `done`, `retry`,
+    /// `dead` or `stopped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ended::Running => "running",
+            Ended::Done => "done",
+            Ended::Retry => "retry",
+            Ended::Dead => "dead",
+            Ended::Stopped => "stopped",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Ended> {
+        [Ended::Done, Ended::Retry, Ended::Dead, Ended::Stopped]
+            .into_iter()
+            .find(|e| e.as_str() == text)
+    }
+}
+
+/// One attempt at a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Which attempt, from 1, as the handler's `Context::attempt` saw it (a replay counts anew).
+    pub attempt: u32,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started: u64,
+    /// How long it took, in microseconds; `None` while it runs, or if the sandbox stopped during
+    /// it.
+    pub duration_us: Option<u64>,
+    /// What became of it.
+    pub ended: Ended,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// One delivery in full: what [`Store::detail`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detail {
+    /// The delivery, with its whole payload.
+    pub delivery: Delivery,
+    /// Its attempts, oldest first: the last [`MAX_ATTEMPTS`] of them.
+    pub attempts: Vec<Attempt>,
+    /// How many earlier attempts are left out.
+    pub earlier_attempts: u64,
+    /// The deliveries of the events its handler published, oldest first: the first
+    /// [`MAX_PUBLISHED`], with payloads as a listing has them.
+    pub published: Vec<Delivery>,
+    /// How many more deliveries of what it published are left out.
+    pub more_published: u64,
+}
+
+/// The most attempts [`Store::detail`] returns: a delivery replayed again and again may have
+/// more.
+pub const MAX_ATTEMPTS: usize = 1000;
+
+/// The most deliveries of what a handler published that [`Store::detail`] returns: a handler that
+/// fans out may publish thousands.
+pub const MAX_PUBLISHED: usize = 1000;
 
 /// What became of an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,33 +230,77 @@ fn sql(context: &str) -> impl Fn(rusqlite::Error) -> String + '_ {
     move |e| format!("sandbox store: {context}: {e}")
 }
 
+/// The layout this version of eventfn reads and writes, kept as SQLite's `user_version`: 0 was
+/// the first (durations in milliseconds, no attempts kept); 1 keeps attempts and who published
+/// what, and durations in microseconds.
+const LAYOUT: i64 = 1;
+
+/// A new store, in the current layout.
 const SCHEMA: &str = "
-    CREATE TABLE IF NOT EXISTS events (
+    CREATE TABLE events (
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,
         name TEXT NOT NULL,
         body TEXT NOT NULL,
         time INTEGER NOT NULL,
-        delay INTEGER NOT NULL
+        delay INTEGER NOT NULL,
+        published_by INTEGER REFERENCES deliveries (id)
     );
-    CREATE TABLE IF NOT EXISTS deliveries (
+    CREATE TABLE deliveries (
         id INTEGER PRIMARY KEY,
         event INTEGER NOT NULL REFERENCES events (id),
         handler TEXT NOT NULL,
         state TEXT NOT NULL,
         attempts INTEGER NOT NULL,
         due INTEGER NOT NULL,
-        duration INTEGER,
+        duration_us INTEGER,
         error TEXT
     );
-    CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (due) WHERE state = 'pending';
-    CREATE INDEX IF NOT EXISTS deliveries_failed ON deliveries (id) WHERE error IS NOT NULL;
+    CREATE INDEX deliveries_pending ON deliveries (due) WHERE state = 'pending';
+    CREATE INDEX deliveries_failed ON deliveries (id) WHERE error IS NOT NULL;
+    CREATE INDEX deliveries_of ON deliveries (event);
+    CREATE INDEX events_published_by ON events (published_by) WHERE published_by IS NOT NULL;
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        delivery INTEGER NOT NULL REFERENCES deliveries (id),
+        attempt INTEGER NOT NULL,
+        started INTEGER NOT NULL,
+        duration_us INTEGER,
+        ended TEXT,
+        error TEXT
+    );
+    CREATE INDEX attempts_of ON attempts (delivery);
+    PRAGMA user_version = 1;
 ";
 
-const SELECT: &str = "
-    SELECT d.id, d.event, e.kind, e.name, e.body, e.time, e.delay, d.handler, d.state,
-           d.attempts, d.due, d.duration, d.error
-    FROM deliveries d JOIN events e ON e.id = d.event";
+/// From layout 0 to 1. Durations were whole milliseconds: in microseconds they are what they
+/// were, and the attempts before it have no history.
+const MIGRATE_0_TO_1: &str = "
+    ALTER TABLE deliveries RENAME COLUMN duration TO duration_us;
+    UPDATE deliveries SET duration_us = duration_us * 1000 WHERE duration_us IS NOT NULL;
+    ALTER TABLE events ADD COLUMN published_by INTEGER REFERENCES deliveries (id);
+    CREATE INDEX deliveries_of ON deliveries (event);
+    CREATE INDEX events_published_by ON events (published_by) WHERE published_by IS NOT NULL;
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        delivery INTEGER NOT NULL REFERENCES deliveries (id),
+        attempt INTEGER NOT NULL,
+        started INTEGER NOT NULL,
+        duration_us INTEGER,
+        ended TEXT,
+        error TEXT
+    );
+    CREATE INDEX attempts_of ON attempts (delivery);
+    PRAGMA user_version = 1;
+";
+
+/// The columns [`row`] reads but the payload, which each query adds after them (`, e.body`):
+/// [`row`] reads it always, a listing's [`Budget`] only when the listing carries it.
+const COLUMNS: &str = "
+    SELECT d.id, d.event, e.kind, e.name, length(CAST(e.body AS BLOB)), e.time, e.delay, d.handler,
+           d.state, d.attempts, d.due, d.duration_us, d.error, e.published_by";
+
+const FROM: &str = "FROM deliveries d JOIN events e ON e.id = d.event";
 
 /// Column `index` read with `parse`; text it does not know (a store written by another version,
 /// or damaged) is an error naming the column and the value, never a guess.
@@ -183,22 +316,76 @@ fn known<T>(
     })
 }
 
+/// A delivery from a query of [`COLUMNS`] followed by the payload.
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    let mut delivery = row_without_body(r)?;
+    delivery.body = r.get(14)?;
+    Ok(delivery)
+}
+
+fn attempt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
+    Ok(Attempt {
+        attempt: r.get(0)?,
+        started: r.get::<_, i64>(1)? as u64,
+        duration_us: r.get::<_, Option<i64>>(2)?.map(|d| d as u64),
+        ended: match r.get::<_, Option<String>>(3)? {
+            None => Ended::Running,
+            Some(_) => known(r, 3, Ended::parse)?,
+        },
+        error: r.get(4)?,
+    })
+}
+
+/// What a listing carries of payloads: each of at most [`MAX_LISTED_PAYLOAD_BYTES`], until they
+/// come to [`MAX_LISTED_PAYLOADS_BYTES`]. A payload is read only if it is carried.
+///
+/// [`MAX_LISTED_PAYLOAD_BYTES`]: eventfn_core::sandbox::MAX_LISTED_PAYLOAD_BYTES
+/// [`MAX_LISTED_PAYLOADS_BYTES`]: eventfn_core::sandbox::MAX_LISTED_PAYLOADS_BYTES
+struct Budget(usize);
+
+impl Budget {
+    fn new() -> Budget {
+        Budget(eventfn_core::sandbox::MAX_LISTED_PAYLOADS_BYTES)
+    }
+
+    fn row(&mut self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+        let size = r.get::<_, i64>(4)? as usize;
+        let carried = size <= eventfn_core::sandbox::MAX_LISTED_PAYLOAD_BYTES && size <= self.0;
+        let mut delivery = row_without_body(r)?;
+        if carried {
+            self.0 -= size;
+            delivery.body = r.get(14)?;
+        }
+        Ok(delivery)
+    }
+}
+
+fn row_without_body(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
         id: r.get(0)?,
         event: r.get(1)?,
         kind: known(r, 2, Kind::parse)?,
         name: r.get(3)?,
-        body: r.get(4)?,
+        size: r.get::<_, i64>(4)? as usize,
         time: r.get::<_, i64>(5)? as u64,
         delay: r.get::<_, i64>(6)? as u64,
         handler: r.get(7)?,
         state: known(r, 8, State::parse)?,
         attempts: r.get(9)?,
         due: r.get::<_, i64>(10)? as u64,
-        duration: r.get::<_, Option<i64>>(11)?.map(|d| d as u64),
+        duration_us: r.get::<_, Option<i64>>(11)?.map(|d| d as u64),
         error: r.get(12)?,
+        published_by: r.get(13)?,
+        body: String::new(),
     })
+}
+
+/// Why a delivery cannot be shown or replayed: there is none with its id.
+pub fn no_delivery(id: i64) -> String {
+    format!(
+        "there is no delivery {id} in the sandbox: `cargo eventfn events` lists its deliveries, \
+         with their ids"
+    )
 }
 
 impl Store {
@@ -232,9 +419,51 @@ impl Store {
             .map_err(sql("cannot turn on write-ahead logging"))?;
         db.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql("cannot set synchronous mode"))?;
-        db.execute_batch(SCHEMA)
-            .map_err(sql("cannot create the tables"))?;
-        Ok(Store { db })
+        let mut store = Store { db };
+        store.lay_out(path)?;
+        // Nothing runs before the store is open: an attempt left running is one the sandbox
+        // stopped during.
+        store
+            .db
+            .execute(
+                "UPDATE attempts SET ended = 'stopped' WHERE ended IS NULL",
+                [],
+            )
+            .map_err(sql("cannot close the attempts of the last run"))?;
+        Ok(store)
+    }
+
+    /// Creates the tables of a new store, or brings an earlier layout up to this one.
+    fn lay_out(&mut self, path: &Path) -> Result<()> {
+        let layout: i64 = self
+            .db
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sql("cannot read the layout's version"))?;
+        let tables: i64 = self
+            .db
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql("cannot read the tables"))?;
+        let (steps, what) = match layout {
+            _ if tables == 0 => (SCHEMA, "cannot create the tables"),
+            LAYOUT => return Ok(()),
+            0 => (
+                MIGRATE_0_TO_1,
+                "cannot bring the store up to this version of eventfn",
+            ),
+            newer => {
+                return Err(format!(
+                    "the sandbox store at {} has layout {newer}, written by a newer eventfn than \
+                     this app's (which reads layout {LAYOUT}): run the app with that eventfn, or \
+                     start from an empty store with `cargo eventfn dev --reset`",
+                    path.display()
+                ));
+            }
+        };
+        self.atomically(|store| store.db.execute_batch(steps).map_err(sql(what)))
     }
 
     /// Stores events and one pending delivery per handler of each, in one transaction; returns
@@ -272,7 +501,8 @@ impl Store {
         {
             let mut insert_event = tx
                 .prepare_cached(
-                    "INSERT INTO events (kind, name, body, time, delay) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO events (kind, name, body, time, delay, published_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(sql("cannot prepare an insert"))?;
             let mut insert_delivery = tx
@@ -294,7 +524,8 @@ impl Store {
                         event.name,
                         event.body,
                         event.time as i64,
-                        event.delay as i64
+                        event.delay as i64,
+                        event.published_by
                     ])
                     .map_err(sql("cannot store an event"))?;
                 let id = tx.last_insert_rowid();
@@ -310,14 +541,16 @@ impl Store {
                         kind: event.kind,
                         name: event.name.to_owned(),
                         body: event.body.to_owned(),
+                        size: event.body.len(),
                         time: event.time,
                         delay: event.delay,
                         handler: (*handler).to_owned(),
                         state: State::Pending,
                         attempts: 0,
                         due,
-                        duration: None,
+                        duration_us: None,
                         error: None,
+                        published_by: event.published_by,
                     });
                 }
                 for handler in event.filtered {
@@ -331,16 +564,25 @@ impl Store {
         Ok(stored)
     }
 
-    /// Counts attempt `attempt` of pending delivery `id` as begun: if the sandbox stops during
-    /// it, the attempt stays spent.
-    pub fn start(&mut self, id: i64, attempt: u32) -> Result<()> {
-        self.db
+    /// Counts attempt `attempt` of pending delivery `id` as begun at `started` (milliseconds
+    /// since the Unix epoch): if the sandbox stops during it, the attempt stays spent. Returns
+    /// the attempt's own id; `None` if the delivery is not pending.
+    pub fn start(&mut self, id: i64, attempt: u32, started: u64) -> Result<Option<i64>> {
+        let counted = self
+            .db
             .prepare_cached(
                 "UPDATE deliveries SET attempts = ?2 WHERE id = ?1 AND state = 'pending'",
             )
             .and_then(|mut update| update.execute(params![id, attempt]))
             .map_err(sql("cannot record an attempt"))?;
-        Ok(())
+        if counted == 0 {
+            return Ok(None);
+        }
+        self.db
+            .prepare_cached("INSERT INTO attempts (delivery, attempt, started) VALUES (?1, ?2, ?3)")
+            .and_then(|mut insert| insert.execute(params![id, attempt, started as i64]))
+            .map_err(sql("cannot record an attempt"))?;
+        Ok(Some(self.db.last_insert_rowid()))
     }
 
     /// Counts the attempts that [`super::journal`] says began and the store may not have
@@ -355,31 +597,55 @@ impl Store {
                      WHERE id = ?1 AND state = 'pending' AND due = ?3",
                 )
                 .map_err(sql("cannot count the attempts begun"))?;
+            // In the history too, as an attempt the sandbox stopped during (begun at its due
+            // time at the earliest: when exactly is not journaled).
+            let mut stopped = store
+                .db
+                .prepare_cached(
+                    "INSERT INTO attempts (delivery, attempt, started, ended)
+                     SELECT ?1, ?2, ?3, 'stopped' WHERE NOT EXISTS
+                     (SELECT 1 FROM attempts WHERE delivery = ?1 AND attempt = ?2)",
+                )
+                .map_err(sql("cannot count the attempts begun"))?;
             for b in begun {
-                update
+                let counted = update
                     .execute(params![b.id, b.attempt, b.due as i64])
                     .map_err(sql("cannot count the attempts begun"))?;
+                if counted > 0 {
+                    stopped
+                        .execute(params![b.id, b.attempt, b.due as i64])
+                        .map_err(sql("cannot count the attempts begun"))?;
+                }
             }
             Ok(())
         })
     }
 
-    /// Records what became of attempt `attempt` of delivery `id`, which took `duration` ms.
+    /// Records what became of attempt `attempt` of delivery `id`: the attempt `started` returned
+    /// (none for a delivery that was not attempted, or whose attempt began before the sandbox
+    /// stopped), which took `duration_us` (none when not measured).
     pub fn finish(
         &mut self,
         id: i64,
         attempt: u32,
-        duration: u64,
+        started: bool,
+        duration_us: Option<u64>,
         outcome: &Outcome,
     ) -> Result<()> {
-        let (state, due, error) = match outcome {
-            Outcome::Done => (State::Done, None, None),
-            Outcome::Retry { due, error } => (State::Pending, Some(*due), Some(error.as_str())),
-            Outcome::Dead { error } => (State::Dead, None, Some(error.as_str())),
+        let (state, ended, due, error) = match outcome {
+            Outcome::Done => (State::Done, Ended::Done, None, None),
+            Outcome::Retry { due, error } => (
+                State::Pending,
+                Ended::Retry,
+                Some(*due),
+                Some(error.as_str()),
+            ),
+            Outcome::Dead { error } => (State::Dead, Ended::Dead, None, Some(error.as_str())),
         };
+        let duration_us = duration_us.map(|d| d as i64);
         self.db
             .prepare_cached(
-                "UPDATE deliveries SET state = ?2, attempts = ?3, duration = ?4, error = ?5,
+                "UPDATE deliveries SET state = ?2, attempts = ?3, duration_us = ?4, error = ?5,
                  due = COALESCE(?6, due) WHERE id = ?1",
             )
             .and_then(|mut update| {
@@ -387,42 +653,100 @@ impl Store {
                     id,
                     state.as_str(),
                     attempt,
-                    duration as i64,
+                    duration_us,
                     error,
                     due.map(|d| d as i64)
                 ])
             })
             .map_err(sql("cannot record a delivery's outcome"))?;
+        if started {
+            // The attempt's row, as `start` wrote it: the latest of that number (a replay counts
+            // attempts anew, so an earlier life may have one too).
+            self.db
+                .prepare_cached(
+                    "UPDATE attempts SET duration_us = ?3, ended = ?4, error = ?5
+                     WHERE id = (SELECT MAX(id) FROM attempts WHERE delivery = ?1 AND attempt = ?2)",
+                )
+                .and_then(|mut update| {
+                    update.execute(params![id, attempt, duration_us, ended.as_str(), error])
+                })
+                .map_err(sql("cannot record an attempt's outcome"))?;
+        }
         Ok(())
     }
 
     /// Every pending delivery, soonest first: what a restarted sandbox delivers.
     pub fn pending(&self) -> Result<Vec<Delivery>> {
         self.query(
-            &format!("{SELECT} WHERE d.state = 'pending' ORDER BY d.due, d.id"),
+            &format!("{COLUMNS}, e.body {FROM} WHERE d.state = 'pending' ORDER BY d.due, d.id"),
             [],
+            row,
         )
     }
 
-    /// The most recent deliveries (at most `limit`) that `filter` selects, newest first.
+    /// The most recent deliveries (at most `limit`) that `filter` selects, newest first. Their
+    /// payloads are carried as far as a listing carries them (see
+    /// [`eventfn_core::sandbox::MAX_LISTED_PAYLOADS_BYTES`]); the others have an empty `body`.
     pub fn list(&self, filter: Filter, limit: usize) -> Result<Vec<Delivery>> {
         let condition = match filter {
             Filter::All => "1",
             Filter::Failed => "d.error IS NOT NULL AND d.state != 'done'",
             Filter::Dead => "d.state = 'dead'",
         };
+        let mut budget = Budget::new();
         self.query(
-            &format!("{SELECT} WHERE {condition} ORDER BY d.id DESC LIMIT ?1"),
+            &format!("{COLUMNS}, e.body {FROM} WHERE {condition} ORDER BY d.id DESC LIMIT ?1"),
             [limit as i64],
+            |r| budget.row(r),
         )
     }
 
     /// Delivery `id`, if there is one.
     pub fn get(&self, id: i64) -> Result<Option<Delivery>> {
         self.db
-            .query_row(&format!("{SELECT} WHERE d.id = ?1"), [id], row)
+            .query_row(
+                &format!("{COLUMNS}, e.body {FROM} WHERE d.id = ?1"),
+                [id],
+                row,
+            )
             .optional()
             .map_err(sql("cannot read a delivery"))
+    }
+
+    /// Delivery `id` in full, if there is one: its attempts and the deliveries of what its
+    /// handler published, each bounded ([`MAX_ATTEMPTS`], [`MAX_PUBLISHED`]).
+    pub fn detail(&self, id: i64) -> Result<Option<Detail>> {
+        let Some(delivery) = self.get(id)? else {
+            return Ok(None);
+        };
+        let count = |query: &str| -> Result<u64> {
+            self.db
+                .query_row(query, [id], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(sql("cannot count"))
+        };
+        let mut attempts = self.query(
+            "SELECT attempt, started, duration_us, ended, error FROM attempts
+             WHERE delivery = ?1 ORDER BY id DESC LIMIT ?2",
+            params![id, MAX_ATTEMPTS as i64],
+            attempt_row,
+        )?;
+        attempts.reverse();
+        let all_attempts = count("SELECT count(*) FROM attempts WHERE delivery = ?1")?;
+        let mut budget = Budget::new();
+        let published = self.query(
+            &format!("{COLUMNS}, e.body {FROM} WHERE e.published_by = ?1 ORDER BY d.id LIMIT ?2"),
+            params![id, MAX_PUBLISHED as i64],
+            |r| budget.row(r),
+        )?;
+        let all_published = count(&format!("SELECT count(*) {FROM} WHERE e.published_by = ?1"))?;
+        Ok(Some(Detail {
+            delivery,
+            earlier_attempts: all_attempts.saturating_sub(attempts.len() as u64),
+            attempts,
+            more_published: all_published.saturating_sub(published.len() as u64),
+            published,
+        }))
     }
 
     /// Makes dead delivery `id` pending again, due at `now`, with its attempts counted anew;
@@ -430,7 +754,7 @@ impl Store {
     /// error is the store's own failure.
     pub fn replay(&mut self, id: i64, now: u64) -> Result<std::result::Result<Delivery, String>> {
         let Some(delivery) = self.get(id)? else {
-            return Ok(Err(format!("there is no delivery {id} in the sandbox")));
+            return Ok(Err(no_delivery(id)));
         };
         if delivery.state != State::Dead {
             return Ok(Err(format!(
@@ -455,13 +779,18 @@ impl Store {
         }))
     }
 
-    fn query(&self, query: &str, args: impl rusqlite::Params) -> Result<Vec<Delivery>> {
+    fn query<T>(
+        &self,
+        query: &str,
+        args: impl rusqlite::Params,
+        read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
         let mut statement = self
             .db
             .prepare_cached(query)
             .map_err(sql("cannot prepare a query"))?;
         let rows = statement
-            .query_map(args, row)
+            .query_map(args, read)
             .map_err(sql("cannot read deliveries"))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(sql("cannot read deliveries"))
@@ -481,6 +810,7 @@ mod tests {
             delay,
             handlers,
             filtered: &[],
+            published_by: None,
         }
     }
 
@@ -506,14 +836,17 @@ mod tests {
             .finish(
                 welcome.id,
                 1,
-                3,
+                false,
+                Some(3),
                 &Outcome::Retry {
                     due: 9_000,
                     error: "boom".into(),
                 },
             )
             .unwrap();
-        store.finish(audit.id, 1, 2, &Outcome::Done).unwrap();
+        store
+            .finish(audit.id, 1, false, Some(2), &Outcome::Done)
+            .unwrap();
         let pending = store.pending().unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(
@@ -542,7 +875,8 @@ mod tests {
                 .finish(
                     id,
                     3,
-                    7,
+                    false,
+                    Some(7),
                     &Outcome::Dead {
                         error: "still broken".into(),
                     },
@@ -551,7 +885,11 @@ mod tests {
             let error = store.replay(stored[0].1[0].id + 1, 5).unwrap().unwrap_err();
             assert_eq!(
                 error,
-                format!("there is no delivery {} in the sandbox", id + 1)
+                format!(
+                    "there is no delivery {} in the sandbox: `cargo eventfn events` lists its \
+                     deliveries, with their ids",
+                    id + 1
+                )
             );
             id
         };
@@ -559,7 +897,11 @@ mod tests {
         let dead = store.list(Filter::Dead, 10).unwrap();
         assert_eq!(dead.len(), 1);
         assert_eq!(
-            (dead[0].attempts, dead[0].duration, dead[0].error.as_deref()),
+            (
+                dead[0].attempts,
+                dead[0].duration_us,
+                dead[0].error.as_deref()
+            ),
             (3, Some(7), Some("still broken"))
         );
         let replayed = store.replay(id, 20_000).unwrap().unwrap();
@@ -609,10 +951,13 @@ mod tests {
         let mut store = Store::open(&dir.path().join("sandbox.db")).unwrap();
         let stored = store.publish_all(&[signup(&["a"], 0)]).unwrap();
         let id = stored[0].1[0].id;
-        store.start(id, 1).unwrap();
+        let started = store.start(id, 1, 5_000).unwrap();
+        assert!(started.is_some());
         assert_eq!(store.pending().unwrap()[0].attempts, 1);
-        store.finish(id, 1, 1, &Outcome::Done).unwrap();
-        store.start(id, 2).unwrap();
+        store
+            .finish(id, 1, started.is_some(), Some(1), &Outcome::Done)
+            .unwrap();
+        assert_eq!(store.start(id, 2, 6_000).unwrap(), None, "not pending");
         assert_eq!(
             store.get(id).unwrap().unwrap().attempts,
             1,
@@ -634,5 +979,223 @@ mod tests {
             .map(|d| d.handler)
             .collect();
         assert_eq!(order, ["b", "c", "a"]);
+    }
+
+    #[test]
+    fn every_attempt_is_kept_with_its_time_duration_and_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sandbox.db");
+        let id = {
+            let mut store = Store::open(&path).unwrap();
+            let stored = store.publish_all(&[signup(&["a"], 0)]).unwrap();
+            let id = stored[0].1[0].id;
+            let first = store.start(id, 1, 10_000).unwrap();
+            let retry = Outcome::Retry {
+                due: 11_000,
+                error: "boom".into(),
+            };
+            store
+                .finish(id, 1, first.is_some(), Some(420), &retry)
+                .unwrap();
+            // The second attempt never finishes: the sandbox stops during it.
+            store.start(id, 2, 11_000).unwrap();
+            let detail = store.detail(id).unwrap().unwrap();
+            assert_eq!(detail.attempts[1].ended, Ended::Running);
+            id
+        };
+        let mut store = Store::open(&path).unwrap();
+        let third = store.start(id, 3, 12_000).unwrap();
+        let dead = Outcome::Dead {
+            error: "still".into(),
+        };
+        store
+            .finish(id, 3, third.is_some(), Some(2_500), &dead)
+            .unwrap();
+        let detail = store.detail(id).unwrap().unwrap();
+        assert_eq!(
+            detail.attempts,
+            [
+                Attempt {
+                    attempt: 1,
+                    started: 10_000,
+                    duration_us: Some(420),
+                    ended: Ended::Retry,
+                    error: Some("boom".into()),
+                },
+                Attempt {
+                    attempt: 2,
+                    started: 11_000,
+                    duration_us: None,
+                    ended: Ended::Stopped,
+                    error: None,
+                },
+                Attempt {
+                    attempt: 3,
+                    started: 12_000,
+                    duration_us: Some(2_500),
+                    ended: Ended::Dead,
+                    error: Some("still".into()),
+                },
+            ]
+        );
+        assert_eq!(detail.earlier_attempts, 0);
+        assert_eq!(
+            (detail.delivery.state, detail.delivery.duration_us),
+            (State::Dead, Some(2_500))
+        );
+        assert_eq!(detail.delivery.body, r#"{"user":"u1"}"#);
+        // A replay counts anew, and the history goes on.
+        store.replay(id, 13_000).unwrap().unwrap();
+        let again = store.start(id, 1, 13_000).unwrap();
+        store
+            .finish(id, 1, again.is_some(), Some(9), &Outcome::Done)
+            .unwrap();
+        let detail = store.detail(id).unwrap().unwrap();
+        let attempts: Vec<(u32, Ended)> = detail
+            .attempts
+            .iter()
+            .map(|a| (a.attempt, a.ended))
+            .collect();
+        assert_eq!(
+            attempts,
+            [
+                (1, Ended::Retry),
+                (2, Ended::Stopped),
+                (3, Ended::Dead),
+                (1, Ended::Done)
+            ]
+        );
+        assert_eq!(store.detail(id + 1).unwrap(), None);
+    }
+
+    #[test]
+    fn what_a_handler_published_is_found_from_its_delivery() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("sandbox.db")).unwrap();
+        let stored = store.publish_all(&[signup(&["a"], 0)]).unwrap();
+        let parent = stored[0].1[0].id;
+        let child = NewEvent {
+            name: "check-email",
+            published_by: Some(parent),
+            ..signup(&["b", "c"], 0)
+        };
+        let children = store.publish_all(&[child.clone(), child]).unwrap();
+        let detail = store.detail(parent).unwrap().unwrap();
+        let published: Vec<(i64, &str, Option<i64>)> = detail
+            .published
+            .iter()
+            .map(|d| (d.event, d.handler.as_str(), d.published_by))
+            .collect();
+        let (first, second) = (children[0].0, children[1].0);
+        assert_eq!(
+            published,
+            [
+                (first, "b", Some(parent)),
+                (first, "c", Some(parent)),
+                (second, "b", Some(parent)),
+                (second, "c", Some(parent))
+            ]
+        );
+        assert_eq!(detail.more_published, 0);
+        assert_eq!(detail.delivery.published_by, None);
+        let child = store.get(children[0].1[0].id).unwrap().unwrap();
+        assert_eq!(child.published_by, Some(parent));
+        assert!(
+            store
+                .detail(child.id)
+                .unwrap()
+                .unwrap()
+                .published
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_listing_carries_small_payloads_only_and_within_its_budget() {
+        use eventfn_core::sandbox::{MAX_LISTED_PAYLOAD_BYTES, MAX_LISTED_PAYLOADS_BYTES};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("sandbox.db")).unwrap();
+        let big = format!("\"{}\"", "x".repeat(MAX_LISTED_PAYLOAD_BYTES));
+        let fits = format!("\"{}\"", "y".repeat(MAX_LISTED_PAYLOAD_BYTES - 2));
+        let event = |body| NewEvent {
+            body,
+            ..signup(&["a"], 0)
+        };
+        store.publish_all(&[event(&big)]).unwrap();
+        let count = MAX_LISTED_PAYLOADS_BYTES / fits.len() + 2;
+        let many: Vec<NewEvent<'_>> = (0..count).map(|_| event(&fits)).collect();
+        store.publish_all(&many).unwrap();
+        let listed = store.list(Filter::All, 10_000).unwrap();
+        assert_eq!(listed.len(), count + 1);
+        // Newest first: as many as the budget takes, then none.
+        let carried = listed.iter().filter(|d| d.body == fits).count();
+        assert_eq!(carried, MAX_LISTED_PAYLOADS_BYTES / fits.len());
+        assert!(listed[..carried].iter().all(|d| d.body == fits));
+        assert!(listed[carried..].iter().all(|d| d.body.is_empty()));
+        let oldest = listed.last().unwrap();
+        assert_eq!(oldest.size, big.len());
+        // Shown alone, it is whole.
+        assert_eq!(store.get(oldest.id).unwrap().unwrap().body, big);
+        assert_eq!(store.detail(oldest.id).unwrap().unwrap().delivery.body, big);
+    }
+
+    #[test]
+    fn a_store_of_the_first_layout_is_brought_up_to_date_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sandbox.db");
+        {
+            let db = Connection::open(&path).unwrap();
+            db.execute_batch(
+                "CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,
+                     name TEXT NOT NULL, body TEXT NOT NULL, time INTEGER NOT NULL,
+                     delay INTEGER NOT NULL);
+                 CREATE TABLE deliveries (id INTEGER PRIMARY KEY,
+                     event INTEGER NOT NULL REFERENCES events (id), handler TEXT NOT NULL,
+                     state TEXT NOT NULL, attempts INTEGER NOT NULL, due INTEGER NOT NULL,
+                     duration INTEGER, error TEXT);
+                 CREATE INDEX deliveries_pending ON deliveries (due) WHERE state = 'pending';
+                 CREATE INDEX deliveries_failed ON deliveries (id) WHERE error IS NOT NULL;
+                 INSERT INTO events VALUES (1, 'event', 'e', '1', 1000, 0);
+                 INSERT INTO deliveries VALUES (1, 1, 'a', 'dead', 3, 1000, 7, 'broken');
+                 INSERT INTO deliveries VALUES (2, 1, 'b', 'pending', 0, 1000, NULL, NULL);",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let dead = store.get(1).unwrap().unwrap();
+        assert_eq!(
+            (dead.duration_us, dead.error.as_deref(), dead.published_by),
+            (Some(7_000), Some("broken"), None)
+        );
+        assert!(store.detail(1).unwrap().unwrap().attempts.is_empty());
+        assert_eq!(store.pending().unwrap().len(), 1);
+        // It works as a new one does.
+        let started = store.start(2, 1, 2_000).unwrap();
+        store
+            .finish(2, 1, started.is_some(), Some(5), &Outcome::Done)
+            .unwrap();
+        assert_eq!(store.detail(2).unwrap().unwrap().attempts.len(), 1);
+        drop(store);
+        // Opened again: migrated once only.
+        assert_eq!(
+            Store::open(&path)
+                .unwrap()
+                .get(1)
+                .unwrap()
+                .unwrap()
+                .duration_us,
+            Some(7_000)
+        );
+
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 2)
+            .unwrap();
+        let error = Store::open(&path).err().unwrap();
+        assert!(
+            error.contains("has layout 2, written by a newer eventfn")
+                && error.ends_with("`cargo eventfn dev --reset`"),
+            "{error}"
+        );
     }
 }
