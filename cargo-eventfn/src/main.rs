@@ -248,9 +248,14 @@ fn option_env_vars(command: &clap::Command) -> Vec<std::ffi::OsString> {
 fn main() -> ExitCode {
     // An endpoint's user name and password (`http://user:secret@host`), from an argument or from
     // the environment, never appear in what this command prints, whoever wrote the message.
+    // The AWS SDK also reads an endpoint per service (`AWS_ENDPOINT_URL_SQS`, ...) by itself.
+    let sdk_endpoints = std::env::vars()
+        .filter(|(name, _)| name.starts_with("AWS_ENDPOINT_URL_"))
+        .map(|(_, value)| value);
     let env_values = option_env_vars(&Cargo::command())
         .into_iter()
-        .filter_map(|name| std::env::var(name).ok());
+        .filter_map(|name| std::env::var(name).ok())
+        .chain(sdk_endpoints);
     redact::hide_userinfo_of(std::env::args().chain(env_values));
     let Cargo::Eventfn(args) = Cargo::parse();
     args.color.apply();

@@ -16,6 +16,15 @@ use http::Uri;
 /// where they start; `None` when it has none.
 fn userinfo(url: &str) -> Option<(usize, &str)> {
     let start = url.find("://")? + 3;
+    // A URL begins with its scheme: a word that only holds one (a JSON payload, say) is not one.
+    let scheme = &url[..start - 3];
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return None;
+    }
     let authority = match url.parse::<Uri>() {
         Ok(uri) => {
             let authority = uri.authority()?.as_str();
@@ -53,9 +62,11 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
+    // Taken out where they follow a scheme's `://`, as in a URL, not wherever the same letters
+    // stand.
     let hidden = urls
         .into_iter()
-        .filter_map(|u| userinfo(u.as_ref()).map(|(_, info)| info.to_owned()))
+        .filter_map(|u| userinfo(u.as_ref()).map(|(_, info)| format!("://{info}")))
         .collect();
     let _ = HIDDEN.set(hidden);
 }
@@ -66,7 +77,7 @@ pub fn text(text: &str) -> Cow<'_, str> {
     let mut text = Cow::Borrowed(text);
     for info in HIDDEN.get().into_iter().flatten() {
         if text.contains(info.as_str()) {
-            text = Cow::Owned(text.replace(info.as_str(), ""));
+            text = Cow::Owned(text.replace(info.as_str(), "://"));
         }
     }
     text
@@ -94,6 +105,11 @@ mod tests {
             ("http://host/a@b", "http://host/a@b"),
             ("127.0.0.1:5000", "127.0.0.1:5000"),
             ("user@host", "user@host"),
+            // A word that is not a URL, though it holds one.
+            (
+                r#"{"avatar": "https://ada@cdn.example/a.png"}"#,
+                r#"{"avatar": "https://ada@cdn.example/a.png"}"#,
+            ),
         ] {
             assert_eq!(url(given), shown, "{given}");
         }
@@ -113,5 +129,7 @@ mod tests {
             "failed to apply endpoint `http://` to request: invalid authority"
         );
         assert!(matches!(text("nothing to hide"), Cow::Borrowed(_)));
+        // The same letters elsewhere are not a URL's: left as they are.
+        assert_eq!(text("user:secret@ is a word"), "user:secret@ is a word");
     }
 }
