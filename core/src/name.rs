@@ -63,7 +63,12 @@ pub fn validate_name(name: &str) -> Result<(), String> {
 /// most a third of its characters (a typo, a letter left out or doubled, two swapped), the
 /// closest first, else none. Names that differ only in case are always offered.
 pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let most = (name.chars().count() / 3).max(1);
+    let length = name.chars().count();
+    if length > MAX_NAME_LEN {
+        // No name is that long: nothing is near, and comparing would cost length × length.
+        return None;
+    }
+    let most = (length / 3).max(1);
     known
         .into_iter()
         .filter(|k| *k != name)
@@ -151,5 +156,6 @@ mod tests {
             " (did you mean `invoices`?)"
         );
         assert_eq!(did_you_mean("billing", known), "");
+        assert_eq!(closest(&"a".repeat(16 * 1024), ["a"]), None);
     }
 }

@@ -24,7 +24,8 @@
 //! DNS rebinding reads nothing), and takes writes only as `Content-Type: application/json` (which
 //! a cross-site form or `fetch` cannot send without the preflight it refuses). A publish carries
 //! at most [`MAX_MESSAGES`] messages and [`MAX_PUBLISH_BYTES`]; any other body at most
-//! [`MAX_SMALL_BYTES`]: more is `413` before it is read. Answers are bounded too: a listing
+//! [`MAX_SMALL_BYTES`]: more is `413`, before the body is read when its `Content-Length` says so,
+//! else as soon as it grows past the bound. Answers are bounded too: a listing
 //! carries at most 10,000 deliveries and their payloads as far as
 //! [`MAX_LISTED_PAYLOAD_BYTES`] and [`MAX_LISTED_PAYLOADS_BYTES`] allow, and one delivery in full
 //! its last 1,000 attempts and the first 1,000 deliveries of what its handler published.

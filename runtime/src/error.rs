@@ -119,13 +119,11 @@ pub(crate) fn message(text: impl Into<String>) -> Error {
 /// wrong, but bounded all the same.
 pub(crate) const MAX_HANDLER_ERROR_CHARS: usize = 1_000;
 
-/// What a handler said, as a failure quotes it: each value it quotes cut as [`bounded`] does, and
-/// the whole cut at [`MAX_HANDLER_ERROR_CHARS`].
+/// What a handler said, as a failure quotes it: cut at [`MAX_HANDLER_ERROR_CHARS`].
 pub(crate) fn handler_said(text: &str) -> Cow<'_, str> {
-    match bounded(text) {
-        Cow::Borrowed(text) => excerpt_to(text, MAX_HANDLER_ERROR_CHARS),
-        Cow::Owned(text) => Cow::Owned(excerpt_to(&text, MAX_HANDLER_ERROR_CHARS).into_owned()),
-    }
+    // Not through `bounded`: a handler's own text may hold a lone quote or backtick, which
+    // would make the rest of it read as one quoted value, cut at 200 characters.
+    excerpt_to(text, MAX_HANDLER_ERROR_CHARS)
 }
 
 /// A `serde_json` error as eventfn quotes it: serde's message with every value it quotes cut
@@ -251,5 +249,8 @@ mod tests {
         assert!(cut.ends_with("… (5000 characters in all)"), "{cut}");
         assert!(cut.chars().count() < MAX_HANDLER_ERROR_CHARS + 40);
         assert_eq!(handler_said("job 13 is unlucky"), "job 13 is unlucky");
+        // A lone backtick does not make the rest a quoted value, cut shorter.
+        let row = format!("bad row: `{}", "r".repeat(900));
+        assert_eq!(handler_said(&row), row);
     }
 }

@@ -23,9 +23,10 @@
 //! with nothing but `{"Sns": {"Message": ...}}`.
 //!
 //! With `EVENTFN_DEAD_LETTERS` (a queue URL) and `EVENTFN_ATTEMPTS` (`retries + 1`), as the
-//! template sets them, a record of an SQS batch that fails on its last attempt is sent to that
-//! dead-letter queue with the error, the attempts and the handler as message attributes, and
-//! reported handled (see [`eventfn_core::dead`]); if that send fails, the record is reported
+//! template sets them, a record of an SQS batch that fails on its last attempt, or fails in a way
+//! no attempt can mend (`eventfn.PayloadError`, `eventfn.Permanent`: see [`Failure::is_permanent`]),
+//! is sent to that dead-letter queue with the error, the attempts and the handler as message
+//! attributes, and reported handled (see [`eventfn_core::dead`]); if that send fails, the record is reported
 //! failed and the queue's redrive moves it.
 //!
 //! A handler's timeout stops it at an `.await`: a handler that blocks the thread (CPU work or
@@ -361,7 +362,6 @@ impl Dispatcher {
         self
     }
 
-    /// The dead letters, when `message` is on its last attempt.
     /// Checks that a message is for the one handler this function runs.
     fn check(entry: &'static Entry, message: &Message) -> Result<(), Failure> {
         let r = &entry.registration;
@@ -1188,7 +1188,8 @@ impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for RawBody<S> {
     fn call(&mut self, mut invocation: LambdaInvocation) -> S::Future {
         let body = std::mem::replace(&mut invocation.body, READ_BY_EVENTFN.into());
         tracing::trace!(
-            body = %String::from_utf8_lossy(&body),
+            bytes = body.len(),
+            body = %excerpt(&String::from_utf8_lossy(&body)),
             "the invocation's body, as Lambda sent it"
         );
         self.bodies

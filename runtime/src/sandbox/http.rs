@@ -62,8 +62,11 @@ pub struct Limits {
     /// Connections served at once; further ones wait in the listen backlog until one closes.
     pub connections: usize,
     /// Request bodies held in memory at once, in bytes, across all connections; a request whose
-    /// body does not fit waits for room.
+    /// body does not fit now is answered `503` (with `Retry-After`), never queued.
     pub buffered_bytes: usize,
+    /// How long a connection is served: then it is closed once its answer under way is out
+    /// (within `body_timeout`), so a client that stops reading an answer cannot hold its place.
+    pub connection_lifetime: Duration,
 }
 
 impl Default for Limits {
@@ -73,6 +76,7 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(30),
             connections: 256,
             buffered_bytes: 64 * 1024 * 1024,
+            connection_lifetime: Duration::from_secs(60),
         }
     }
 }
@@ -129,11 +133,18 @@ pub async fn serve(engine: Arc<Engine>, listener: TcpListener, info: AppInfo, li
                 async move { Ok::<_, Infallible>(server.answer(request).await) }
             });
             // A client that goes away mid-request is no concern of the sandbox.
-            let _ = hyper::server::conn::http1::Builder::new()
+            let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+                .serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = tokio::time::sleep(limits.connection_lifetime) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(limits.body_timeout, connection).await;
+                }
+            }
             drop(permit);
         });
     }
@@ -423,30 +434,41 @@ impl Server {
         let room = u32::try_from(expected.div_ceil(1024).max(1))
             .unwrap_or(u32::MAX)
             .min(self.buffers_kib());
-        let read = async {
-            // Closed never: the semaphore lives as long as the server.
-            let permit = self.buffers.clone().acquire_many_owned(room).await.ok();
-            (Limited::new(body, most).collect().await, permit)
+        // Room is taken now or not at all: a request never waits behind others' large bodies
+        // (a few slow uploads could otherwise hold every later request in the queue).
+        let Ok(room) = self.buffers.clone().try_acquire_many_owned(room) else {
+            return Err(Response::builder()
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .header(hyper::header::RETRY_AFTER, "1")
+                .header(CONTENT_TYPE, "application/json")
+                .body(Full::new(Bytes::from(
+                    serde_json::to_vec(&ApiError {
+                        error: format!(
+                            "the sandbox is reading {} of request bodies already, and has no \
+                             room for {expected} bytes more now: try again in a moment",
+                            human_bytes(self.limits.buffered_bytes)
+                        ),
+                    })
+                    .unwrap_or_default(),
+                )))
+                .unwrap_or_default());
         };
+        let read = Limited::new(body, most).collect();
         match tokio::time::timeout(self.limits.body_timeout, read).await {
             Err(_) => Err(refused(
                 StatusCode::REQUEST_TIMEOUT,
                 format!(
-                    "the request body did not arrive within {} s",
-                    self.limits.body_timeout.as_secs()
+                    "the request body did not arrive within {:?}",
+                    self.limits.body_timeout
                 ),
             )),
-            Ok((Ok(collected), Some(permit))) => Ok((collected.to_bytes(), permit)),
-            Ok((Err(error), _)) if error.is::<LengthLimitError>() => {
+            Ok(Ok(collected)) => Ok((collected.to_bytes(), room)),
+            Ok(Err(error)) if error.is::<LengthLimitError>() => {
                 Err(too_large(&format!("more than {most} bytes")))
             }
-            Ok((Err(error), _)) => Err(refused(
+            Ok(Err(error)) => Err(refused(
                 StatusCode::BAD_REQUEST,
                 format!("cannot read the request body: {error}"),
-            )),
-            Ok((Ok(_), None)) => Err(refused(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the sandbox is stopping",
             )),
         }
     }
@@ -455,6 +477,16 @@ impl Server {
     fn buffers_kib(&self) -> u32 {
         u32::try_from((self.limits.buffered_bytes / 1024).clamp(1, Semaphore::MAX_PERMITS))
             .unwrap_or(u32::MAX)
+    }
+}
+
+/// `bytes` in MB when that is a whole number, else in bytes.
+fn human_bytes(bytes: usize) -> String {
+    const MB: usize = 1024 * 1024;
+    if bytes >= MB && bytes.is_multiple_of(MB) {
+        format!("{} MB", bytes / MB)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -1098,6 +1130,76 @@ mod tests {
             let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest));
             assert!(read.await.is_ok(), "an idle connection stayed open");
         }
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_served_for_its_lifetime_then_closed() {
+        let limits = Limits {
+            connection_lifetime: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let (port, _dir) = server(limits).await;
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let request = format!("GET /v1/app HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        // Kept alive after its answer, until its lifetime is over: then closed, well before the
+        // 10 s the header timeout would take.
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
+        assert!(read.await.is_ok(), "closed at the end of its lifetime");
+        assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    }
+
+    #[tokio::test]
+    async fn a_body_that_finds_no_room_is_turned_away_at_once() {
+        let limits = Limits {
+            buffered_bytes: 64 * 1024,
+            ..Limits::default()
+        };
+        let (port, _dir) = server(limits).await;
+        let head = |length: usize| {
+            format!(
+                "POST /v1/publish HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+            )
+        };
+        // A slow upload holds all the room...
+        let mut slow = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        slow.write_all(head(60 * 1024).as_bytes()).await.unwrap();
+        slow.write_all(b"{").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // ...so another is answered 503 at once rather than queued behind it.
+        let (status, answer) = exchange(
+            port,
+            format!("{}{}", head(PUBLISH.len() + 60_000), " ".repeat(10)).as_bytes(),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(status, 503, "{answer}");
+        assert!(
+            answer.contains("Retry-After") || answer.contains("retry-after"),
+            "{answer}"
+        );
+        assert!(answer.contains("no room for"), "{answer}");
+        // A small one still fits.
+        let host = format!("Host: 127.0.0.1:{port}");
+        let (status, answer) = exchange(
+            port,
+            &request(
+                "POST",
+                "/v1/publish",
+                &[&host, "Content-Type: application/json"],
+                PUBLISH,
+            ),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer.contains("no handler of this app subscribes"),
+            "{answer}"
+        );
+        drop(slow);
     }
 
     #[test]
