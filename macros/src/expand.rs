@@ -190,7 +190,22 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
     };
 
     // Each send to a literal name, its line and column those of the literal.
-    let found = crate::sends::find(function.block.to_token_stream());
+    // The name the handler gives its `Context` parameter, for `ctx.publish(...)`.
+    let context = shape.context.as_ref().and_then(|context| {
+        function.sig.inputs.iter().find_map(|input| match input {
+            syn::FnArg::Typed(typed)
+                if typed.ty.to_token_stream().to_string()
+                    == context.to_token_stream().to_string() =>
+            {
+                match &*typed.pat {
+                    syn::Pat::Ident(binding) => Some(binding.ident.to_string()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+    });
+    let found = crate::sends::find(function.block.to_token_stream(), context.as_deref());
     let sends = found.iter().enumerate().map(|(i, (kind, literal))| {
         let open = format!(
             "{}{{\"kind\":\"{}\",\"name\":{},\"line\":",

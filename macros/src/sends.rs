@@ -11,24 +11,30 @@ use eventfn_core::Kind;
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::LitStr;
 
-/// Each send's kind and name literal, in the order they appear.
-pub fn find(body: TokenStream) -> Vec<(Kind, LitStr)> {
+/// Each send's kind and name literal, in the order they appear: calls of `eventfn::publish`
+/// (and the other three) by that path, and method calls on the handler's `Context` parameter,
+/// named `context` (`ctx.publish(...)`). Another library's `publish("...")` (a NATS or Redis
+/// client's, say) is not a send of eventfn's, and neither is a bare `publish(...)`, which may be
+/// anyone's.
+pub fn find(body: TokenStream, context: Option<&str>) -> Vec<(Kind, LitStr)> {
     let mut found = Vec::new();
-    walk(body, &mut found);
+    walk(body, context, &mut found);
     found
 }
 
-fn walk(tokens: TokenStream, found: &mut Vec<(Kind, LitStr)>) {
+fn walk(tokens: TokenStream, context: Option<&str>, found: &mut Vec<(Kind, LitStr)>) {
+    // The last three tokens before the current one: what a call's name is reached through.
+    let mut before: [Option<TokenTree>; 3] = [None, None, None];
     let mut kind = None;
     for tree in tokens {
         match &tree {
             TokenTree::Ident(ident) => {
-                kind = match ident.to_string().as_str() {
+                let named = match ident.to_string().as_str() {
                     "publish" | "publish_many" => Some(Kind::Event),
                     "enqueue" | "enqueue_many" => Some(Kind::Queue),
                     _ => None,
                 };
-                continue;
+                kind = named.filter(|_| eventfns(&before, context));
             }
             TokenTree::Group(group) => {
                 if let (Some(kind), Delimiter::Parenthesis) = (kind, group.delimiter())
@@ -37,12 +43,26 @@ fn walk(tokens: TokenStream, found: &mut Vec<(Kind, LitStr)>) {
                 {
                     found.push((kind, name));
                 }
-                walk(group.stream(), found);
+                walk(group.stream(), context, found);
+                kind = None;
             }
-            _ => {}
+            _ => kind = None,
         }
-        kind = None;
+        before.rotate_left(1);
+        before[2] = Some(tree);
     }
+}
+
+/// Whether the tokens `before` a call's name reach eventfn's: `eventfn::` or `<context>.`.
+fn eventfns(before: &[Option<TokenTree>; 3], context: Option<&str>) -> bool {
+    let is = |tree: &Option<TokenTree>, text: &str| match tree {
+        Some(TokenTree::Ident(ident)) => ident == text,
+        Some(TokenTree::Punct(punct)) => text.len() == 1 && text.starts_with(punct.as_char()),
+        _ => false,
+    };
+    let path = is(&before[0], "eventfn") && is(&before[1], ":") && is(&before[2], ":");
+    let method = context.is_some_and(|context| is(&before[1], context) && is(&before[2], "."));
+    path || method
 }
 
 #[cfg(test)]
@@ -51,7 +71,7 @@ mod tests {
     use quote::quote;
 
     fn names(body: TokenStream) -> Vec<(Kind, String)> {
-        find(body)
+        find(body, Some("ctx"))
             .into_iter()
             .map(|(kind, literal)| (kind, literal.value()))
             .collect()
@@ -63,10 +83,10 @@ mod tests {
             ctx.publish("account-check-email", &signup).await?;
             eventfn::publish("audit", &signup).after("5 minutes").await?;
             eventfn::enqueue_many("invoices", &jobs).await?;
-            if ok { enqueue(r#"thumbnails"#, &job).await? }
+            if ok { ::eventfn::enqueue(r#"thumbnails"#, &job).await? }
             let name = "dynamic";
             eventfn::publish(name, &1).await?;
-            publish_many(&names, []);
+            eventfn::publish_many(&names, []);
         }};
         assert_eq!(
             names(body),
@@ -84,10 +104,18 @@ mod tests {
         let body = quote! {{
             let publish = 1;
             log("publish");
-            republish("x");
-            publish(42);
-            publish(b"bytes");
+            eventfn::republish("x");
+            eventfn::publish(42);
+            eventfn::publish(b"bytes");
+            // Another library's, or anyone's.
+            nats.publish("orders.created", payload).await?;
+            redis::publish("chan", 1);
+            publish("bare");
+            other.ctx.publish_x("y");
         }};
         assert_eq!(names(body), []);
+        // Without a Context parameter, no method call is eventfn's.
+        let body = quote! {{ ctx.publish("account-check-email", &1).await?; }};
+        assert!(find(body, None).is_empty());
     }
 }
