@@ -235,8 +235,29 @@ fn sql(context: &str) -> impl Fn(rusqlite::Error) -> String + '_ {
 /// what, and durations in microseconds.
 const LAYOUT: i64 = 1;
 
+/// The attempts table and the layout's number, as a new store and the step from layout 0 both
+/// write them: a literal, for `concat!`.
+macro_rules! attempts_and_version {
+    () => {
+        "
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        delivery INTEGER NOT NULL REFERENCES deliveries (id),
+        attempt INTEGER NOT NULL,
+        started INTEGER NOT NULL,
+        duration_us INTEGER,
+        ended TEXT,
+        error TEXT
+    );
+    CREATE INDEX attempts_of ON attempts (delivery);
+    PRAGMA user_version = 1;
+"
+    };
+}
+
 /// A new store, in the current layout.
-const SCHEMA: &str = "
+const SCHEMA: &str = concat!(
+    "
     CREATE TABLE events (
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,
@@ -260,39 +281,22 @@ const SCHEMA: &str = "
     CREATE INDEX deliveries_failed ON deliveries (id) WHERE error IS NOT NULL;
     CREATE INDEX deliveries_of ON deliveries (event);
     CREATE INDEX events_published_by ON events (published_by) WHERE published_by IS NOT NULL;
-    CREATE TABLE attempts (
-        id INTEGER PRIMARY KEY,
-        delivery INTEGER NOT NULL REFERENCES deliveries (id),
-        attempt INTEGER NOT NULL,
-        started INTEGER NOT NULL,
-        duration_us INTEGER,
-        ended TEXT,
-        error TEXT
-    );
-    CREATE INDEX attempts_of ON attempts (delivery);
-    PRAGMA user_version = 1;
-";
+",
+    attempts_and_version!()
+);
 
 /// From layout 0 to 1. Durations were whole milliseconds: in microseconds they are what they
 /// were, and the attempts before it have no history.
-const MIGRATE_0_TO_1: &str = "
+const MIGRATE_0_TO_1: &str = concat!(
+    "
     ALTER TABLE deliveries RENAME COLUMN duration TO duration_us;
     UPDATE deliveries SET duration_us = duration_us * 1000 WHERE duration_us IS NOT NULL;
     ALTER TABLE events ADD COLUMN published_by INTEGER REFERENCES deliveries (id);
     CREATE INDEX deliveries_of ON deliveries (event);
     CREATE INDEX events_published_by ON events (published_by) WHERE published_by IS NOT NULL;
-    CREATE TABLE attempts (
-        id INTEGER PRIMARY KEY,
-        delivery INTEGER NOT NULL REFERENCES deliveries (id),
-        attempt INTEGER NOT NULL,
-        started INTEGER NOT NULL,
-        duration_us INTEGER,
-        ended TEXT,
-        error TEXT
-    );
-    CREATE INDEX attempts_of ON attempts (delivery);
-    PRAGMA user_version = 1;
-";
+",
+    attempts_and_version!()
+);
 
 /// The columns [`row`] reads but the payload, which each query adds after them (`, e.body`):
 /// [`row`] reads it always, a listing's [`Budget`] only when the listing carries it.
