@@ -119,17 +119,16 @@ enum Command {
         events: Vec<Accepted>,
         reply: Reply<Vec<i64>>,
     },
-    /// Attempt `attempt` of delivery `id` began at `started` (it is in the journal already).
+    /// Attempt `attempt` of delivery `id` began (it is in the journal already).
     Start {
         id: i64,
         attempt: u32,
-        started: u64,
     },
     Finish {
         id: i64,
         attempt: u32,
-        /// Whether the attempt began (its `Start` was sent); not when no attempt ran.
-        started: bool,
+        /// When the attempt began, in milliseconds since the epoch; none when no attempt ran.
+        started: Option<u64>,
         duration_us: Option<u64>,
         outcome: Outcome,
     },
@@ -440,7 +439,7 @@ impl Engine {
         let _ = self.store.send(Command::Finish {
             id: delivery.id,
             attempt: delivery.attempts,
-            started: false,
+            started: None,
             duration_us: None,
             outcome: Outcome::Dead { error },
         });
@@ -473,7 +472,7 @@ impl Engine {
             let _ = self.store.send(Command::Finish {
                 id: delivery.id,
                 attempt: delivery.attempts,
-                started: false,
+                started: None,
                 duration_us: None,
                 outcome: Outcome::Dead { error },
             });
@@ -498,11 +497,7 @@ impl Engine {
             return Some(delivery);
         }
         let started_at = now_ms();
-        let _ = self.store.send(Command::Start {
-            id,
-            attempt,
-            started: started_at,
-        });
+        let _ = self.store.send(Command::Start { id, attempt });
         let clock = Instant::now();
         let timeout = Duration::from_secs(u64::from(handler.options.timeout));
         let context = Delivery {
@@ -574,7 +569,7 @@ impl Engine {
         let _ = self.store.send(Command::Finish {
             id,
             attempt,
-            started: true,
+            started: Some(started_at),
             duration_us: Some(duration.as_micros() as u64),
             outcome,
         });
@@ -653,12 +648,8 @@ fn store_thread(
                         store.finish(*id, *attempt, *started, *duration_us, outcome)?;
                         Answer::Nothing
                     }
-                    Command::Start {
-                        id,
-                        attempt,
-                        started,
-                    } => {
-                        store.start(*id, *attempt, *started)?;
+                    Command::Start { id, attempt } => {
+                        store.start(*id, *attempt)?;
                         Answer::Nothing
                     }
                     Command::Replay { id, .. } => Answer::Replayed(store.replay(*id, now)),

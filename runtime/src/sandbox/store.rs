@@ -571,27 +571,20 @@ impl Store {
     /// Counts attempt `attempt` of pending delivery `id` as begun at `started` (milliseconds
     /// since the Unix epoch): if the sandbox stops during it, the attempt stays spent. Returns
     /// the attempt's own id; `None` if the delivery is not pending.
-    pub fn start(&mut self, id: i64, attempt: u32, started: u64) -> Result<Option<i64>> {
-        let counted = self
-            .db
+    pub fn start(&mut self, id: i64, attempt: u32) -> Result<()> {
+        self.db
             .prepare_cached(
                 "UPDATE deliveries SET attempts = ?2 WHERE id = ?1 AND state = 'pending'",
             )
             .and_then(|mut update| update.execute(params![id, attempt]))
             .map_err(sql("cannot record an attempt"))?;
-        if counted == 0 {
-            return Ok(None);
-        }
-        self.db
-            .prepare_cached("INSERT INTO attempts (delivery, attempt, started) VALUES (?1, ?2, ?3)")
-            .and_then(|mut insert| insert.execute(params![id, attempt, started as i64]))
-            .map_err(sql("cannot record an attempt"))?;
-        Ok(Some(self.db.last_insert_rowid()))
+        Ok(())
     }
 
     /// Counts the attempts that [`super::journal`] says began and the store may not have
     /// committed, all or none: each for its delivery if still pending in the life it began in
-    /// (the same due time), never lowering a count.
+    /// (the same due time), never lowering a count; then keeps each pending delivery's last
+    /// attempt that never ended in the history, as stopped. Called once, at the start.
     pub fn count_begun(&mut self, begun: &[super::journal::Begun]) -> Result<()> {
         self.atomically(|store| {
             let mut update = store
@@ -601,38 +594,38 @@ impl Store {
                      WHERE id = ?1 AND state = 'pending' AND due = ?3",
                 )
                 .map_err(sql("cannot count the attempts begun"))?;
-            // In the history too, as an attempt the sandbox stopped during (begun at its due
-            // time at the earliest: when exactly is not journaled).
-            let mut stopped = store
-                .db
-                .prepare_cached(
-                    "INSERT INTO attempts (delivery, attempt, started, ended)
-                     SELECT ?1, ?2, ?3, 'stopped' WHERE NOT EXISTS
-                     (SELECT 1 FROM attempts WHERE delivery = ?1 AND attempt = ?2)",
-                )
-                .map_err(sql("cannot count the attempts begun"))?;
             for b in begun {
-                let counted = update
+                update
                     .execute(params![b.id, b.attempt, b.due as i64])
                     .map_err(sql("cannot count the attempts begun"))?;
-                if counted > 0 {
-                    stopped
-                        .execute(params![b.id, b.attempt, b.due as i64])
-                        .map_err(sql("cannot count the attempts begun"))?;
-                }
             }
+            drop(update);
+            // An attempt is kept in the history when it ends; one that began and never ended
+            // is one the sandbox stopped during (begun at its due time at the earliest: when
+            // exactly is not kept).
+            store
+                .db
+                .execute(
+                    "INSERT INTO attempts (delivery, attempt, started, ended)
+                     SELECT d.id, d.attempts, d.due, 'stopped' FROM deliveries d
+                     WHERE d.state = 'pending' AND d.attempts > 0 AND NOT EXISTS
+                     (SELECT 1 FROM attempts a WHERE a.delivery = d.id AND a.attempt = d.attempts)",
+                    [],
+                )
+                .map_err(sql("cannot keep the attempts the sandbox stopped during"))?;
             Ok(())
         })
     }
 
-    /// Records what became of attempt `attempt` of delivery `id`: the attempt `started` returned
-    /// (none for a delivery that was not attempted, or whose attempt began before the sandbox
-    /// stopped), which took `duration_us` (none when not measured).
+    /// Records what became of attempt `attempt` of delivery `id`, which began at `started`
+    /// (milliseconds since the Unix epoch; none for a delivery that was not attempted, or whose
+    /// attempt began before the sandbox stopped) and took `duration_us` (none when not measured):
+    /// in the delivery, and in its attempts' history.
     pub fn finish(
         &mut self,
         id: i64,
         attempt: u32,
-        started: bool,
+        started: Option<u64>,
         duration_us: Option<u64>,
         outcome: &Outcome,
     ) -> Result<()> {
@@ -663,16 +656,21 @@ impl Store {
                 ])
             })
             .map_err(sql("cannot record a delivery's outcome"))?;
-        if started {
-            // The attempt's row, as `start` wrote it: the latest of that number (a replay counts
-            // attempts anew, so an earlier life may have one too).
+        if let Some(started) = started {
             self.db
                 .prepare_cached(
-                    "UPDATE attempts SET duration_us = ?3, ended = ?4, error = ?5
-                     WHERE id = (SELECT MAX(id) FROM attempts WHERE delivery = ?1 AND attempt = ?2)",
+                    "INSERT INTO attempts (delivery, attempt, started, duration_us, ended, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
-                .and_then(|mut update| {
-                    update.execute(params![id, attempt, duration_us, ended.as_str(), error])
+                .and_then(|mut insert| {
+                    insert.execute(params![
+                        id,
+                        attempt,
+                        started as i64,
+                        duration_us,
+                        ended.as_str(),
+                        error
+                    ])
                 })
                 .map_err(sql("cannot record an attempt's outcome"))?;
         }
@@ -737,6 +735,20 @@ impl Store {
         )?;
         attempts.reverse();
         let all_attempts = count("SELECT count(*) FROM attempts WHERE delivery = ?1")?;
+        // An attempt enters the history when it ends: one counted and not ended is running
+        // (begun at its due time at the earliest; when exactly is not kept).
+        if delivery.state == State::Pending
+            && delivery.attempts > 0
+            && attempts.last().map(|a| a.attempt) != Some(delivery.attempts)
+        {
+            attempts.push(Attempt {
+                attempt: delivery.attempts,
+                started: delivery.due,
+                duration_us: None,
+                ended: Ended::Running,
+                error: None,
+            });
+        }
         let mut budget = Budget::new();
         let published = self.query(
             &format!("{COLUMNS}, e.body {FROM} WHERE e.published_by = ?1 ORDER BY d.id LIMIT ?2"),
@@ -840,7 +852,7 @@ mod tests {
             .finish(
                 welcome.id,
                 1,
-                false,
+                None,
                 Some(3),
                 &Outcome::Retry {
                     due: 9_000,
@@ -849,7 +861,7 @@ mod tests {
             )
             .unwrap();
         store
-            .finish(audit.id, 1, false, Some(2), &Outcome::Done)
+            .finish(audit.id, 1, None, Some(2), &Outcome::Done)
             .unwrap();
         let pending = store.pending().unwrap();
         assert_eq!(pending.len(), 1);
@@ -879,7 +891,7 @@ mod tests {
                 .finish(
                     id,
                     3,
-                    false,
+                    None,
                     Some(7),
                     &Outcome::Dead {
                         error: "still broken".into(),
@@ -955,13 +967,12 @@ mod tests {
         let mut store = Store::open(&dir.path().join("sandbox.db")).unwrap();
         let stored = store.publish_all(&[signup(&["a"], 0)]).unwrap();
         let id = stored[0].1[0].id;
-        let started = store.start(id, 1, 5_000).unwrap();
-        assert!(started.is_some());
+        store.start(id, 1).unwrap();
         assert_eq!(store.pending().unwrap()[0].attempts, 1);
         store
-            .finish(id, 1, started.is_some(), Some(1), &Outcome::Done)
+            .finish(id, 1, Some(5_000), Some(1), &Outcome::Done)
             .unwrap();
-        assert_eq!(store.start(id, 2, 6_000).unwrap(), None, "not pending");
+        store.start(id, 2).unwrap();
         assert_eq!(
             store.get(id).unwrap().unwrap().attempts,
             1,
@@ -993,27 +1004,29 @@ mod tests {
             let mut store = Store::open(&path).unwrap();
             let stored = store.publish_all(&[signup(&["a"], 0)]).unwrap();
             let id = stored[0].1[0].id;
-            let first = store.start(id, 1, 10_000).unwrap();
+            store.start(id, 1).unwrap();
             let retry = Outcome::Retry {
                 due: 11_000,
                 error: "boom".into(),
             };
             store
-                .finish(id, 1, first.is_some(), Some(420), &retry)
+                .finish(id, 1, Some(10_000), Some(420), &retry)
                 .unwrap();
             // The second attempt never finishes: the sandbox stops during it.
-            store.start(id, 2, 11_000).unwrap();
+            store.start(id, 2).unwrap();
             let detail = store.detail(id).unwrap().unwrap();
             assert_eq!(detail.attempts[1].ended, Ended::Running);
             id
         };
         let mut store = Store::open(&path).unwrap();
-        let third = store.start(id, 3, 12_000).unwrap();
+        // As the sandbox does at its start: the attempt it stopped during is kept as stopped.
+        store.count_begun(&[]).unwrap();
+        store.start(id, 3).unwrap();
         let dead = Outcome::Dead {
             error: "still".into(),
         };
         store
-            .finish(id, 3, third.is_some(), Some(2_500), &dead)
+            .finish(id, 3, Some(12_000), Some(2_500), &dead)
             .unwrap();
         let detail = store.detail(id).unwrap().unwrap();
         assert_eq!(
@@ -1050,9 +1063,9 @@ mod tests {
         assert_eq!(detail.delivery.body, r#"{"user":"u1"}"#);
         // A replay counts anew, and the history goes on.
         store.replay(id, 13_000).unwrap().unwrap();
-        let again = store.start(id, 1, 13_000).unwrap();
+        store.start(id, 1).unwrap();
         store
-            .finish(id, 1, again.is_some(), Some(9), &Outcome::Done)
+            .finish(id, 1, Some(13_000), Some(9), &Outcome::Done)
             .unwrap();
         let detail = store.detail(id).unwrap().unwrap();
         let attempts: Vec<(u32, Ended)> = detail
@@ -1174,9 +1187,9 @@ mod tests {
         assert!(store.detail(1).unwrap().unwrap().attempts.is_empty());
         assert_eq!(store.pending().unwrap().len(), 1);
         // It works as a new one does.
-        let started = store.start(2, 1, 2_000).unwrap();
+        store.start(2, 1).unwrap();
         store
-            .finish(2, 1, started.is_some(), Some(5), &Outcome::Done)
+            .finish(2, 1, Some(2_000), Some(5), &Outcome::Done)
             .unwrap();
         assert_eq!(store.detail(2).unwrap().unwrap().attempts.len(), 1);
         drop(store);
