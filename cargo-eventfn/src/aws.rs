@@ -41,6 +41,25 @@ pub struct Session {
     pub endpoint: Option<String>,
 }
 
+/// The SDK's default HTTPS client, on rustls with *ring* rather than AWS-LC, whose C build took
+/// minutes of every clean build: what the SDK's `default-https-client` feature builds
+/// (`aws_smithy_runtime::client::http::default_https_client`), with the platform's trusted roots
+/// and the proxy from the environment. The runtime builds the same (`runtime/src/aws_sdk.rs`).
+pub(crate) fn https_client() -> aws_sdk_sts::config::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = aws_smithy_http_client::Connector::builder()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
 impl Session {
     /// Resolves region and credentials and asks STS who we are, so that a missing region, missing
     /// credentials or an unreachable endpoint stop the command before it changes anything.
@@ -49,7 +68,7 @@ impl Session {
         if let Some(url) = &target.endpoint_url {
             check_endpoint(url)?;
         }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
         if let Some(region) = target.region.as_deref().or(app_region) {
             check_region(region)?;
             loader = loader.region(Region::new(region.to_owned()));
@@ -206,6 +225,43 @@ fn check_region(region: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No AWS over HTTPS here: a listener on loopback reads what the client sends first, which is
+    /// a TLS handshake record (0x16) when an `https` endpoint is spoken to with TLS.
+    #[test]
+    fn the_sdk_clients_speak_tls_to_an_https_endpoint() {
+        use std::io::Read as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut first = [0u8; 1];
+            stream.read_exact(&mut first).unwrap();
+            first[0]
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let sent = runtime.block_on(async {
+            let config = aws_config::defaults(BehaviorVersion::latest())
+                .http_client(https_client())
+                .endpoint_url(format!("https://127.0.0.1:{port}"))
+                .region(Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                    "test", "test", None, None, "test",
+                ))
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .load()
+                .await;
+            aws_sdk_sts::Client::new(&config)
+                .get_caller_identity()
+                .send()
+                .await
+        });
+        assert!(sent.is_err(), "no TLS server there, yet: {sent:?}");
+        assert_eq!(server.join().unwrap(), 0x16, "a TLS handshake record");
+    }
 
     #[test]
     fn endpoints_and_regions_are_checked_before_use() {

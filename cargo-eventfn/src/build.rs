@@ -530,10 +530,6 @@ fn run_cargo(
         .args(&args[..split])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    // AWS-LC's CPU-jitter entropy costs tens of milliseconds at every Lambda cold start.
-    if std::env::var_os("AWS_LC_SYS_NO_JITTER_ENTROPY").is_none() {
-        command.env("AWS_LC_SYS_NO_JITTER_ENTROPY", "1");
-    }
     if let Some(color) = shell.color.cargo_arg() {
         command.args(["--color", color]);
     }

@@ -27,6 +27,27 @@ const SCHEDULES_AT_ONCE: usize = 10;
 /// Topic ARNs and queue URLs by kind and name.
 type Addresses = HashMap<(Kind, String), String>;
 
+/// The SDK's default HTTPS client, on rustls with *ring* rather than AWS-LC: AWS-LC is a C and
+/// assembly build (with CMake on some targets) that took minutes of every clean build, and the
+/// SDK's `default-https-client` feature cannot pick another provider. What it builds is what
+/// that feature's client does (`aws_smithy_runtime::client::http::default_https_client`): the
+/// platform's trusted roots, the connector settings and sleep of the client that uses it, and
+/// the proxy from the environment (`HTTPS_PROXY`, `NO_PROXY`, ...).
+pub(crate) fn https_client() -> aws_sdk_sqs::config::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = aws_smithy_http_client::Connector::builder()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
 #[derive(Default)]
 pub(crate) struct AwsBus {
     config: OnceCell<SdkConfig>,
@@ -53,7 +74,11 @@ impl AwsBus {
 
     async fn config(&self) -> &SdkConfig {
         self.config
-            .get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load())
+            .get_or_init(|| {
+                aws_config::defaults(BehaviorVersion::latest())
+                    .http_client(https_client())
+                    .load()
+            })
             .await
     }
 
@@ -666,6 +691,40 @@ fn deduplication_id(message: &Message) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No AWS over HTTPS here: a listener on loopback reads what the client sends first, which is
+    /// a TLS handshake record (0x16) when an `https` endpoint is spoken to with TLS.
+    #[test]
+    fn the_sdk_clients_speak_tls_to_an_https_endpoint() {
+        use std::io::Read as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut first = [0u8; 1];
+            stream.read_exact(&mut first).unwrap();
+            first[0]
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let sent = runtime.block_on(async {
+            let config = aws_config::defaults(BehaviorVersion::latest())
+                .http_client(https_client())
+                .endpoint_url(format!("https://127.0.0.1:{port}"))
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                    "test", "test", None, None, "test",
+                ))
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .load()
+                .await;
+            aws_sdk_sqs::Client::new(&config).list_queues().send().await
+        });
+        assert!(sent.is_err(), "no TLS server there, yet: {sent:?}");
+        assert_eq!(server.join().unwrap(), 0x16, "a TLS handshake record");
+    }
 
     fn message(bytes: usize) -> Message {
         Message::new(Kind::Event, "e", &"x".repeat(bytes)).unwrap()
