@@ -48,6 +48,8 @@ pub struct Session {
 pub(crate) fn https_client() -> aws_sdk_sts::config::SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    // `build_with_connector_fn` is `#[doc(hidden)]`: the SDK's own default client is built with
+    // it, and the public `build_https` would leave out the proxy from the environment.
     aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
         let mut connector = aws_smithy_http_client::Connector::builder()
             .tls_provider(Provider::Rustls(CryptoMode::Ring));
@@ -68,7 +70,8 @@ impl Session {
         if let Some(url) = &target.endpoint_url {
             check_endpoint(url)?;
         }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
         if let Some(region) = target.region.as_deref().or(app_region) {
             check_region(region)?;
             loader = loader.region(Region::new(region.to_owned()));

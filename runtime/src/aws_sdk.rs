@@ -36,6 +36,8 @@ type Addresses = HashMap<(Kind, String), String>;
 pub(crate) fn https_client() -> aws_sdk_sqs::config::SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    // `build_with_connector_fn` is `#[doc(hidden)]`: the SDK's own default client is built with
+    // it, and the public `build_https` would leave out the proxy from the environment.
     aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
         let mut connector = aws_smithy_http_client::Connector::builder()
             .tls_provider(Provider::Rustls(CryptoMode::Ring));
