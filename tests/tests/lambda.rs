@@ -656,16 +656,20 @@ async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
         .unwrap()
 }
 
-/// Topic `order-audit`, and queue `audit-copy` subscribed to it: (topic ARN, queue URL).
-async fn audited_topic(sns: &aws_sdk_sns::Client, sqs: &aws_sdk_sqs::Client) -> (String, String) {
-    let topic = sns
-        .create_topic()
+/// Topic `order-audit`: its ARN.
+async fn order_audit(sns: &aws_sdk_sns::Client) -> String {
+    sns.create_topic()
         .name("order-audit")
         .send()
         .await
         .unwrap()
         .topic_arn
-        .unwrap();
+        .unwrap()
+}
+
+/// Topic `order-audit`, and queue `audit-copy` subscribed to it: (topic ARN, queue URL).
+async fn audited_topic(sns: &aws_sdk_sns::Client, sqs: &aws_sdk_sqs::Client) -> (String, String) {
+    let topic = order_audit(sns).await;
     let audit_queue = create_queue(sqs, "audit-copy").await;
     sns.subscribe()
         .topic_arn(&topic)
@@ -1054,15 +1058,10 @@ fn trace_logs_never_print_credentials_unless_asked_to() {
         let config = moto.config().await;
         let sns = aws_sdk_sns::Client::new(&config);
         let sqs = aws_sdk_sqs::Client::new(&config);
-        let topic = sns
-            .create_topic()
-            .name("order-audit")
-            .send()
-            .await
-            .unwrap()
-            .topic_arn
-            .unwrap();
-        (topic, create_queue(&sqs, "invoices").await)
+        (
+            order_audit(&sns).await,
+            create_queue(&sqs, "invoices").await,
+        )
     });
     let topics = json!({ "order.audit": topic }).to_string();
     let queues = json!({ "invoices": invoices }).to_string();
