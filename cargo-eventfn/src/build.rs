@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use cargo_metadata::{Message, Metadata, MetadataCommand, Package, PackageId, Target, TargetKind};
+use cargo_metadata::{
+    DependencyKind, Message, Metadata, MetadataCommand, Package, PackageId, Target, TargetKind,
+};
 use eventfn_core::manifest::{Architecture, MANIFEST_VERSION};
 use eventfn_core::record::conflicts;
 use eventfn_core::{Kind, Manifest, Registration};
@@ -79,8 +81,22 @@ pub(crate) fn workspace(app: &AppSelection) -> Result<Metadata> {
         .context("could not read the cargo workspace (`cargo metadata` failed)")
 }
 
-/// `-p PACKAGE --bin BIN [--release] [--features ...]`: what cargo builds for the app.
-fn package_args(app: &AppSelection, package: &Package, bin: &Target) -> Vec<String> {
+/// `-p PACKAGE --bin BIN [--release] [--features ...]`: what cargo builds for the app, with
+/// `runtime_feature` of eventfn turned on as well: `aws` for Lambda (SNS, SQS and the Scheduler
+/// through the AWS SDK), `sandbox` for `cargo eventfn dev`. eventfn's default features hold only
+/// `sandbox`, so that the app's dev and test builds compile no AWS SDK, a build of minutes.
+fn package_args(
+    app: &AppSelection,
+    package: &Package,
+    bin: &Target,
+    runtime_feature: &str,
+) -> Vec<String> {
+    let mut features = app.features.clone();
+    features.extend(runtime_dependency(package).map(|(dep, optional)| {
+        // `dep?/feature` turns the feature on only if the app turns its optional dependency on.
+        let weak = if optional { "?" } else { "" };
+        format!("{dep}{weak}/{runtime_feature}")
+    }));
     let mut args = vec![
         "-p".to_owned(),
         package.name.to_string(),
@@ -90,9 +106,9 @@ fn package_args(app: &AppSelection, package: &Package, bin: &Target) -> Vec<Stri
     if app.release {
         args.push("--release".to_owned());
     }
-    if !app.features.is_empty() {
+    if !features.is_empty() {
         args.push("--features".to_owned());
-        args.push(app.features.join(","));
+        args.push(features.join(","));
     }
     if app.all_features {
         args.push("--all-features".to_owned());
@@ -101,6 +117,17 @@ fn package_args(app: &AppSelection, package: &Package, bin: &Target) -> Vec<Stri
         args.push("--no-default-features".to_owned());
     }
     args
+}
+
+/// The name under which `package` depends on eventfn (its `rename`, if any) and whether that
+/// dependency is optional, if it does directly. An app that reaches eventfn only through another
+/// crate of its own turns its features on there.
+fn runtime_dependency(package: &Package) -> Option<(&str, bool)> {
+    package
+        .dependencies
+        .iter()
+        .find(|dep| dep.name == "eventfn" && dep.kind == DependencyKind::Normal)
+        .map(|dep| (dep.rename.as_deref().unwrap_or("eventfn"), dep.optional))
 }
 
 /// The app's `[package.metadata.eventfn]` settings, read without building it.
@@ -411,7 +438,7 @@ fn cargo_build(
     bin: &Target,
     target: Option<&str>,
 ) -> Result<BuildOutput> {
-    let mut cargo_args = package_args(&args.app, package, bin);
+    let mut cargo_args = package_args(&args.app, package, bin, "aws");
     // Linked as a position-dependent executable, the bootstrap needs no relocations from the
     // loader: one with the AWS SDK carries some 33,000, whose processing and copied pages made
     // up most of its cold start beyond a hello world's (runtime/benches/init.rs). Only the final
@@ -464,7 +491,7 @@ pub(crate) fn host_build(
     package: &Package,
     bin: &Target,
 ) -> Result<PathBuf> {
-    let cargo_args = package_args(app, package, bin);
+    let cargo_args = package_args(app, package, bin, "sandbox");
     let artifacts = run_cargo(shell, "build", &package.manifest_path, None, &cargo_args)?;
     artifacts
         .into_iter()
@@ -794,6 +821,53 @@ fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A package `app` with the given `[dependencies]` entries, as `cargo metadata` reports them.
+    fn package(dependencies: serde_json::Value) -> Package {
+        serde_json::from_value(serde_json::json!({
+            "name": "app", "version": "0.1.0", "id": "path+file:///app#0.1.0",
+            "dependencies": dependencies, "targets": [], "features": {},
+            "manifest_path": "/app/Cargo.toml", "edition": "2024",
+        }))
+        .unwrap()
+    }
+
+    fn dependency(
+        name: &str,
+        rename: Option<&str>,
+        kind: Option<&str>,
+        optional: bool,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "name": name, "req": "^0.1", "kind": kind, "rename": rename, "optional": optional,
+            "uses_default_features": true, "features": [], "target": null, "source": null,
+        })
+    }
+
+    #[test]
+    fn the_build_turns_on_the_runtime_feature_it_needs_under_the_apps_name_for_eventfn() {
+        let app = AppSelection::default();
+        let bin: Target = serde_json::from_value(serde_json::json!({
+            "name": "app", "kind": ["bin"], "crate_types": ["bin"], "src_path": "/app/src/main.rs",
+        }))
+        .unwrap();
+        let args = |deps| package_args(&app, &package(deps), &bin, "aws");
+        let plain = serde_json::json!([dependency("eventfn", None, None, false)]);
+        assert_eq!(
+            args(plain),
+            ["-p", "app", "--bin", "app", "--features", "eventfn/aws"]
+        );
+        let renamed = serde_json::json!([
+            dependency("eventfn", Some("ev"), Some("dev"), false),
+            dependency("eventfn", Some("events"), None, true),
+        ]);
+        assert_eq!(args(renamed)[4..], ["--features", "events?/aws"]);
+        // No direct dependency: nothing to name (the crate that has it turns it on).
+        assert_eq!(
+            args(serde_json::json!([dependency("serde", None, None, false)])).len(),
+            4
+        );
+    }
 
     #[test]
     fn zip_holds_an_executable_bootstrap_and_is_deterministic() {

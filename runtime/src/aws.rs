@@ -11,8 +11,11 @@
 //! The SDK clients are built on the first send, not before: a function that never publishes pays
 //! nothing for them at cold start. `AWS_ENDPOINT_URL` points them elsewhere (moto in the tests).
 //!
-//! The SDK part is the `aws` feature of eventfn, on by default; without it a publish on AWS is an
-//! error that says so.
+//! The SDK part is the `aws` feature of eventfn. `cargo eventfn build` (and so `deploy`) turns it
+//! on for the Lambda build; it is off by default, so that an app's dev and test builds compile no
+//! AWS SDK. Another process that publishes into a deployed stage (a web server, a script) turns
+//! it on itself: `eventfn = { version = "0.1", features = ["aws"] }`. Without it, a publish on
+//! AWS is an error that says so.
 
 /// The environment variable mapping event names to their SNS topics' ARNs, as a JSON object.
 pub const TOPICS_ENV: &str = "EVENTFN_TOPICS";

@@ -31,6 +31,12 @@
 //! eventfn = { version = "0.1", features = ["testing"] }
 //! ```
 //!
+//! Features: `sandbox` (on by default) runs the app offline; `aws` publishes through SNS, SQS and
+//! EventBridge Scheduler with the AWS SDK, and is turned on by `cargo eventfn build` and `deploy`
+//! for the Lambda build, so the app's dev and test builds compile no SDK; `testing` gives
+//! [`testing::TestApp`]. A process other than the app that publishes into a deployed stage turns
+//! `aws` on itself.
+//!
 //! # 1. Handlers
 //!
 //! A handler is an `async fn` with one of the attributes [`event`], [`schedule`] or [`queue`]:
@@ -180,8 +186,8 @@
 //! process (a web server, a script) reaches the sandbox when `EVENTFN_SANDBOX` holds the address
 //! `cargo eventfn dev` prints. Under a [`testing::TestApp`] it is recorded. Any other process
 //! publishes to AWS when it can find the topics and queues (`EVENTFN_TOPICS` / `EVENTFN_QUEUES`,
-//! or `EVENTFN_STACK` and the stack's SSM parameters; see [`aws`]); with none of these, a publish
-//! is an error that says how to run the sandbox.
+//! or `EVENTFN_STACK` and the stack's SSM parameters; see [`aws`]) and has eventfn's `aws`
+//! feature; with none of these, a publish is an error that says how to run the sandbox.
 //!
 //! # 3. Delays
 //!

@@ -306,8 +306,10 @@ pub(crate) async fn send(outgoing: Vec<Message>) -> Result<()> {
         }
         #[cfg(not(feature = "aws"))]
         return Err(message(format!(
-            "cannot send to `{}`: this app was built without the `aws` feature of eventfn, which \
-             publishes through SNS and SQS",
+            "cannot send to `{}`: this program was built without the `aws` feature of eventfn, \
+             which publishes through SNS and SQS: build a Lambda app with `cargo eventfn build` \
+             (or `deploy`), which turns it on, and turn it on in any other program that \
+             publishes to AWS: eventfn = {{ version = \"0.1\", features = [\"aws\"] }}",
             first.name
         )));
     }
