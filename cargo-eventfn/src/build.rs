@@ -11,14 +11,16 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use cargo_metadata::{
     DependencyKind, Message, Metadata, MetadataCommand, Package, PackageId, Target, TargetKind,
 };
-use eventfn_core::manifest::{Architecture, MANIFEST_VERSION};
+use eventfn_core::manifest::{Architecture, BuildInfo, MANIFEST_VERSION};
 use eventfn_core::record::conflicts;
 use eventfn_core::{Kind, Manifest, Registration};
+use object::Object as _;
 use serde::Serialize;
 
 use crate::artifact::{LibRecords, records_in_object, records_in_rlib, required_glibc};
 use crate::config::AppConfig;
 use crate::shell::Shell;
+use crate::toolchain::{self, Glibc, Toolchain};
 use crate::{AppSelection, BuildArgs, MessageFormat, arc, template};
 
 /// The cargo build failed; cargo has already printed why.
@@ -42,6 +44,8 @@ pub struct Built {
     pub binary: String,
     pub profile: &'static str,
     pub architecture: Architecture,
+    /// How the bootstrap was built, as `eventfn.json` records it.
+    pub build: BuildInfo,
     pub dir: PathBuf,
     pub files: Files,
     pub handlers: Counts,
@@ -147,23 +151,38 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
     } else {
         config.architecture
     };
-    let target = cross_target(architecture)?;
+    let host = toolchain::Host::new(host_triple()?);
+    let plan = toolchain::plan(
+        architecture,
+        args.lambda.zig_choice(),
+        args.lambda.glibc,
+        &host,
+        toolchain::zig_installed,
+    )?;
+    if let Some(note) = &plan.note {
+        shell.note(note);
+    }
+    check_target_installed(&plan, architecture)?;
     let profile = if args.app.release { "release" } else { "debug" };
 
     shell.status(
         "Building",
         format!(
-            "app `{}` (package `{}`, binary `{}`) for {} Lambda, {profile} profile",
+            "app `{}` (package `{}`, binary `{}`) for {} Lambda, {profile} profile{}",
             config.app,
             package.name,
             bin.name,
-            architecture.as_str()
+            architecture.as_str(),
+            match plan.toolchain {
+                Toolchain::Zig => format!(", through zig (glibc {})", plan.glibc),
+                Toolchain::Native => String::new(),
+            }
         ),
     );
-    let output = cargo_build(shell, args, package, bin, target)?;
+    let output = cargo_build(shell, args, package, bin, &plan)?;
 
     let executable = read(&output.executable)?;
-    check_glibc(&executable, &output.executable)?;
+    let needs_glibc = check_executable(&executable, &output.executable, architecture, &plan)?;
     let mut registrations = records_in_object(&executable, &output.executable)?;
     // Link order is the linker's choice; source order makes messages the same on every build.
     registrations.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
@@ -210,6 +229,16 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         binary: bin.name.clone(),
         architecture,
         region: config.region.clone(),
+        build: Some(BuildInfo {
+            toolchain: plan.toolchain.as_str().to_owned(),
+            target: plan
+                .cargo_target
+                .clone()
+                .unwrap_or_else(|| host.triple.clone()),
+            profile: profile.to_owned(),
+            glibc_ceiling: plan.glibc.to_string(),
+            glibc_required: needs_glibc.map(|g| g.to_string()),
+        }),
         handlers: registrations
             .iter()
             .map(|r| r.resolve(&config.defaults))
@@ -266,6 +295,7 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         binary: manifest.binary,
         profile,
         architecture,
+        build: manifest.build.expect("set above"),
         dir,
         files,
         handlers: counts,
@@ -395,13 +425,13 @@ fn host_triple() -> Result<String> {
         .ok_or_else(|| anyhow!("`rustc -vV` did not print the host triple"))
 }
 
-/// `None` when the host builds for the architecture natively; otherwise the target to pass to
-/// cargo, once checked to be installed.
-fn cross_target(architecture: Architecture) -> Result<Option<&'static str>> {
-    let target = architecture.rust_target();
-    if host_triple()? == target {
-        return Ok(None);
+/// Checks that the standard library for `plan`'s cargo target is installed, when it is not the
+/// host's: zig needs it as much as a native cross build does.
+fn check_target_installed(plan: &toolchain::Plan, architecture: Architecture) -> Result<()> {
+    if plan.cargo_target.is_none() {
+        return Ok(());
     }
+    let target = architecture.rust_target();
     let out = rustc()
         .args(["--print", "target-libdir", "--target", target])
         .output()
@@ -411,22 +441,33 @@ fn cross_target(architecture: Architecture) -> Result<Option<&'static str>> {
         && std::fs::read_dir(&libdir).is_ok_and(|mut d| {
             d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
         });
-    if !installed {
-        bail!(
+    if installed {
+        return Ok(());
+    }
+    match plan.toolchain {
+        Toolchain::Zig => bail!(
+            "building for {} Lambda needs the Rust standard library for `{target}`, which is not \
+             installed: run `rustup target add {target}`",
+            architecture.as_str()
+        ),
+        Toolchain::Native => bail!(
             "building for {} Lambda needs the Rust target `{target}`, which is not installed: run \
              `rustup target add {target}`, and name a linker for it in \
-             `CARGO_TARGET_{}_LINKER` (or in `.cargo/config.toml`)",
+             `CARGO_TARGET_{}_LINKER` (or in `.cargo/config.toml`); or build through zig, which \
+             needs no linker of yours: drop `--no-zig` and install {}",
             architecture.as_str(),
-            target.to_uppercase().replace('-', "_")
-        );
+            target.to_uppercase().replace('-', "_"),
+            toolchain::INSTALL_ZIG
+        ),
     }
-    Ok(Some(target))
 }
 
 struct BuildOutput {
     executable: PathBuf,
     /// The `--target` it was built for, if not the host.
     target: Option<String>,
+    /// What built it (which must also build the `target` above).
+    toolchain: Toolchain,
     /// rlibs of the crates that depend on `eventfn` (the ones that may declare handlers).
     libs: Vec<(PackageId, Target, PathBuf)>,
 }
@@ -436,7 +477,7 @@ fn cargo_build(
     args: &BuildArgs,
     package: &Package,
     bin: &Target,
-    target: Option<&str>,
+    plan: &toolchain::Plan,
 ) -> Result<BuildOutput> {
     let mut cargo_args = package_args(&args.app, package, bin, "aws");
     // Linked as a position-dependent executable, the bootstrap needs no relocations from the
@@ -453,9 +494,10 @@ fn cargo_build(
     };
     let artifacts = run_cargo(
         shell,
+        plan.toolchain,
         subcommand,
         &package.manifest_path,
-        target,
+        plan.cargo_target.as_deref(),
         &cargo_args,
     )?;
     let mut executable = None;
@@ -479,7 +521,8 @@ fn cargo_build(
     })?;
     Ok(BuildOutput {
         executable,
-        target: target.map(str::to_owned),
+        target: plan.cargo_target.clone(),
+        toolchain: plan.toolchain,
         libs,
     })
 }
@@ -492,7 +535,14 @@ pub(crate) fn host_build(
     bin: &Target,
 ) -> Result<PathBuf> {
     let cargo_args = package_args(app, package, bin, "sandbox");
-    let artifacts = run_cargo(shell, "build", &package.manifest_path, None, &cargo_args)?;
+    let artifacts = run_cargo(
+        shell,
+        Toolchain::Native,
+        "build",
+        &package.manifest_path,
+        None,
+        &cargo_args,
+    )?;
     artifacts
         .into_iter()
         .find(|a| a.package_id == package.id && a.target.name == bin.name && a.target.is_bin())
@@ -534,14 +584,31 @@ fn rlibs(artifact: &cargo_metadata::Artifact) -> Vec<(PackageId, Target, PathBuf
 /// Runs `cargo <subcommand> <args>` (`build`, or `rustc` for flags of the final crate only)
 /// with cargo's own progress on stderr and returns the artifacts it reports; a failed build is
 /// [`CargoFailed`].
+/// Runs `cargo SUBCOMMAND` (`build` or `rustc`), or cargo-zigbuild's (`zigbuild` or `rustc`),
+/// and returns the artifacts it reports.
 fn run_cargo(
     shell: &Shell,
+    toolchain: Toolchain,
     subcommand: &str,
     manifest_path: &cargo_metadata::camino::Utf8Path,
     target: Option<&str>,
     args: &[String],
 ) -> Result<Vec<cargo_metadata::Artifact>> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let (cargo, subcommand) = match toolchain {
+        Toolchain::Native => (
+            std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+            subcommand,
+        ),
+        // cargo-zigbuild runs the `cargo` on PATH, with zig as the C compiler and linker.
+        Toolchain::Zig => (
+            "cargo-zigbuild".into(),
+            if subcommand == "build" {
+                "zigbuild"
+            } else {
+                subcommand
+            },
+        ),
+    };
     let mut command = Command::new(&cargo);
     command
         .arg(subcommand)
@@ -591,25 +658,78 @@ fn run_cargo(
     Ok(artifacts)
 }
 
-/// The glibc of Lambda's `provided.al2023` runtime: a binary that needs a newer one does not start.
-const LAMBDA_GLIBC: (u32, u32) = (2, 34);
-
-fn check_glibc(executable: &[u8], path: &Path) -> Result<()> {
-    match required_glibc(executable) {
-        Some(needed) if needed > LAMBDA_GLIBC => bail!(
-            "`{}` needs glibc {}.{}, but Lambda's provided.al2023 runtime has glibc {}.{}, so it \
-             would not start there: build on a system with glibc {}.{} or older (such as an Amazon \
-             Linux 2023 container)",
+/// Checks that the bootstrap is an executable for the functions' architecture that needs no glibc
+/// newer than the plan's, and returns the newest glibc it needs (`None`: none at all).
+fn check_executable(
+    executable: &[u8],
+    path: &Path,
+    architecture: Architecture,
+    plan: &toolchain::Plan,
+) -> Result<Option<Glibc>> {
+    let file = object::File::parse(executable)
+        .with_context(|| format!("cannot read `{}` as an executable", relative(path)))?;
+    let expected = toolchain::elf_architecture(architecture);
+    if file.format() != object::BinaryFormat::Elf || file.architecture() != expected {
+        bail!(
+            "`{}` is {}, but {} Lambda functions run {}: cargo built it for another target (a \
+             `build.target` in `.cargo/config.toml`?)",
             relative(path),
-            needed.0,
-            needed.1,
-            LAMBDA_GLIBC.0,
-            LAMBDA_GLIBC.1,
-            LAMBDA_GLIBC.0,
-            LAMBDA_GLIBC.1
-        ),
-        _ => Ok(()),
+            describe_executable(file.format(), file.architecture()),
+            architecture.as_str(),
+            describe_executable(object::BinaryFormat::Elf, expected),
+        );
     }
+    let needed = required_glibc(executable).map(Glibc::from);
+    match needed {
+        Some(needed) if needed > plan.glibc => {
+            let what_to_do = match plan.toolchain {
+                Toolchain::Native => format!(
+                    "build through zig, which links against glibc {} whatever the host has: \
+                     install {} and build again (or pass `--zig`)",
+                    plan.glibc,
+                    toolchain::INSTALL_ZIG
+                ),
+                Toolchain::Zig => format!(
+                    "a dependency links a library built for a newer glibc; build it from \
+                     source through zig, or pass a `--glibc` of {needed} or newer"
+                ),
+            };
+            let limit = if plan.glibc == toolchain::LAMBDA_GLIBC {
+                format!(
+                    "Lambda's provided.al2023 runtime has glibc {}, so it would not start there",
+                    plan.glibc
+                )
+            } else {
+                format!("the build was to need glibc {} at most", plan.glibc)
+            };
+            bail!(
+                "`{}` needs glibc {needed}, but {limit}: {what_to_do}",
+                relative(path)
+            )
+        }
+        _ => Ok(needed),
+    }
+}
+
+/// `an x86_64 ELF executable`, `an aarch64 Mach-O executable`.
+fn describe_executable(format: object::BinaryFormat, architecture: object::Architecture) -> String {
+    let machine = match architecture {
+        object::Architecture::X86_64 => "x86_64".to_owned(),
+        object::Architecture::Aarch64 => "aarch64".to_owned(),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    let format = match format {
+        object::BinaryFormat::Elf => "ELF",
+        object::BinaryFormat::MachO => "Mach-O",
+        object::BinaryFormat::Pe => "PE",
+        _ => "other",
+    };
+    let article = if machine.starts_with(['a', 'e', 'i', 'o', 'u', 'x']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {machine} {format} executable")
 }
 
 /// Fails when a library crate's handlers did not make it into the binary: the linker drops an
@@ -660,6 +780,7 @@ fn check_linked(
         }
         let artifacts = run_cargo(
             shell,
+            output.toolchain,
             "build",
             &app.manifest_path,
             output.target.as_deref(),
@@ -867,6 +988,98 @@ mod tests {
             args(serde_json::json!([dependency("serde", None, None, false)])).len(),
             4
         );
+    }
+
+    fn native_plan() -> toolchain::Plan {
+        toolchain::Plan {
+            toolchain: Toolchain::Native,
+            cargo_target: None,
+            glibc: toolchain::LAMBDA_GLIBC,
+            note: None,
+        }
+    }
+
+    /// This test binary, its newest glibc symbol version rewritten to 2.38 in its string table:
+    /// what a binary linked on a current Ubuntu or Fedora looks like to the reader.
+    fn binary_needing_glibc_2_38() -> Vec<u8> {
+        let mut exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let (major, minor) = required_glibc(&exe).expect("a dynamically linked test binary");
+        let old = format!("GLIBC_{major}.{minor}\0");
+        let new = b"GLIBC_2.38\0";
+        assert_eq!(
+            old.len(),
+            new.len(),
+            "this host's glibc has a two-digit minor version"
+        );
+        let mut at = 0;
+        while let Some(i) = exe[at..]
+            .windows(old.len())
+            .position(|w| w == old.as_bytes())
+        {
+            exe[at + i..at + i + new.len()].copy_from_slice(new);
+            at += i + new.len();
+        }
+        assert_eq!(required_glibc(&exe), Some((2, 38)));
+        exe
+    }
+
+    #[test]
+    fn a_bootstrap_that_needs_a_newer_glibc_is_refused_saying_how_to_build_one() {
+        let exe = binary_needing_glibc_2_38();
+        let path = Path::new("target/debug/app");
+        let native = check_executable(&exe, path, Architecture::X86_64, &native_plan())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            native,
+            "`target/debug/app` needs glibc 2.38, but Lambda's provided.al2023 runtime has glibc \
+             2.34, so it would not start there: build through zig, which links against glibc \
+             2.34 whatever the host has: install `pip3 install ziglang cargo-zigbuild` (or \
+             `cargo install cargo-zigbuild` and zig from https://ziglang.org/download/) and \
+             build again (or pass `--zig`)"
+        );
+        let pinned = toolchain::Plan {
+            toolchain: Toolchain::Zig,
+            glibc: toolchain::MIN_GLIBC,
+            ..native_plan()
+        };
+        let zig = check_executable(&exe, path, Architecture::X86_64, &pinned)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            zig.contains("needs glibc 2.38, but the build was to need glibc 2.17 at most"),
+            "{zig}"
+        );
+        // What this host built itself passes, and its glibc is reported.
+        let own = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let needed = check_executable(&own, path, Architecture::X86_64, &native_plan());
+        if required_glibc(&own).is_some_and(|v| Glibc::from(v) <= toolchain::LAMBDA_GLIBC) {
+            assert!(needed.unwrap().is_some());
+        }
+    }
+
+    #[test]
+    fn a_bootstrap_for_another_machine_is_refused() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let (wrong, says) = if cfg!(target_arch = "x86_64") {
+            (
+                Architecture::Arm64,
+                "is an x86_64 ELF executable, but arm64 Lambda functions run an aarch64 ELF executable",
+            )
+        } else {
+            (
+                Architecture::X86_64,
+                "is an aarch64 ELF executable, but x86_64 Lambda functions run an x86_64 ELF executable",
+            )
+        };
+        let err = check_executable(&exe, Path::new("bootstrap"), wrong, &native_plan())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{err}");
+        let err = check_executable(b"#!/bin/sh", Path::new("bootstrap"), wrong, &native_plan())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "cannot read `bootstrap` as an executable");
     }
 
     #[test]

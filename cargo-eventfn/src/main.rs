@@ -18,6 +18,7 @@ mod sandbox;
 mod shell;
 mod stack;
 mod template;
+mod toolchain;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -213,6 +214,32 @@ pub struct LambdaBuild {
     /// randomization of the executable's own image.
     #[arg(long)]
     pub pie: bool,
+
+    /// Cross-compile through cargo-zigbuild and zig, with the glibc pinned (`pip3 install ziglang
+    /// cargo-zigbuild`). Without `--zig` or `--no-zig`, zig is used when this host cannot build
+    /// a binary Lambda runs (not Linux, another architecture, or a glibc newer than `--glibc`)
+    /// and it is installed.
+    #[arg(long, conflicts_with = "no_zig")]
+    pub zig: bool,
+
+    /// Build with cargo and the host's toolchain only, never through zig.
+    #[arg(long)]
+    pub no_zig: bool,
+
+    /// The newest glibc the bootstrap may need: zig links against it, and the built bootstrap
+    /// is checked against it. From 2.17 up to 2.34, the glibc of Lambda's provided.al2023.
+    #[arg(long, value_name = "VERSION", default_value_t = toolchain::LAMBDA_GLIBC)]
+    pub glibc: toolchain::Glibc,
+}
+
+impl LambdaBuild {
+    pub fn zig_choice(&self) -> toolchain::ZigChoice {
+        match (self.zig, self.no_zig) {
+            (true, _) => toolchain::ZigChoice::Always,
+            (_, true) => toolchain::ZigChoice::Never,
+            _ => toolchain::ZigChoice::Auto,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

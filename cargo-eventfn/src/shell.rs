@@ -10,6 +10,7 @@ use crate::redact;
 const GREEN: Style = AnsiColor::Green.on_default().bold();
 const RED: Style = AnsiColor::Red.on_default().bold();
 const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
+const CYAN: Style = AnsiColor::Cyan.on_default().bold();
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -71,6 +72,15 @@ impl Shell {
             let message = message.to_string();
             let message = redact::text(&message);
             anstream::eprintln!("{YELLOW}warning{YELLOW:#}: {message}");
+        }
+    }
+
+    /// `note: ...`, as cargo prints them: how something was done, when it may surprise.
+    pub fn note(&self, message: impl Display) {
+        if !self.quiet {
+            let message = message.to_string();
+            let message = redact::text(&message);
+            anstream::eprintln!("{CYAN}note{CYAN:#}: {message}");
         }
     }
 

@@ -130,8 +130,31 @@ pub struct Manifest {
     /// `region` of `[package.metadata.eventfn]`; `None` when not set, leaving the region to the
     /// AWS configuration at deploy time.
     pub region: Option<String>,
+    /// How the bootstrap was built; `None` in a manifest written before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildInfo>,
     /// Every handler of the app, in the order of [`Manifest::sort`].
     pub handlers: Vec<Handler>,
+}
+
+/// How `cargo eventfn build` built the bootstrap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildInfo {
+    /// `native` (cargo with the host's compiler and linker) or `zig` (cargo-zigbuild, which links
+    /// against the pinned glibc whatever the host has).
+    pub toolchain: String,
+    /// The target cargo built for: the host's triple for a native build on a Linux host of the
+    /// functions' architecture, else with zig the triple with the glibc pinned
+    /// (`x86_64-unknown-linux-gnu.2.34`).
+    pub target: String,
+    /// `debug` or `release`.
+    pub profile: String,
+    /// The newest glibc the bootstrap was allowed to need (`--glibc`; Lambda's `2.34` unless
+    /// set lower).
+    pub glibc_ceiling: String,
+    /// The newest glibc the bootstrap needs, read from its symbol versions; `None` when it
+    /// links no glibc.
+    pub glibc_required: Option<String>,
 }
 
 /// One handler, its options resolved.

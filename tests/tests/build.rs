@@ -3,6 +3,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use object::Object;
 use support::*;
@@ -31,6 +32,110 @@ fn a_send_to_a_name_the_app_lacks_is_warned_of_where_it_is_written() {
     assert_eq!(said.matches("sends to").count(), 1, "{said}");
 }
 
+/// The basic fixture's `eventfn.json` is the expected one, but for how it was built (which depends
+/// on the host), and that is what the summary says; returns it.
+fn assert_manifest_is_expected(summary: &serde_json::Value, profile: &str) -> serde_json::Value {
+    let expected = read(root().join("tests/fixtures/basic/expected/eventfn.json"));
+    let expected: serde_json::Value = serde_json::from_str(&expected).unwrap();
+    let written = read(summary_path(summary, "manifest"));
+    let mut manifest: serde_json::Value = serde_json::from_str(&written).unwrap();
+    let build = manifest
+        .as_object_mut()
+        .unwrap()
+        .remove("build")
+        .expect("a build record");
+    assert_eq!(manifest, expected);
+    assert_eq!(summary["build"], build);
+    assert_eq!(build["profile"], profile);
+    let required = build["glibc_required"].as_str().expect("a glibc is linked");
+    let minor: u32 = required.strip_prefix("2.").unwrap().parse().unwrap();
+    assert!(minor <= 34, "{build}");
+    build
+}
+
+/// `--zig` needs cargo-zigbuild and zig; without them, the message says how to install them.
+#[test]
+fn zig_builds_say_what_to_install_when_zig_is_missing() {
+    // cargo and rustc only: the toolchain's own directory.
+    let cargo = std::env::var("CARGO").unwrap();
+    let toolchain = std::path::Path::new(&cargo)
+        .parent()
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let output = eventfn(
+        &["build", "-p", "fixture-empty", "--zig"],
+        &[("PATH", toolchain)],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(
+        said.contains(
+            "error: `--zig` builds through cargo-zigbuild and zig, but `cargo-zigbuild` is not on \
+             PATH: install them with `pip3 install ziglang cargo-zigbuild` (or `cargo install \
+             cargo-zigbuild` and zig from https://ziglang.org/download/)"
+        ),
+        "{said}"
+    );
+    let refused = eventfn(&["build", "--glibc", "2.39"], &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused)
+            .contains("glibc 2.39 is newer than Lambda's provided.al2023 runtime has (2.34)"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+/// An arm64 build through zig needs only the aarch64 standard library: where it is missing, the
+/// message says how to add it; where it is there, the bootstrap is an aarch64 executable.
+#[test]
+fn arm64_builds_need_only_the_aarch64_standard_library() {
+    let target = "aarch64-unknown-linux-gnu";
+    let libdir = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned()))
+        .args(["--print", "target-libdir", "--target", target])
+        .output()
+        .unwrap();
+    let libdir = String::from_utf8(libdir.stdout).unwrap();
+    let installed = std::fs::read_dir(libdir.trim()).is_ok_and(|mut d| {
+        d.any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("libstd-")
+        })
+    });
+    let path = path_with_zig();
+    let args = [
+        "build",
+        "--message-format",
+        "json",
+        "-p",
+        "fixture-sandbox-app",
+        "--arm64",
+    ];
+    let output = eventfn(&args, &[("PATH", &path)]);
+    if !installed {
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains(
+                "error: building for arm64 Lambda needs the Rust standard library for \
+                 `aarch64-unknown-linux-gnu`, which is not installed: run `rustup target add \
+                 aarch64-unknown-linux-gnu`"
+            ),
+            "{}",
+            stderr(&output)
+        );
+        return;
+    }
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["build"]["target"], "aarch64-unknown-linux-gnu.2.34");
+    let bytes = std::fs::read(summary_path(&summary, "bootstrap")).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    assert_eq!(file.architecture(), object::Architecture::Aarch64);
+}
+
 #[test]
 fn basic_fixture_yields_the_exact_manifest() {
     let summary = build_ok(&["-p", "fixture-basic"], &[]);
@@ -41,8 +146,10 @@ fn basic_fixture_yields_the_exact_manifest() {
         summary["handlers"],
         serde_json::json!({"events": 4, "queues": 2, "schedules": 2, "handlers": 9})
     );
-    let expected = read(root().join("tests/fixtures/basic/expected/eventfn.json"));
-    assert_eq!(read(summary_path(&summary, "manifest")), expected);
+    let build = assert_manifest_is_expected(&summary, "debug");
+    // Nothing on PATH in these tests finds zig; this host builds with its own toolchain.
+    assert_eq!(build["toolchain"], "native", "{build}");
+    assert_eq!(build["glibc_ceiling"], "2.34");
     let expected_arc = read(root().join("tests/fixtures/basic/expected/app.arc"));
     assert_eq!(read(summary_path(&summary, "arc")), expected_arc);
 
@@ -96,8 +203,7 @@ fn lto_env() -> [(&'static str, &'static str); 3] {
 fn manifest_survives_lto_strip_and_one_codegen_unit() {
     let summary = build_ok(&["-p", "fixture-basic", "--release"], &lto_env());
     assert_eq!(summary["profile"], "release");
-    let expected = read(root().join("tests/fixtures/basic/expected/eventfn.json"));
-    assert_eq!(read(summary_path(&summary, "manifest")), expected);
+    assert_manifest_is_expected(&summary, "release");
 
     // The binary really is stripped: the registrations came from the section, not symbols.
     let bytes = std::fs::read(summary_path(&summary, "bootstrap")).unwrap();
@@ -265,7 +371,18 @@ fn arm64_needs_its_target() {
         );
         return;
     }
+    // Without zig on PATH (the tests' PATH has none), a cross build says to install it...
     let err = build_err(&["-p", "welcome", "--arm64"], 1);
+    assert!(
+        err.contains(
+            "building for arm64 Lambda (aarch64-unknown-linux-gnu) on this host \
+             (`x86_64-unknown-linux-gnu`) needs zig to cross-compile, but `cargo-zigbuild` is not \
+             on PATH: install them with `pip3 install ziglang cargo-zigbuild`"
+        ) || !cfg!(target_arch = "x86_64"),
+        "{err}"
+    );
+    // ... and with `--no-zig`, what a cross build with cargo alone needs.
+    let err = build_err(&["-p", "welcome", "--arm64", "--no-zig"], 1);
     assert!(
         err.contains("building for arm64 Lambda needs the Rust target `aarch64-unknown-linux-gnu`, which is not installed: run `rustup target add aarch64-unknown-linux-gnu`"),
         "{err}"

@@ -6,7 +6,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -18,11 +18,21 @@ use support::*;
 fn bootstrap() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let summary = build_ok(&["-p", "fixture-lambda-app"], &[]);
-            PathBuf::from(summary["files"]["bootstrap"].as_str().unwrap())
-        })
+        .get_or_init(|| build_copy(&["-p", "fixture-lambda-app"], &[], "native").0)
         .clone()
+}
+
+/// Builds with `args` and copies the bootstrap to a path of its own named `name`: every build
+/// of the fixture writes `target/eventfn/lambda-app/bootstrap`, which another test may be
+/// running. Returns the copy and the build's summary.
+fn build_copy(args: &[&str], envs: &[(&str, &str)], name: &str) -> (PathBuf, Value) {
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    let summary = build_ok(args, envs);
+    let built = PathBuf::from(summary["files"]["bootstrap"].as_str().unwrap());
+    let copy = built.with_file_name(format!("bootstrap-{name}-{}", std::process::id()));
+    std::fs::copy(&built, &copy).unwrap();
+    (copy, summary)
 }
 
 /// `cargo lambda watch --only-lambda-apis` on a free loopback port.
@@ -65,7 +75,12 @@ impl Emulator {
     }
 
     fn function_with(&self, handler: &str, envs: &[(&str, &str)]) -> Function {
-        let mut child = Command::new(bootstrap())
+        self.function_of(&bootstrap(), handler, envs)
+    }
+
+    /// Runs `handler` of the given bootstrap.
+    fn function_of(&self, bootstrap: &Path, handler: &str, envs: &[(&str, &str)]) -> Function {
+        let mut child = Command::new(bootstrap)
             .envs(envs.iter().copied())
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
@@ -493,6 +508,68 @@ fn schedules_fire_from_eventbridge_rules_and_the_scheduler() {
             "hourly id=53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
             "hourly id=c6f3f1a8-3b0c-4a8b-9c34-6d3b3f4a2e11"
         ]
+    );
+}
+
+/// As on a Mac or a current distribution, where the host's own glibc cannot be linked against:
+/// built through zig with glibc 2.17 pinned, the bootstrap needs nothing newer, and serves an
+/// event from SNS, a queue's SQS batch and a schedule's EventBridge event.
+#[test]
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn a_bootstrap_built_through_zig_for_glibc_2_17_serves_every_trigger() {
+    let path = path_with_zig();
+    let args = ["-p", "fixture-lambda-app", "--zig", "--glibc", "2.17"];
+    let (zig, summary) = build_copy(&args, &[("PATH", &path)], "zig");
+    let build = &summary["build"];
+    assert_eq!(build["toolchain"], "zig", "{summary}");
+    assert_eq!(build["target"], "x86_64-unknown-linux-gnu.2.17");
+    assert_eq!(build["glibc_ceiling"], "2.17");
+    let needed = newest_glibc(&std::fs::read(&zig).unwrap()).expect("links glibc");
+    assert!(needed <= (2, 17), "needs glibc {needed:?}");
+    assert_eq!(
+        build["glibc_required"],
+        format!("{}.{}", needed.0, needed.1)
+    );
+    let manifest: Value =
+        serde_json::from_str(&read(summary["files"]["manifest"].as_str().unwrap())).unwrap();
+    assert_eq!(&manifest["build"], build);
+
+    // An emulator per function: it serves one function at a time.
+    let emulator = Emulator::start();
+    let signup = emulator.function_of(&zig, "fixture_lambda_app::signup", &[]);
+    let mut sns = fixture("sns.json");
+    sns["Records"][0]["Sns"]["Message"] = json!({ "user_id": "u-zig" }).to_string().into();
+    assert_eq!(signup.invoke(&sns), (200, Value::Null));
+    assert_eq!(
+        signup.printed(1),
+        ["signup user=u-zig id=95df01b4-ee98-5cb9-9903-4c221d41eb5e attempt=1 delay=0"]
+    );
+    drop((signup, emulator));
+
+    let emulator = Emulator::start();
+    let jobs = emulator.function_of(&zig, "fixture_lambda_app::jobs", &[]);
+    let mut batch = fixture("sqs-batch-one-bad.json");
+    batch["Records"][0]["body"] = json!({"n": 1}).to_string().into();
+    batch["Records"][2]["body"] = json!({"n": 666}).to_string().into();
+    assert_eq!(
+        jobs.invoke(&batch),
+        (
+            200,
+            json!({"batchItemFailures": [{"itemIdentifier": "m-2"}, {"itemIdentifier": "m-3"}]})
+        )
+    );
+    assert_eq!(jobs.printed(1), ["job n=1 id=m-1 attempt=1"]);
+    drop((jobs, emulator));
+
+    let emulator = Emulator::start();
+    let hourly = emulator.function_of(&zig, "fixture_lambda_app::hourly", &[]);
+    assert_eq!(
+        hourly.invoke(&fixture("eventbridge-rule.json")),
+        (200, Value::Null)
+    );
+    assert_eq!(
+        hourly.printed(1),
+        ["hourly id=53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa"]
     );
 }
 

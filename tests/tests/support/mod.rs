@@ -143,6 +143,29 @@ pub fn venv_tool(name: &str) -> PathBuf {
     tool
 }
 
+/// `PATH` with `target/tools/venv/bin` first: cargo-zigbuild, and a `python3` with the `ziglang`
+/// package, where `cargo eventfn build` finds zig.
+pub fn path_with_zig() -> String {
+    let venv = venv_tool("cargo-zigbuild").parent().unwrap().to_owned();
+    let path = std::env::var("PATH").unwrap_or_default();
+    format!("{}:{path}", venv.display())
+}
+
+/// The newest glibc symbol version an executable needs, from its dynamic string table.
+pub fn newest_glibc(executable: &[u8]) -> Option<(u32, u32)> {
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(executable).unwrap();
+    let dynstr = file.section_by_name(".dynstr")?.data().unwrap();
+    dynstr
+        .split(|&b| b == 0)
+        .filter_map(|s| std::str::from_utf8(s).ok()?.strip_prefix("GLIBC_"))
+        .filter_map(|v| {
+            let mut parts = v.split('.');
+            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+        })
+        .max()
+}
+
 /// moto's AWS server on a free loopback port.
 pub struct Moto {
     pub endpoint: String,
