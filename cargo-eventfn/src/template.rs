@@ -779,6 +779,27 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn every_function_runs_on_the_manifests_architecture() {
+        use eventfn_core::manifest::Architecture;
+        for architecture in [Architecture::X86_64, Architecture::Arm64] {
+            let manifest = Manifest {
+                architecture,
+                ..manifest()
+            };
+            let template: Value = serde_json::from_str(&render(&manifest, None)).unwrap();
+            let resources = template["Resources"].as_object().unwrap();
+            let functions = of_type(resources, "AWS::Lambda::Function");
+            assert!(functions.len() >= 2, "{functions:?}");
+            for (_, function) in functions {
+                assert_eq!(
+                    function["Properties"]["Architectures"],
+                    json!([architecture.as_str()])
+                );
+            }
+        }
+    }
+
     /// The IDs a resource's `Metadata` makes checkov skip, each checked to say why.
     fn skipped(resource: &Value) -> Vec<&str> {
         let Some(skips) = resource["Metadata"]["checkov"]["skip"].as_array() else {
