@@ -84,9 +84,88 @@ pub fn required_glibc(data: &[u8]) -> Option<(u32, u32)> {
         .max()
 }
 
+/// The executable without what only a debugger or a symbolizer reads: its DWARF sections
+/// (`.debug_*`) and its static symbol table (`.symtab`, `.strtab`), as `strip` does. What runs
+/// stays: code, data (panics' messages and their file:line locations are in `.rodata`), the
+/// dynamic symbols the loader needs, and the registrations' section.
+///
+/// Written with object's ELF builder rather than by running `strip`, which a Mac or Windows host
+/// building for Lambda does not have for ELF files.
+pub fn strip(executable: &[u8], path: &Path) -> Result<Vec<u8>> {
+    let mut builder = object::build::elf::Builder::read(executable)
+        .with_context(|| format!("cannot read `{}` to strip it", path.display()))?;
+    for section in builder.sections.iter_mut() {
+        let name = section.name.as_slice();
+        let debug = name.starts_with(b".debug_") || name.starts_with(b".zdebug_");
+        let symbols = matches!(
+            section.data,
+            object::build::elf::SectionData::Symbol
+                | object::build::elf::SectionData::SymbolSectionIndex
+                | object::build::elf::SectionData::String
+        );
+        if debug || symbols {
+            section.delete = true;
+        }
+    }
+    for symbol in builder.symbols.iter_mut() {
+        symbol.delete = true;
+    }
+    let mut stripped = Vec::new();
+    builder
+        .write(&mut stripped)
+        .with_context(|| format!("cannot write `{}` stripped", path.display()))?;
+    Ok(stripped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stripping_drops_debug_info_and_symbols_and_keeps_what_runs() {
+        let path = std::env::current_exe().unwrap();
+        let exe = std::fs::read(&path).unwrap();
+        let stripped = strip(&exe, &path).unwrap();
+        assert!(stripped.len() < exe.len());
+        let before = object::File::parse(&*exe).unwrap();
+        let after = object::File::parse(&*stripped).unwrap();
+        assert!(after.section_by_name(".symtab").is_none());
+        assert!(
+            after
+                .sections()
+                .all(|s| !s.name().unwrap().starts_with(".debug_"))
+        );
+        // Code and data stay where they were (the builder lays the dynamic symbol tables out
+        // anew, and the loader reads them wherever they are).
+        for kept in [".text", ".rodata", ".data.rel.ro"] {
+            let (a, b) = (
+                before.section_by_name(kept).unwrap(),
+                after.section_by_name(kept).unwrap(),
+            );
+            assert!(a.data().unwrap() == b.data().unwrap(), "{kept} changed");
+            assert_eq!(a.address(), b.address(), "{kept}");
+        }
+        assert_eq!(before.entry(), after.entry());
+        assert_eq!(required_glibc(&stripped), required_glibc(&exe));
+        // Stripping what is stripped changes nothing more.
+        assert_eq!(strip(&stripped, &path).unwrap().len(), stripped.len());
+        // The stripped test binary still runs: listing its tests is running it.
+        let copy = std::env::temp_dir().join(format!("eventfn-stripped-{}", std::process::id()));
+        std::fs::write(&copy, &stripped).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let listed = std::process::Command::new(&copy)
+            .args(["--list", "stripping_drops"])
+            .output();
+        let _ = std::fs::remove_file(&copy);
+        let listed = listed.unwrap();
+        assert!(listed.status.success());
+        assert!(String::from_utf8_lossy(&listed.stdout).contains("stripping_drops_debug_info"));
+        assert!(strip(b"not an executable", Path::new("x")).is_err());
+    }
 
     #[test]
     fn reads_the_glibc_this_test_needs() {

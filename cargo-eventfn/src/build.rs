@@ -17,7 +17,7 @@ use eventfn_core::{Kind, Manifest, Registration};
 use object::Object as _;
 use serde::Serialize;
 
-use crate::artifact::{LibRecords, records_in_object, records_in_rlib, required_glibc};
+use crate::artifact::{self, LibRecords, records_in_object, records_in_rlib, required_glibc};
 use crate::config::AppConfig;
 use crate::shell::Shell;
 use crate::toolchain::{self, Glibc, Toolchain};
@@ -58,6 +58,8 @@ pub struct Files {
     pub template: PathBuf,
     pub bootstrap: PathBuf,
     pub zip: PathBuf,
+    /// The bootstrap as built, with its debug info and symbols.
+    pub debug: PathBuf,
 }
 
 #[derive(Debug, Serialize)]
@@ -258,11 +260,25 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         .as_std_path()
         .join("eventfn")
         .join(&config.app);
-    let files = write_outputs(&dir, &manifest, config.kms_key.as_deref(), &executable)?;
+    // What runs on Lambda leaves out what only a debugger reads; the whole binary stays beside it
+    // as `bootstrap.debug`, to symbolize a crash's backtrace.
+    let stripped = artifact::strip(&executable, &output.executable)?;
+    if let Some(problem) = oversize(stripped.len() as u64) {
+        shell.warn(format_args!(
+            "{problem} (`cargo eventfn deploy` refuses it)"
+        ));
+    }
+    let files = write_outputs(
+        &dir,
+        &manifest,
+        config.kms_key.as_deref(),
+        &stripped,
+        &executable,
+    )?;
     shell.status(
         "Writing",
         format!(
-            "{}/{{eventfn.json, app.arc, template.json, bootstrap, bootstrap.zip}}",
+            "{}/{{eventfn.json, app.arc, template.json, bootstrap, bootstrap.zip, bootstrap.debug}}",
             relative(&dir)
         ),
     );
@@ -847,11 +863,36 @@ fn check_linked(
 /// Writes the four outputs: every file first to a temporary beside it, then all renamed into
 /// place, so a failure leaves the previous build's files whole and together, and a reader never
 /// sees half a file.
+/// The most a function's code may take unzipped, layers included: 250 MB (Lambda's quotas).
+pub const LAMBDA_UNZIPPED_MAX: u64 = 250 * 1024 * 1024;
+
+/// What is wrong with a bootstrap of `size` bytes for Lambda, if anything.
+pub fn oversize(size: u64) -> Option<String> {
+    (size > LAMBDA_UNZIPPED_MAX).then(|| {
+        format!(
+            "the bootstrap is {}, stripped, over the {} Lambda allows for a function's code \
+             unzipped: build with `--release` (`deploy` does unless given `--debug`), or turn \
+             down debug info for the build (`[profile.dev] debug = \"line-tables-only\"`)",
+            megabytes(size),
+            megabytes(LAMBDA_UNZIPPED_MAX)
+        )
+    })
+}
+
+/// `12.3 MB` (MiB, as Lambda counts its limits).
+pub fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Writes the build's outputs, each through a temporary file renamed into place, so that a
+/// failure leaves the previous build's files whole: `bootstrap` (stripped) and its zip, and
+/// `bootstrap.debug`, the binary as built.
 fn write_outputs(
     dir: &Path,
     manifest: &Manifest,
     kms_key: Option<&str>,
     executable: &[u8],
+    unstripped: &[u8],
 ) -> Result<Files> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let files = Files {
@@ -860,10 +901,11 @@ fn write_outputs(
         template: dir.join("template.json"),
         bootstrap: dir.join("bootstrap"),
         zip: dir.join("bootstrap.zip"),
+        debug: dir.join("bootstrap.debug"),
     };
     let mut json = serde_json::to_string_pretty(manifest)?;
     json.push('\n');
-    let outputs: [(&Path, Vec<u8>, bool); 5] = [
+    let outputs: [(&Path, Vec<u8>, bool); 6] = [
         (&files.manifest, json.into_bytes(), false),
         (&files.arc, arc::render(manifest).into_bytes(), false),
         (
@@ -873,6 +915,7 @@ fn write_outputs(
         ),
         (&files.bootstrap, executable.to_vec(), true),
         (&files.zip, zip_bootstrap(executable)?, false),
+        (&files.debug, unstripped.to_vec(), true),
     ];
     let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
     let result = (|| -> Result<()> {
@@ -1080,6 +1123,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(err, "cannot read `bootstrap` as an executable");
+    }
+
+    #[test]
+    fn a_bootstrap_over_lambdas_limit_is_named_with_its_size_and_what_to_do() {
+        assert_eq!(oversize(LAMBDA_UNZIPPED_MAX), None);
+        assert_eq!(
+            oversize(327 * 1024 * 1024).unwrap(),
+            "the bootstrap is 327.0 MB, stripped, over the 250.0 MB Lambda allows for a \
+             function's code unzipped: build with `--release` (`deploy` does unless given \
+             `--debug`), or turn down debug info for the build (`[profile.dev] debug = \
+             \"line-tables-only\"`)"
+        );
     }
 
     #[test]

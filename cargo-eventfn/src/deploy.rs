@@ -38,6 +38,11 @@ pub struct DeployArgs {
     #[command(flatten)]
     pub lambda: LambdaBuild,
 
+    /// Deploy a debug build: quicker to build, but larger and slower on Lambda. Without it,
+    /// `deploy` builds with the release profile (`--release` changes nothing).
+    #[arg(long, conflicts_with = "release")]
+    pub debug: bool,
+
     /// Stage to deploy: the stack is named `<App><Stage>`, e.g. `WelcomeStaging`.
     #[arg(long, default_value = crate::stack::DEFAULT_STAGE, value_name = "NAME")]
     pub stage: String,
@@ -116,18 +121,30 @@ pub fn run(shell: &Shell, args: &DeployArgs) -> Result<()> {
     if let Some(key) = &config.kms_key {
         check_key_region(key, &session.region)?;
     }
+    let app = AppSelection {
+        release: !args.debug,
+        ..args.app.clone()
+    };
     let built = build::run(
         shell,
         &BuildArgs {
-            app: args.app.clone(),
+            app,
             lambda: args.lambda.clone(),
             message_format: MessageFormat::Human,
         },
     )?;
-    if !args.app.release {
+    let size = std::fs::metadata(&built.files.bootstrap).map_or(0, |m| m.len());
+    if let Some(problem) = build::oversize(size) {
+        bail!(
+            "cannot deploy `{}`: {problem}",
+            built.files.bootstrap.display()
+        );
+    }
+    if args.debug {
         shell.warn(format_args!(
-            "deploying a debug build ({}); pass --release for a stage that serves traffic",
-            megabytes(std::fs::metadata(&built.files.zip).map_or(0, |m| m.len()))
+            "deploying a debug build ({} zipped); leave out --debug for a stage that serves \
+             traffic",
+            build::megabytes(std::fs::metadata(&built.files.zip).map_or(0, |m| m.len()))
         ));
     }
     let manifest: Manifest = serde_json::from_slice(&read(&built.files.manifest)?)
@@ -174,10 +191,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
-}
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
 /// What the stack is, and so what a deploy does to it.
@@ -758,7 +771,10 @@ async fn upload(
     }
     shell.status(
         "Uploading",
-        format!("s3://{bucket}/{key} ({})", megabytes(bytes.len() as u64)),
+        format!(
+            "s3://{bucket}/{key} ({})",
+            build::megabytes(bytes.len() as u64)
+        ),
     );
     s3.put_object()
         .bucket(bucket)

@@ -5,7 +5,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use object::Object;
+use object::{Object, ObjectSection};
 use support::*;
 
 fn summary_path(summary: &serde_json::Value, file: &str) -> PathBuf {
@@ -170,6 +170,20 @@ fn basic_fixture_yields_the_exact_manifest() {
     let mut zipped = Vec::new();
     std::io::Read::read_to_end(&mut entry, &mut zipped).unwrap();
     assert!(zipped == bytes, "bootstrap.zip holds the built bootstrap");
+    // Stripped of what only a debugger reads; the binary as built is beside it.
+    let file = object::File::parse(&*bytes).unwrap();
+    assert!(file.section_by_name(".symtab").is_none());
+    assert!(
+        file.sections()
+            .all(|s| !s.name().unwrap().starts_with(".debug_"))
+    );
+    assert!(file.section_by_name("eventfn_manifest").is_some());
+    let debug = std::fs::read(summary_path(&summary, "debug")).unwrap();
+    let unstripped = object::File::parse(&*debug).unwrap();
+    assert!(unstripped.section_by_name(".symtab").is_some());
+    assert!(unstripped.section_by_name(".debug_line").is_some());
+    assert!(bytes.len() < debug.len());
+    assert_eq!(file.entry(), unstripped.entry());
     // Position-dependent: the loader has no relocations to apply at cold start.
     let kind = object::File::parse(&*bytes).unwrap().kind();
     assert_eq!(kind, object::ObjectKind::Executable);

@@ -27,8 +27,15 @@ const SKIPPED_BY_MOTO: [&str; 3] = [
 
 /// `cargo eventfn <args>` against `moto`, with test credentials and nothing from the host's AWS
 /// configuration.
+///
+/// A deploy is of a debug build (`--debug`): moto takes any size, and the tests build debug.
 fn run(moto: &Moto, args: &[&str]) -> Output {
     let _one_at_a_time = DEPLOYS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut args = args.to_vec();
+    if args.first() == Some(&"deploy") && !args.contains(&"--help") {
+        args.insert(1, "--debug");
+    }
+    let args = &args[..];
     let mut command = command(args);
     command
         .env("AWS_ACCESS_KEY_ID", "test")

@@ -30,7 +30,7 @@ fn build_copy(args: &[&str], envs: &[(&str, &str)], name: &str) -> (PathBuf, Val
     let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let summary = build_ok(args, envs);
     let built = PathBuf::from(summary["files"]["bootstrap"].as_str().unwrap());
-    let copy = built.with_file_name(format!("bootstrap-{name}-{}", std::process::id()));
+    let copy = built.with_file_name(format!("bootstrap-{name}"));
     std::fs::copy(&built, &copy).unwrap();
     (copy, summary)
 }
