@@ -31,11 +31,12 @@
 //! eventfn = { version = "0.1", features = ["testing"] }
 //! ```
 //!
-//! Features: `sandbox` (on by default) runs the app offline; `aws` publishes through SNS, SQS and
-//! EventBridge Scheduler with the AWS SDK, and is turned on by `cargo eventfn build` and `deploy`
-//! for the Lambda build, so the app's dev and test builds compile no SDK; `testing` gives
-//! [`testing::TestApp`]. A process other than the app that publishes into a deployed stage turns
-//! `aws` on itself.
+//! Features, none on by default: `cargo eventfn dev` turns `sandbox` on (the app offline), and
+//! `cargo eventfn build` and `deploy` turn `aws` on (publishing through SNS, SQS and EventBridge
+//! Scheduler with the AWS SDK), so that the dev build compiles no SDK and the Lambda artifact
+//! links no sandbox; `testing` gives [`testing::TestApp`]. A program other than the app that
+//! publishes into a deployed stage asks for `aws` itself; one that publishes into a local
+//! sandbox (`EVENTFN_SANDBOX`) needs no feature.
 //!
 //! # 1. Handlers
 //!
@@ -533,6 +534,7 @@ mod registry;
 mod run;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+mod sandbox_bus;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -293,9 +293,8 @@ pub(crate) async fn send(outgoing: Vec<Message>) -> Result<()> {
     if let Some(bus) = BUS.get() {
         return bus.send(outgoing).await;
     }
-    #[cfg(feature = "sandbox")]
     if let Ok(url) = std::env::var(eventfn_core::sandbox::SANDBOX_ENV) {
-        let bus = crate::sandbox::http::HttpBus::new(&url)?;
+        let bus = crate::sandbox_bus::HttpBus::new(&url)?;
         return BUS.get_or_init(|| Box::new(bus)).send(outgoing).await;
     }
     if crate::aws::configured() {

@@ -53,8 +53,9 @@ pub async fn run() -> Result<()> {
         return Err(message(format!(
             "eventfn: this app has {} handler{}, and it runs on AWS Lambda (where \
              AWS_LAMBDA_RUNTIME_API is set); it was built without the `sandbox` feature of \
-             eventfn, which runs it locally. Build its manifest and Lambda artifact with `cargo \
-             eventfn build`, or set {DESCRIBE_ENV}=1 to list its handlers",
+             eventfn, which runs it locally: run it with `cargo eventfn dev`, which turns it on. \
+             Build its manifest and Lambda artifact with `cargo eventfn build`, or set \
+             {DESCRIBE_ENV}=1 to list its handlers",
             entries.len(),
             if entries.len() == 1 { "" } else { "s" }
         )));
