@@ -441,10 +441,13 @@
 //!
 //! # 9. Building and deploying
 //!
-//! `cargo eventfn build [-p APP] [--release] [--arm64]` compiles the app for Lambda and writes
+//! `cargo eventfn build [-p APP] [--release] [--arm64]` compiles the app for Lambda (through zig
+//! when the host cannot: a Mac, another architecture, a glibc newer than Lambda's) and writes
 //! `target/eventfn/<app>/`: the manifest `eventfn.json` (every handler with its options, defaults
-//! filled in), `app.arc` (the same app in Architect's format), the `bootstrap` executable and its
-//! `bootstrap.zip`, and `template.json`, a CloudFormation template with everything the app needs:
+//! filled in, and how the bootstrap was built), `app.arc` (the same app in Architect's format),
+//! the `bootstrap` executable, stripped, with its `bootstrap.zip` and the unstripped
+//! `bootstrap.debug`, and `template.json`, a CloudFormation template with everything the app
+//! needs:
 //!
 //! | the app has | the template creates |
 //! |---|---|
@@ -454,10 +457,10 @@
 //! | a schedule | an EventBridge rule sending to the handler's queue |
 //! | an event or a queue | for [delays](#3-delays): a delay queue with its dead letters and the function that reads it, an EventBridge Scheduler group and role |
 //!
-//! `cargo eventfn deploy [-p APP] [--stage NAME] [--release]` builds, uploads the artifact to the
-//! account's deployment bucket and creates or updates the stage's stack (`<App><Stage>`, like
-//! Architect's), showing its events as they come; `--dry-run` shows the changes (through a
-//! change set, deleted afterwards) without executing them.
+//! `cargo eventfn deploy [-p APP] [--stage NAME] [--debug]` builds (release unless `--debug`),
+//! uploads the artifact to the account's deployment bucket and creates or updates the stage's
+//! stack (`<App><Stage>`, like Architect's), showing its events as they come; `--dry-run` shows
+//! the changes (through a change set, deleted afterwards) without executing them.
 //! `cargo eventfn destroy --stage NAME --yes` deletes it. The region comes from `--region`, else
 //! `region` of `[package.metadata.eventfn]`, else the AWS configuration.
 //!
