@@ -88,10 +88,15 @@ const OR: &str = "$or";
 
 /// A checked filter policy.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FilterPolicy {
-    /// The policy as Amazon SNS's engine reads it: it holds when one of these does.
+pub struct FilterPolicy(Compiled);
+
+/// A policy or pattern as event-ruler reads it, in its dialect.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Compiled {
+    /// It holds when one of these does.
     rules: Vec<Rule>,
     json: Value,
+    dialect: Dialect,
 }
 
 /// What is wrong with a policy, and where.
@@ -143,7 +148,14 @@ enum Condition {
     Suffix(String),
     EqualsIgnoreCase(String),
     AnythingBut(Vec<Scalar>),
-    AnythingButPrefix(String),
+    AnythingButPrefix(Vec<String>),
+    /// The rest, EventBridge's only.
+    PrefixIgnoreCase(String),
+    SuffixIgnoreCase(String),
+    Wildcard(Wildcard),
+    AnythingButSuffix(Vec<String>),
+    AnythingButIgnoreCase(Vec<String>),
+    AnythingButWildcard(Vec<Wildcard>),
     Numeric {
         low: Option<Bound>,
         high: Option<Bound>,
@@ -172,59 +184,111 @@ enum Scalar {
 impl FilterPolicy {
     /// Reads and checks a policy written as JSON.
     pub fn parse(text: &str) -> Result<FilterPolicy, FilterError> {
-        if text.len() > MAX_POLICY_BYTES {
-            return Err(whole(format!(
-                "the policy is {} bytes: Amazon SNS takes at most 256 KB",
-                text.len()
-            )));
-        }
-        let tree: Tree = serde_json::from_str(text).map_err(|e| {
-            whole(match e.classify() {
-                serde_json::error::Category::Data => format!("the policy cannot be read: {e}"),
-                _ => format!("the policy is not valid JSON: {e}"),
-            })
-        })?;
-        FilterPolicy::check(&tree)
+        Compiled::parse(text, Dialect::Sns).map(FilterPolicy)
     }
 
     /// Checks a policy already read, as found in `eventfn.json` or a registration record.
     pub fn from_value(value: &Value) -> Result<FilterPolicy, FilterError> {
-        // Through the same reader as the text, so a policy reads the same from either.
-        let tree = Tree::deserialize(value)
-            .map_err(|e| whole(format!("the policy cannot be read: {e}")))?;
-        FilterPolicy::check(&tree)
+        Compiled::from_value(value, Dialect::Sns).map(FilterPolicy)
     }
 
-    fn check(tree: &Tree) -> Result<FilterPolicy, FilterError> {
+    /// The policy as JSON, for an SNS subscription's `FilterPolicy`.
+    pub fn to_value(&self) -> &Value {
+        &self.0.json
+    }
+
+    /// Whether a payload matches.
+    pub fn matches(&self, payload: &Value) -> bool {
+        self.0.matches(payload)
+    }
+
+    /// Whether a payload, as JSON text, matches; text that is not JSON never does.
+    pub fn matches_json(&self, payload: &str) -> bool {
+        self.0.matches_json(payload)
+    }
+}
+
+impl Compiled {
+    pub(crate) fn parse(text: &str, dialect: Dialect) -> Result<Compiled, FilterError> {
+        dialect.check_size(text.len(), text.chars().count())?;
+        let what = dialect.what();
+        let tree: Tree = serde_json::from_str(text).map_err(|e| {
+            whole(match e.classify() {
+                serde_json::error::Category::Data => format!("the {what} cannot be read: {e}"),
+                _ => format!("the {what} is not valid JSON: {e}"),
+            })
+        })?;
+        Compiled::check(&tree, dialect)
+    }
+
+    pub(crate) fn from_value(value: &Value, dialect: Dialect) -> Result<Compiled, FilterError> {
+        // Through the same reader as the text, so a policy reads the same from either.
+        let tree = Tree::deserialize(value)
+            .map_err(|e| whole(format!("the {} cannot be read: {e}", dialect.what())))?;
+        Compiled::check(&tree, dialect)
+    }
+
+    fn check(tree: &Tree, dialect: Dialect) -> Result<Compiled, FilterError> {
         let Tree::Object(entries) = tree else {
-            return Err(whole(format!(
-                "a filter is a JSON object of payload keys, like {{\"country\": [\"NL\"]}}, not {}",
-                tree.describe()
-            )));
+            return Err(whole(match dialect {
+                Dialect::Sns => format!(
+                    "a filter is a JSON object of payload keys, like {{\"country\": [\"NL\"]}}, \
+                     not {}",
+                    tree.describe()
+                ),
+                Dialect::EventBridge => format!(
+                    "a pattern is a JSON object of event fields, like {{\"source\": \
+                     [\"aws.s3\"]}}, not {}",
+                    tree.describe()
+                ),
+            }));
         };
         if entries.is_empty() {
             return Err(whole(
-                "the filter is empty, so it would let every payload through: leave `filter` out instead"
-                    .to_owned(),
+                match dialect {
+                    Dialect::Sns => {
+                        "the filter is empty, so it would let every payload through: \
+                                 leave `filter` out instead"
+                    }
+                    Dialect::EventBridge => {
+                        "the pattern is empty: EventBridge refuses it; give the \
+                                         fields an event must have, like {\"source\": [\"...\"]}"
+                    }
+                }
+                .to_owned(),
             ));
         }
-        let root = group(entries, &mut Path::default())?;
-        let keys = root.top_keys();
-        if keys.len() > MAX_KEYS {
-            return Err(whole(format!(
-                "the filter has {} keys at its top ({}): Amazon SNS takes at most {MAX_KEYS}; \
-                 group some under a nested object",
-                keys.len(),
-                keys.join(", ")
-            )));
-        }
-        let combinations = root.combinations(1);
-        if combinations > MAX_COMBINATIONS {
-            return Err(whole(format!(
-                "the filter has {combinations} combinations of values: Amazon SNS takes at most \
-                 {MAX_COMBINATIONS} (each array counts its values times its depth; these multiply, \
-                 and `$or` policies add up)"
-            )));
+        let root = group(entries, &mut Path::new(dialect))?;
+        match dialect {
+            Dialect::Sns => {
+                let keys = root.top_keys();
+                if keys.len() > MAX_KEYS {
+                    return Err(whole(format!(
+                        "the filter has {} keys at its top ({}): Amazon SNS takes at most \
+                         {MAX_KEYS}; group some under a nested object",
+                        keys.len(),
+                        keys.join(", ")
+                    )));
+                }
+                let combinations = root.combinations(1);
+                if combinations > MAX_COMBINATIONS {
+                    return Err(whole(format!(
+                        "the filter has {combinations} combinations of values: Amazon SNS takes \
+                         at most {MAX_COMBINATIONS} (each array counts its values times its \
+                         depth; these multiply, and `$or` policies add up)"
+                    )));
+                }
+            }
+            Dialect::EventBridge => {
+                let alternatives = root.alternatives();
+                if alternatives > crate::pattern::MAX_ALTERNATIVES {
+                    return Err(whole(format!(
+                        "the pattern's `$or`s make {alternatives} combinations: EventBridge takes \
+                         at most {} (the policies of each `$or` multiply with those of the others)",
+                        crate::pattern::MAX_ALTERNATIVES
+                    )));
+                }
+            }
         }
         let mut rules = Vec::new();
         for mut steps in root.rules("") {
@@ -232,33 +296,43 @@ impl FilterPolicy {
             if let Some(twice) = steps.windows(2).find(|w| w[0].path == w[1].path) {
                 // event-ruler's `JsonRuleCompiler.writeRules` lets the last array of a path
                 // override the others, which would silently drop conditions.
+                let (what, service) = match dialect {
+                    Dialect::Sns => ("payload", "Amazon SNS"),
+                    Dialect::EventBridge => ("event", "EventBridge"),
+                };
                 return Err(whole(format!(
-                    "the payload path `{}` is given twice, so Amazon SNS would keep only the last \
+                    "the {what} path `{}` is given twice, so {service} would keep only the last \
                      of its arrays; put all its conditions in one array ({{\"a\": {{\"b\": \
                      ...}}}} and {{\"a.b\": ...}} are one path, and the keys beside `$or` join \
                      each of its policies)",
                     twice[0].path
                 )));
             }
-            rules.push(Rule { steps });
+            rules.push(Rule {
+                steps,
+                decimals: dialect.decimals(),
+            });
         }
         let json = tree.to_value();
-        let size = json.to_string().len();
-        if size > MAX_POLICY_BYTES {
-            return Err(whole(format!(
-                "the policy is {size} bytes: Amazon SNS takes at most 256 KB"
-            )));
-        }
-        Ok(FilterPolicy { rules, json })
+        let text = json.to_string();
+        dialect.check_size(text.len(), text.chars().count())?;
+        Ok(Compiled {
+            rules,
+            json,
+            dialect,
+        })
     }
 
-    /// The policy as JSON, for an SNS subscription's `FilterPolicy`.
-    pub fn to_value(&self) -> &Value {
+    pub(crate) fn to_value(&self) -> &Value {
         &self.json
     }
 
-    /// Whether a payload matches.
-    pub fn matches(&self, payload: &Value) -> bool {
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Whether a payload (an event, for a pattern) matches.
+    pub(crate) fn matches(&self, payload: &Value) -> bool {
         let Value::Object(object) = payload else {
             return false;
         };
@@ -266,15 +340,14 @@ impl FilterPolicy {
         self.rules.iter().any(|rule| rule.matches(&leaves))
     }
 
-    /// Whether a payload, as JSON text, matches; text that is not JSON never does.
-    pub fn matches_json(&self, payload: &str) -> bool {
+    pub(crate) fn matches_json(&self, payload: &str) -> bool {
         serde_json::from_str::<Value>(payload).is_ok_and(|value| self.matches(&value))
     }
 }
 
 impl fmt::Display for FilterPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.json)
+        write!(f, "{}", self.0.json)
     }
 }
 
@@ -285,17 +358,101 @@ fn whole(message: String) -> FilterError {
     }
 }
 
-/// Where the checker is, for errors.
-#[derive(Default)]
-struct Path(Vec<String>);
+/// Whose grammar a policy is checked against: Amazon SNS's filter policies, or EventBridge's
+/// event patterns. Both are read and matched by AWS's event-ruler; they differ in which operators
+/// each service accepts, in their limits and in how finely numbers compare. Every difference is
+/// decided by a method here, so the two stay one engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sns,
+    EventBridge,
+}
+
+impl Dialect {
+    /// The service, as errors name it.
+    pub(crate) fn service(self) -> &'static str {
+        match self {
+            Dialect::Sns => "Amazon SNS",
+            Dialect::EventBridge => "EventBridge",
+        }
+    }
+
+    /// What the JSON is called in errors.
+    fn what(self) -> &'static str {
+        match self {
+            Dialect::Sns => "policy",
+            Dialect::EventBridge => "pattern",
+        }
+    }
+
+    /// What a policy's keys name: a key of the payload, or a field of the event.
+    fn subject(self) -> &'static str {
+        match self {
+            Dialect::Sns => "payload",
+            Dialect::EventBridge => "event",
+        }
+    }
+
+    /// The largest magnitude of a number it compares.
+    fn max_number(self) -> f64 {
+        match self {
+            Dialect::Sns => MAX_NUMBER,
+            Dialect::EventBridge => crate::pattern::MAX_NUMBER,
+        }
+    }
+
+    /// How many decimals of a number it compares.
+    fn decimals(self) -> i32 {
+        match self {
+            Dialect::Sns => 5,
+            Dialect::EventBridge => 6,
+        }
+    }
+
+    /// Refuses JSON of `bytes` bytes and `chars` characters that the service would.
+    fn check_size(self, bytes: usize, chars: usize) -> Result<(), FilterError> {
+        match self {
+            Dialect::Sns if bytes > MAX_POLICY_BYTES => Err(whole(format!(
+                "the policy is {bytes} bytes: Amazon SNS takes at most 256 KB"
+            ))),
+            Dialect::EventBridge if chars > crate::pattern::MAX_PATTERN_CHARS => {
+                Err(whole(format!(
+                    "the pattern is {chars} characters: EventBridge takes at most {} (its default \
+                     quota); match on fewer values, or on a prefix they share",
+                    crate::pattern::MAX_PATTERN_CHARS
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether EventBridge's additions are accepted: `wildcard`; `prefix` and `suffix` ignoring
+    /// case; `anything-but` with `suffix`, `equals-ignore-case` and `wildcard`, and with lists.
+    fn extended(self) -> bool {
+        self == Dialect::EventBridge
+    }
+}
+
+/// Where the checker is, for errors, and whose grammar it checks.
+struct Path {
+    steps: Vec<String>,
+    dialect: Dialect,
+}
 
 impl Path {
+    fn new(dialect: Dialect) -> Path {
+        Path {
+            steps: Vec::new(),
+            dialect,
+        }
+    }
+
     fn key(&mut self, key: &str) {
         let plain = !key.is_empty()
             && key
                 .chars()
                 .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '$'));
-        self.0.push(match (plain, self.0.is_empty()) {
+        self.steps.push(match (plain, self.steps.is_empty()) {
             (true, true) => key.to_owned(),
             (true, false) => format!(".{key}"),
             (false, _) => format!("[{}]", Value::String(key.to_owned())),
@@ -303,16 +460,16 @@ impl Path {
     }
 
     fn index(&mut self, index: usize) {
-        self.0.push(format!("[{index}]"));
+        self.steps.push(format!("[{index}]"));
     }
 
     fn pop(&mut self) {
-        self.0.pop();
+        self.steps.pop();
     }
 
     fn error(&self, message: impl Into<String>) -> FilterError {
         FilterError {
-            path: self.0.concat(),
+            path: self.steps.concat(),
             message: message.into(),
         }
     }
@@ -336,8 +493,9 @@ fn group(entries: &[(String, Tree)], path: &mut Path) -> Result<Group, FilterErr
                 Tree::Object(entries) => {
                     if let Some((operator, _)) = entries.iter().find(|e| looks_like_condition(e)) {
                         return Err(path.error(format!(
-                            "`{operator}` is read as a key of the payload here: put the condition \
-                             in an array, like [{{\"{operator}\": ...}}]"
+                            "`{operator}` is read as a key of the {} here: put the condition \
+                             in an array, like [{{\"{operator}\": ...}}]",
+                            path.dialect.subject()
                         )));
                     }
                     Test::Nested(group(entries, path)?)
@@ -360,8 +518,8 @@ fn group(entries: &[(String, Tree)], path: &mut Path) -> Result<Group, FilterErr
     Ok(Group { fields, any })
 }
 
-/// `$or`: at least two policies. Amazon SNS reads anything else as a key named `$or`, which is
-/// never what was meant, so it is refused here.
+/// `$or`: at least two policies. Amazon SNS reads anything else as a key named `$or`, and
+/// EventBridge refuses it; neither is what was meant, so it is refused here.
 fn or(value: &Tree, path: &mut Path) -> Result<Vec<Group>, FilterError> {
     let usage = "`$or` takes an array of at least two objects of keys, like \
                  [{\"a\": [\"x\"]}, {\"b\": [\"y\"]}]";
@@ -370,8 +528,12 @@ fn or(value: &Tree, path: &mut Path) -> Result<Vec<Group>, FilterError> {
     };
     if items.len() < 2 {
         return Err(path.error(format!(
-            "{usage}: with only {}, Amazon SNS would read it as a payload key named `$or`",
-            items.len()
+            "{usage}: with only {}, {}",
+            items.len(),
+            match path.dialect {
+                Dialect::Sns => "Amazon SNS would read it as a payload key named `$or`",
+                Dialect::EventBridge => "EventBridge refuses it",
+            }
         )));
     }
     let mut groups = Vec::with_capacity(items.len());
@@ -386,7 +548,8 @@ fn or(value: &Tree, path: &mut Path) -> Result<Vec<Group>, FilterError> {
         if let Some((operator, _)) = entries.iter().find(|e| looks_like_condition(e)) {
             return Err(path.error(format!(
                 "`{operator}` is a condition, not a key: each policy in `$or` is an object of \
-                 payload keys, like {{\"a\": [{{\"{operator}\": ...}}]}}"
+                 {} keys, like {{\"a\": [{{\"{operator}\": ...}}]}}",
+                path.dialect.subject()
             )));
         }
         groups.push(group(entries, path)?);
@@ -447,19 +610,27 @@ fn scalar(tree: &Tree, path: &Path) -> Result<Scalar, FilterError> {
     })
 }
 
-/// A number of a policy: within ±10⁹ and with at most five decimals, which is what Amazon SNS
-/// compares; a finer number would be matched as a rounded one.
+/// A number of a policy: within ±10⁹ and with at most five decimals for Amazon SNS, ±5·10⁹ and
+/// six decimals for EventBridge, which is what each compares; a finer number would be matched as
+/// a rounded one.
 fn number(n: &serde_json::Number, path: &Path) -> Result<f64, FilterError> {
+    let (max, decimals, service) = (
+        path.dialect.max_number(),
+        path.dialect.decimals(),
+        path.dialect.service(),
+    );
     let value = n.as_f64().unwrap_or(f64::INFINITY);
-    if !(-MAX_NUMBER..=MAX_NUMBER).contains(&value) {
+    if !(-max..=max).contains(&value) {
         return Err(path.error(format!(
-            "{n} is out of range: Amazon SNS compares numbers from -1000000000 to 1000000000"
+            "{n} is out of range: {service} compares numbers from -{max} to {max}"
         )));
     }
-    let scaled = value * 1e5;
+    let scaled = value * 10f64.powi(decimals);
     if (scaled - scaled.round()).abs() > 1e-6 * scaled.abs().max(1.0) {
+        let words = ["", "", "", "", "", "five", "six"];
         return Err(path.error(format!(
-            "{n} has more than five decimals, which Amazon SNS does not compare"
+            "{n} has more than {} decimals, which {service} does not compare",
+            words[decimals as usize]
         )));
     }
     Ok(value)
@@ -488,7 +659,25 @@ fn operator(entries: &[(String, Tree)], path: &mut Path) -> Result<Condition, Fi
             other.describe()
         ))),
     };
+    let extended = path.dialect.extended();
+    // EventBridge's `{"prefix": {"equals-ignore-case": "abc"}}`, and its `suffix` twin.
+    let ignoring_case = |what: &str| match operand {
+        Tree::Object(entries) => match entries.as_slice() {
+            [(key, Tree::String(s))] if key == "equals-ignore-case" => Ok(Some(s.clone())),
+            _ => Err(path.error(format!(
+                "`{what}` takes a string, like {{\"{what}\": \"abc\"}}, or \
+                 {{\"equals-ignore-case\": \"abc\"}} to ignore case; not this object"
+            ))),
+        },
+        _ => Ok(None),
+    };
     let condition = match name.as_str() {
+        "prefix" if extended && matches!(operand, Tree::Object(_)) => {
+            Condition::PrefixIgnoreCase(ignoring_case("prefix")?.unwrap_or_default())
+        }
+        "suffix" if extended && matches!(operand, Tree::Object(_)) => {
+            Condition::SuffixIgnoreCase(ignoring_case("suffix")?.unwrap_or_default())
+        }
         "prefix" => Condition::Prefix(string("prefix")?),
         "suffix" => Condition::Suffix(string("suffix")?),
         "equals-ignore-case" => Condition::EqualsIgnoreCase(string("equals-ignore-case")?),
@@ -504,6 +693,7 @@ fn operator(entries: &[(String, Tree)], path: &mut Path) -> Result<Condition, Fi
         "anything-but" => anything_but(operand, path)?,
         "numeric" => numeric(operand, path)?,
         "cidr" => cidr(&string("cidr")?, path)?,
+        "wildcard" if extended => Condition::Wildcard(Wildcard::parse(&string("wildcard")?, path)?),
         "wildcard" => {
             return Err(path.error(
                 "`wildcard` is not supported: that Amazon SNS honors it in payload filters is not \
@@ -512,13 +702,13 @@ fn operator(entries: &[(String, Tree)], path: &mut Path) -> Result<Condition, Fi
             ));
         }
         other => {
+            let mut known: Vec<String> = OPERATORS.iter().map(|o| format!("`{o}`")).collect();
+            if extended {
+                known.push("`wildcard`".to_owned());
+            }
             return Err(path.error(format!(
                 "unknown operator `{other}`: expected one of {}",
-                OPERATORS
-                    .iter()
-                    .map(|o| format!("`{o}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                known.join(", ")
             )));
         }
     };
@@ -563,9 +753,10 @@ fn anything_but(operand: &Tree, path: &mut Path) -> Result<Condition, FilterErro
             }
             Ok(Condition::AnythingBut(values))
         }
+        Tree::Object(entries) if path.dialect.extended() => anything_but_matching(entries, path),
         Tree::Object(entries) => match entries.as_slice() {
             [(key, Tree::String(prefix))] if key == "prefix" => {
-                Ok(Condition::AnythingButPrefix(prefix.clone()))
+                Ok(Condition::AnythingButPrefix(vec![prefix.clone()]))
             }
             [(key, other)] if key == "prefix" => {
                 path.key(key);
@@ -586,6 +777,139 @@ fn anything_but(operand: &Tree, path: &mut Path) -> Result<Condition, FilterErro
              not {}",
             other.describe()
         ))),
+    }
+}
+
+/// EventBridge's `anything-but` with an operator: `prefix`, `suffix`, `equals-ignore-case` or
+/// `wildcard`, each of a string or an array of them (event-ruler's
+/// `JsonRuleCompiler.processAnythingButValuesSetMatchExpression` and its kin).
+fn anything_but_matching(
+    entries: &[(String, Tree)],
+    path: &mut Path,
+) -> Result<Condition, FilterError> {
+    let usage = "`anything-but` takes one operator, `prefix`, `suffix`, `equals-ignore-case` or \
+                 `wildcard`, of a string or an array of strings, like {\"anything-but\": \
+                 {\"prefix\": \"test-\"}}";
+    let [(key, operand)] = entries else {
+        return Err(path.error(usage));
+    };
+    if !matches!(
+        key.as_str(),
+        "prefix" | "suffix" | "equals-ignore-case" | "wildcard"
+    ) {
+        return Err(path.error(format!("{usage}; EventBridge refuses `{key}` there")));
+    }
+    path.key(key);
+    let texts = match operand {
+        Tree::String(s) => vec![s.clone()],
+        Tree::Array(items) if !items.is_empty() => {
+            let mut texts = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let Tree::String(s) = item else {
+                    path.index(i);
+                    return Err(
+                        path.error(format!("`{key}` lists strings; not {}", item.describe()))
+                    );
+                };
+                texts.push(s.clone());
+            }
+            texts
+        }
+        Tree::Array(_) => {
+            return Err(path.error(format!(
+                "`{key}` with an empty array excludes nothing: list what to exclude"
+            )));
+        }
+        other => {
+            return Err(path.error(format!(
+                "`{key}` takes a string or an array of strings; not {}",
+                other.describe()
+            )));
+        }
+    };
+    if matches!(key.as_str(), "prefix" | "suffix") && texts.iter().any(String::is_empty) {
+        return Err(path.error(format!(
+            "an empty `{key}` would exclude every string: EventBridge refuses it"
+        )));
+    }
+    let condition = match key.as_str() {
+        "prefix" => Condition::AnythingButPrefix(texts),
+        "suffix" => Condition::AnythingButSuffix(texts),
+        "equals-ignore-case" => Condition::AnythingButIgnoreCase(texts),
+        _ => Condition::AnythingButWildcard(
+            texts
+                .iter()
+                .map(|t| Wildcard::parse(t, path))
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+    path.pop();
+    Ok(condition)
+}
+
+/// A `wildcard` operand: the text between its unescaped `*`s, each of which stands for any
+/// characters, none included. `\*` is a star and `\\` a backslash; any other backslash, and two
+/// stars in a row, EventBridge refuses (event-ruler's `WildcardParser`).
+#[derive(Debug, Clone, PartialEq)]
+struct Wildcard {
+    /// At least one piece: `a*b` is `["a", "b"]`, `*` is `["", ""]`.
+    pieces: Vec<String>,
+}
+
+impl Wildcard {
+    fn parse(text: &str, path: &Path) -> Result<Wildcard, FilterError> {
+        let mut pieces = vec![String::new()];
+        let mut chars = text.chars();
+        let mut star_before = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '*' if star_before => {
+                    return Err(path.error(format!(
+                        "`{}` has two `*` in a row, which EventBridge refuses: one `*` already \
+                         stands for any characters",
+                        crate::quote::excerpt(text)
+                    )));
+                }
+                '*' => {
+                    pieces.push(String::new());
+                    star_before = true;
+                    continue;
+                }
+                '\\' => match chars.next() {
+                    Some(escaped @ ('*' | '\\')) => pieces.last_mut().unwrap().push(escaped),
+                    _ => {
+                        return Err(path.error(format!(
+                            "`{}` has a `\\` that escapes neither `*` nor `\\`, which EventBridge \
+                             refuses: write `\\*` for a star and `\\\\` for a backslash",
+                            crate::quote::excerpt(text)
+                        )));
+                    }
+                },
+                other => pieces.last_mut().unwrap().push(other),
+            }
+            star_before = false;
+        }
+        Ok(Wildcard { pieces })
+    }
+
+    /// Whether `text` matches: it begins with the first piece, ends with the last, and holds the
+    /// others in order between them. Taking each middle piece at its first place is enough, since
+    /// a star may stand for anything.
+    fn matches(&self, text: &str) -> bool {
+        let (first, rest) = self.pieces.split_first().expect("at least one piece");
+        let Some((last, middle)) = rest.split_last() else {
+            return text == first;
+        };
+        let Some(mut left) = text.strip_prefix(first.as_str()) else {
+            return false;
+        };
+        for piece in middle {
+            match left.find(piece.as_str()) {
+                Some(at) => left = &left[at + piece.len()..],
+                None => return false,
+            }
+        }
+        left.ends_with(last.as_str())
     }
 }
 
@@ -693,6 +1017,25 @@ impl Group {
         keys
     }
 
+    /// How many rules the `$or`s make, counted before they are made: each `$or` adds up its
+    /// policies' counts, and these multiply, as event-ruler's `JsonRuleCompiler` expands them.
+    fn alternatives(&self) -> usize {
+        let mut product: usize = 1;
+        for field in &self.fields {
+            if let Test::Nested(group) = &field.test {
+                product = product.saturating_mul(group.alternatives());
+            }
+        }
+        if !self.any.is_empty() {
+            let sum = self
+                .any
+                .iter()
+                .fold(0usize, |sum, g| sum.saturating_add(g.alternatives()));
+            product = product.saturating_mul(sum);
+        }
+        product
+    }
+
     /// Amazon SNS's count: an array of n values at depth d counts n × d; counts multiply, and
     /// the policies of an `$or` add up (its documented examples give 7, 32 and 72 this way).
     fn combinations(&self, depth: u64) -> u64 {
@@ -761,6 +1104,8 @@ struct Rule {
     /// Sorted by path as Java sorts strings (UTF-16 code units), the order in which event-ruler
     /// (`GenericMachine.addPatternRule`) walks them; the order matters to `exists: false`.
     steps: Vec<Step>,
+    /// How many decimals numbers compare to: the dialect's.
+    decimals: i32,
 }
 
 /// A payload path, and the conditions of which one must hold there.
@@ -840,7 +1185,10 @@ impl Walk<'_, '_> {
             .filter_map(|leaf| within.join(&leaf.within).map(|joined| (leaf.value, joined)))
             .collect();
         let holds = found.iter().any(|(value, joined)| {
-            step.conditions.iter().any(|c| c.holds_for(value)) && self.holds_from(at + 1, joined)
+            step.conditions
+                .iter()
+                .any(|c| c.holds_for(value, self.rule.decimals))
+                && self.holds_from(at + 1, joined)
         }) || (step.conditions.contains(&Condition::Exists(false))
             && found.iter().all(|(value, _)| value.is_null())
             && self.holds_from(at + 1, &within));
@@ -1001,16 +1349,19 @@ impl<'a> Flat<'a> {
     }
 }
 
-/// Numbers compare to five decimals, as Amazon SNS compares them.
-fn same_number(a: f64, b: f64) -> bool {
-    (a * 1e5).round() == (b * 1e5).round()
+/// Numbers compare to a number of decimals: five in Amazon SNS, six in EventBridge.
+fn same_number(a: f64, b: f64, decimals: i32) -> bool {
+    let scale = 10f64.powi(decimals);
+    (a * scale).round() == (b * scale).round()
 }
 
 impl Scalar {
-    fn is(&self, value: &Value) -> bool {
+    fn is(&self, value: &Value, decimals: i32) -> bool {
         match (self, value) {
             (Scalar::String(s), Value::String(v)) => s == v,
-            (Scalar::Number(n), Value::Number(v)) => v.as_f64().is_some_and(|v| same_number(*n, v)),
+            (Scalar::Number(n), Value::Number(v)) => {
+                v.as_f64().is_some_and(|v| same_number(*n, v, decimals))
+            }
             (Scalar::Bool(b), Value::Bool(v)) => b == v,
             (Scalar::Null, Value::Null) => true,
             _ => false,
@@ -1019,25 +1370,47 @@ impl Scalar {
 }
 
 impl Condition {
-    fn holds_for(&self, value: &Value) -> bool {
+    fn holds_for(&self, value: &Value, decimals: i32) -> bool {
         let text = value.as_str();
         match self {
-            Condition::Exact(scalar) => scalar.is(value),
+            Condition::Exact(scalar) => scalar.is(value, decimals),
             Condition::Prefix(p) => text.is_some_and(|t| t.starts_with(p.as_str())),
             Condition::Suffix(s) => text.is_some_and(|t| t.ends_with(s.as_str())),
             Condition::EqualsIgnoreCase(s) => {
                 text.is_some_and(|t| t.to_lowercase() == s.to_lowercase())
             }
-            Condition::AnythingBut(excluded) => !excluded.iter().any(|s| s.is(value)),
+            Condition::AnythingBut(excluded) => !excluded.iter().any(|s| s.is(value, decimals)),
             // Not only strings: event-ruler fails it only on a value that begins with `"` and the
             // prefix (`ByteMachine.doTransitionOn`), which a number, `true`, `false` or `null`
-            // never does; so it lets them through, as plain `anything-but` does.
-            Condition::AnythingButPrefix(p) => text.is_none_or(|t| !t.starts_with(p.as_str())),
+            // never does; so it lets them through, as plain `anything-but` does. The other
+            // operators of `anything-but` are matched on the same bytes, and do the same.
+            Condition::AnythingButPrefix(p) => {
+                text.is_none_or(|t| !p.iter().any(|p| t.starts_with(p.as_str())))
+            }
+            Condition::AnythingButSuffix(s) => {
+                text.is_none_or(|t| !s.iter().any(|s| t.ends_with(s.as_str())))
+            }
+            Condition::AnythingButIgnoreCase(e) => text.is_none_or(|t| {
+                let t = t.to_lowercase();
+                !e.iter().any(|e| e.to_lowercase() == t)
+            }),
+            Condition::AnythingButWildcard(w) => {
+                text.is_none_or(|t| !w.iter().any(|w| w.matches(t)))
+            }
+            Condition::PrefixIgnoreCase(p) => {
+                text.is_some_and(|t| t.to_lowercase().starts_with(&p.to_lowercase()))
+            }
+            Condition::SuffixIgnoreCase(s) => {
+                text.is_some_and(|t| t.to_lowercase().ends_with(&s.to_lowercase()))
+            }
+            Condition::Wildcard(w) => text.is_some_and(|t| w.matches(t)),
             Condition::Numeric { low, high } => value.as_f64().is_some_and(|v| {
-                let above =
-                    low.is_none_or(|b| v > b.value || (b.inclusive && same_number(v, b.value)));
-                let below =
-                    high.is_none_or(|b| v < b.value || (b.inclusive && same_number(v, b.value)));
+                let above = low.is_none_or(|b| {
+                    v > b.value || (b.inclusive && same_number(v, b.value, decimals))
+                });
+                let below = high.is_none_or(|b| {
+                    v < b.value || (b.inclusive && same_number(v, b.value, decimals))
+                });
                 above && below
             }),
             // `exists: false` holds where no value is: `Rule::holds_from` decides it.

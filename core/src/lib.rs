@@ -14,6 +14,7 @@ pub mod logical;
 pub mod manifest;
 pub mod name;
 pub mod options;
+pub mod pattern;
 pub mod quote;
 pub mod record;
 pub mod sandbox;
@@ -25,6 +26,7 @@ pub use filter::FilterPolicy;
 pub use manifest::{Handler, Kind, Manifest, Options, Source};
 pub use name::validate_name;
 pub use options::{Defaults, OptionKey};
+pub use pattern::{Bus, EventPattern};
 pub use record::Registration;
 pub use schedule::Schedule;
 

@@ -752,7 +752,7 @@ fn combinations(policy: &str) -> u64 {
     let Tree::Object(entries) = tree else {
         panic!()
     };
-    group(&entries, &mut Path::default())
+    group(&entries, &mut Path::new(Dialect::Sns))
         .unwrap()
         .combinations(1)
 }
