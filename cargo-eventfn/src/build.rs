@@ -67,6 +67,7 @@ pub struct Counts {
     pub events: usize,
     pub queues: usize,
     pub schedules: usize,
+    pub rules: usize,
     pub handlers: usize,
 }
 
@@ -287,12 +288,18 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         events: manifest.names(Kind::Event).len(),
         queues: manifest.of_kind(Kind::Queue).count(),
         schedules: manifest.of_kind(Kind::Schedule).count(),
+        rules: manifest.of_kind(Kind::Rule).count(),
         handlers: manifest.handlers.len(),
+    };
+    // Rules only when there are any: most apps have none.
+    let rules = match counts.rules {
+        0 => String::new(),
+        n => format!(", {n} rule{}", plural(n)),
     };
     shell.status(
         "Finished",
         format!(
-            "app `{}`: {} event{}, {} queue{}, {} schedule{} ({} handler{})",
+            "app `{}`: {} event{}, {} queue{}, {} schedule{}{rules} ({} handler{})",
             manifest.app,
             counts.events,
             plural(counts.events),

@@ -14,6 +14,13 @@
 //! - A queue is the SQS queue its handler reads (FIFO when declared so), with the parameter
 //!   `/<stack>/queues/<name>` holding its URL.
 //! - A schedule is an EventBridge rule that sends to its handler's queue.
+//! - A `#[rule]` is an EventBridge rule on its bus, with its pattern, that sends to its handler's
+//!   queue, with a retry policy (EventBridge's longest: 185 retries over 24 hours) and the
+//!   handler's dead-letter queue for what it cannot deliver. Each bus of the app's own
+//!   (a name that is not `default`, a partner bus or an ARN) is an `AWS::Events::EventBus` named
+//!   `<stack>-<name>`, with the parameter `/<stack>/buses/<name>` holding its name. A rule on a
+//!   partner bus needs that bus to exist (created from the partner's event source); one on an ARN
+//!   names a bus of the same account (EventBridge keeps a rule in its bus's account).
 //! - Queues are encrypted with SQS-managed keys, which SNS and EventBridge can deliver to.
 //! - Each function's role may write its own logs, read its own queue, publish to this app's topics,
 //!   send to this app's queues and read this stack's parameters: nothing else.
@@ -38,8 +45,9 @@
 
 use eventfn_core::dead::{ATTEMPTS_ENV, DEAD_LETTERS_ENV};
 use eventfn_core::delay::{DELAY_ENV, DELAY_PARAMETER, DELAYED_HANDLER};
-use eventfn_core::logical::{function_id, resource_id};
+use eventfn_core::logical::{bus_id, function_id, resource_id};
 use eventfn_core::options::MAX_RETENTION_SECS;
+use eventfn_core::pattern::Bus;
 use eventfn_core::{Handler, Kind, Manifest};
 use serde_json::{Value, json};
 
@@ -65,7 +73,9 @@ fn reference(id: &str) -> Value {
 fn source_queue(handler: &Handler) -> String {
     match handler.kind {
         Kind::Queue => resource_id(Kind::Queue, &handler.name),
-        Kind::Event | Kind::Schedule => format!("Handler{}Queue", function_id(&handler.function)),
+        Kind::Event | Kind::Schedule | Kind::Rule => {
+            format!("Handler{}Queue", function_id(&handler.function))
+        }
     }
 }
 
@@ -157,6 +167,32 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
     }
     for handler in manifest.of_kind(Kind::Queue) {
         queues.insert(handler.name.clone(), reference(&source_queue(handler)));
+    }
+    for name in manifest.own_buses() {
+        let bus = bus_id(name);
+        resources.insert(
+            bus.clone(),
+            json!({
+                "Type": "AWS::Events::EventBus",
+                "Properties": { "Name": sub(format!("${{AWS::StackName}}-{name}")) },
+            }),
+        );
+        resources.insert(
+            format!("{bus}Parameter"),
+            json!({
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {
+                    "Name": sub(format!("/${{AWS::StackName}}/buses/{name}")),
+                    "Type": "String",
+                    "Value": bus_name(&bus),
+                    "Description": format!("The EventBridge bus `{name}`"),
+                }
+            }),
+        );
+        outputs.insert(
+            bus.clone(),
+            json!({ "Description": format!("Bus `{name}`"), "Value": arn(&bus) }),
+        );
     }
 
     // What every function may publish to, and where it finds it.
@@ -266,6 +302,43 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
                 );
                 Some(("events.amazonaws.com", arn(&rule)))
             }
+            Kind::Rule => {
+                let rule = format!("{}Rule", resource_id(Kind::Rule, &handler.name));
+                let bus = handler.bus.as_deref().unwrap_or("default");
+                let mut properties = json!({
+                    "Description": format!("Rule `{}` of `{}` on bus `{bus}`", handler.name, handler.function),
+                    "EventPattern": handler.pattern.clone().unwrap_or(Value::Null),
+                    "State": "ENABLED",
+                    "Targets": [{
+                        "Arn": arn(&queue),
+                        "Id": "handler",
+                        "RetryPolicy": {
+                            "MaximumRetryAttempts": RULE_MAX_RETRIES,
+                            "MaximumEventAgeInSeconds": RULE_MAX_EVENT_AGE,
+                        },
+                        "DeadLetterConfig": { "Arn": arn(&dead) },
+                    }],
+                });
+                match Bus::parse(bus) {
+                    Ok(Bus::Own(name)) => {
+                        properties["EventBusName"] = bus_name(&bus_id(&name));
+                    }
+                    Ok(Bus::Default) | Err(_) => {}
+                    Ok(Bus::Partner(name) | Bus::Arn(name)) => {
+                        properties["EventBusName"] = json!(name);
+                    }
+                }
+                resources.insert(
+                    rule.clone(),
+                    json!({ "Type": "AWS::Events::Rule", "Properties": properties }),
+                );
+                // What the rule cannot deliver goes to the handler's dead letters.
+                resources.insert(
+                    format!("{id}DeadLettersPolicy"),
+                    queue_policy(&dead, "events.amazonaws.com", arn(&rule)),
+                );
+                Some(("events.amazonaws.com", arn(&rule)))
+            }
             Kind::Queue => {
                 resources.insert(
                     format!("{}Parameter", resource_id(Kind::Queue, &handler.name)),
@@ -292,22 +365,7 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
         if let Some((service, source)) = sender {
             resources.insert(
                 format!("{id}QueuePolicy"),
-                json!({
-                    "Type": "AWS::SQS::QueuePolicy",
-                    "Properties": {
-                        "Queues": [reference(&queue)],
-                        "PolicyDocument": {
-                            "Version": "2012-10-17",
-                            "Statement": [{
-                                "Effect": "Allow",
-                                "Principal": { "Service": service },
-                                "Action": "sqs:SendMessage",
-                                "Resource": arn(&queue),
-                                "Condition": { "ArnEquals": { "aws:SourceArn": source } },
-                            }],
-                        },
-                    }
-                }),
+                queue_policy(&queue, service, source),
             );
         }
 
@@ -397,6 +455,36 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
     let mut text = serde_json::to_string_pretty(&template).expect("a JSON value serializes");
     text.push('\n');
     text
+}
+
+/// How many times a rule's target retries a delivery to its queue, and for how long: EventBridge's
+/// most, so that an event is lost only when SQS refuses it for a day.
+const RULE_MAX_RETRIES: u32 = 185;
+const RULE_MAX_EVENT_AGE: u32 = 86_400;
+
+/// The name of the app's bus `id`. Not `Ref`, which moto answers with no name.
+fn bus_name(id: &str) -> Value {
+    json!({ "Fn::GetAtt": [id, "Name"] })
+}
+
+/// A policy that lets `service` send to `queue`, from `source` (an ARN) only.
+fn queue_policy(queue: &str, service: &str, source: Value) -> Value {
+    json!({
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [reference(queue)],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "Service": service },
+                    "Action": "sqs:SendMessage",
+                    "Resource": arn(queue),
+                    "Condition": { "ArnEquals": { "aws:SourceArn": source } },
+                }],
+            },
+        }
+    })
 }
 
 /// What functions may publish to: this app's topics and queues, and its delay queue and

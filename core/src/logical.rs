@@ -37,8 +37,14 @@ pub fn resource_id(kind: Kind, name: &str) -> String {
         Kind::Event => "Event",
         Kind::Queue => "Queue",
         Kind::Schedule => "Schedule",
+        Kind::Rule => "Rule",
     };
     format!("{prefix}{}", logical_id(name))
+}
+
+/// The ID of a bus of the app: `BusBudgets`.
+pub fn bus_id(name: &str) -> String {
+    format!("Bus{}", logical_id(name))
 }
 
 /// The handler's prefixed ID: `HandlerSendWelcome`.

@@ -29,6 +29,10 @@
 //!   `cron(...)` expression, and is named after its function unless it sets `name`.
 //! - An event handler with a `filter` has it as `filter`: an Amazon SNS filter policy on the
 //!   payload (see [`crate::filter`]), which its subscription carries.
+//! - `kind` `rule` is an EventBridge rule's handler: `bus` names the bus it listens on
+//!   (`default`, a partner bus, an ARN or a bus of the app: see [`crate::pattern::Bus`]) and
+//!   `pattern` is its event pattern ([`crate::pattern`]); like a schedule, it is named after its
+//!   function unless it sets `name`.
 //! - `payload` is the payload type as written in the handler's signature (`null` when the handler
 //!   takes none); `context` says whether it takes an `eventfn::Context`.
 //! - `options.timeout` is in seconds and `options.memory` in MB; `concurrency` appears when set;
@@ -52,24 +56,34 @@ pub enum Kind {
     Queue,
     /// `#[schedule]`: fired by EventBridge on a `rate(...)` or `cron(...)` expression.
     Schedule,
+    /// `#[rule]`: the events of an EventBridge bus that match a pattern.
+    Rule,
 }
 
 impl Kind {
-    /// Its name in `eventfn.json`, registration records and the sandbox's API: `event`, `queue`
-    /// or `schedule`.
+    /// Every kind.
+    pub const ALL: [Kind; 4] = [Kind::Event, Kind::Queue, Kind::Schedule, Kind::Rule];
+
+    /// Its name in `eventfn.json`, registration records and the sandbox's API: `event`, `queue`,
+    /// `schedule` or `rule`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Event => "event",
             Kind::Queue => "queue",
             Kind::Schedule => "schedule",
+            Kind::Rule => "rule",
         }
     }
 
     /// The kind [`Kind::as_str`] names.
     pub fn parse(text: &str) -> Option<Kind> {
-        [Kind::Event, Kind::Queue, Kind::Schedule]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        Kind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Whether handlers of this kind are named after their function unless they set `name`:
+    /// schedules and rules, whose first argument is not a name.
+    pub fn named_by_function(self) -> bool {
+        matches!(self, Kind::Schedule | Kind::Rule)
     }
 
     /// The attribute that declares handlers of this kind.
@@ -78,6 +92,7 @@ impl Kind {
             Kind::Event => "#[event]",
             Kind::Queue => "#[queue]",
             Kind::Schedule => "#[schedule]",
+            Kind::Rule => "#[rule]",
         }
     }
 }
@@ -171,6 +186,12 @@ pub struct Handler {
     /// An event handler's filter policy: the payloads it receives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<serde_json::Value>,
+    /// A rule's bus: `default`, a partner bus, an event bus ARN, or a bus of the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bus: Option<String>,
+    /// A rule's event pattern: the events of its bus it receives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<serde_json::Value>,
     /// The handler's Rust path, like `welcome::send_welcome`: what `EVENTFN_HANDLER` names on
     /// Lambda.
     pub function: String,
@@ -252,6 +273,24 @@ impl Manifest {
         self.handlers.iter().filter(move |h| h.kind == kind)
     }
 
+    /// The buses of the app's own that its rules listen on, each once, sorted: those the
+    /// template creates (not `default`, partner buses or ARNs).
+    pub fn own_buses(&self) -> Vec<&str> {
+        let mut buses: Vec<&str> = self
+            .of_kind(Kind::Rule)
+            .filter_map(|h| h.bus.as_deref())
+            .filter(|bus| {
+                matches!(
+                    crate::pattern::Bus::parse(bus),
+                    Ok(crate::pattern::Bus::Own(_))
+                )
+            })
+            .collect();
+        buses.sort_unstable();
+        buses.dedup();
+        buses
+    }
+
     /// Distinct names of one kind, sorted.
     pub fn names(&self, kind: Kind) -> Vec<&str> {
         let mut names: Vec<&str> = self.of_kind(kind).map(|h| h.name.as_str()).collect();
@@ -267,7 +306,7 @@ mod tests {
 
     #[test]
     fn kinds_read_back_what_as_str_writes() {
-        for kind in [Kind::Event, Kind::Queue, Kind::Schedule] {
+        for kind in Kind::ALL {
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(Kind::parse("Event"), None);

@@ -12,7 +12,9 @@
 //! | `batch_size`  | `1` ..= `10000`, `..=10` with `fifo` | SQS event source mapping limits                   |
 //!
 //! `filter` (events only) is an Amazon SNS filter policy on the payload, checked by
-//! [`crate::filter`] against SNS's own limits.
+//! [`crate::filter`] against SNS's own limits. `bus` and `pattern` (rules only, and both
+//! required there) are the EventBridge bus a rule listens on and its event pattern, checked by
+//! [`crate::pattern`].
 
 use crate::manifest::Kind;
 
@@ -35,11 +37,17 @@ pub enum OptionKey {
     Name,
     /// `filter`: an event handler's SNS filter policy on the payload ([`crate::filter`]).
     Filter,
+    /// `bus`: the EventBridge bus a rule listens on ([`crate::pattern::Bus`]).
+    Bus,
+    /// `pattern`: a rule's EventBridge event pattern ([`crate::pattern`]).
+    Pattern,
 }
 
 impl OptionKey {
     /// Every key, in the order [`OptionKey::list_for`] lists them.
-    pub const ALL: [OptionKey; 8] = [
+    pub const ALL: [OptionKey; 10] = [
+        OptionKey::Bus,
+        OptionKey::Pattern,
         OptionKey::Timeout,
         OptionKey::Retries,
         OptionKey::Memory,
@@ -61,6 +69,8 @@ impl OptionKey {
             OptionKey::Fifo => "fifo",
             OptionKey::Name => "name",
             OptionKey::Filter => "filter",
+            OptionKey::Bus => "bus",
+            OptionKey::Pattern => "pattern",
         }
     }
 
@@ -77,11 +87,12 @@ impl OptionKey {
             | OptionKey::Memory
             | OptionKey::Concurrency => true,
             OptionKey::BatchSize | OptionKey::Fifo => kind == Kind::Queue,
-            // Events and queues are named by the attribute's first argument; a schedule is named
-            // after its function unless `name` says otherwise.
-            OptionKey::Name => kind == Kind::Schedule,
+            // Events and queues are named by the attribute's first argument; a schedule or a rule
+            // is named after its function unless `name` says otherwise.
+            OptionKey::Name => kind.named_by_function(),
             // Only events fan out through SNS, whose subscriptions filter.
             OptionKey::Filter => kind == Kind::Event,
+            OptionKey::Bus | OptionKey::Pattern => kind == Kind::Rule,
         }
     }
 

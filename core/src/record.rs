@@ -28,6 +28,12 @@ pub struct Registration {
     /// An event handler's filter policy, checked ([`crate::filter`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<serde_json::Value>,
+    /// A rule's bus, checked ([`crate::pattern::Bus`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bus: Option<String>,
+    /// A rule's event pattern, checked ([`crate::pattern`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<serde_json::Value>,
     /// The payload type as written in the handler's signature, like `Signup`; `None` when it
     /// takes none.
     pub payload: Option<String>,
@@ -92,6 +98,7 @@ pub fn unknown_sends(registrations: &[Registration]) -> Vec<String> {
                     Kind::Event => " (it is an event of this app: publish to it)".to_owned(),
                     Kind::Queue => " (it is a queue of this app: enqueue to it)".to_owned(),
                     Kind::Schedule => " (it is a schedule of this app)".to_owned(),
+                    Kind::Rule => " (it is a rule of this app)".to_owned(),
                 })
                 .unwrap_or_else(|| crate::name::did_you_mean(&send.name, names()));
             warnings.push(format!(
@@ -189,6 +196,8 @@ impl Registration {
             name: self.name.clone(),
             schedule: self.schedule.clone(),
             filter: self.filter.clone(),
+            bus: self.bus.clone(),
+            pattern: self.pattern.clone(),
             function: self.function.clone(),
             payload: self.payload.clone(),
             context: self.context,
@@ -205,8 +214,8 @@ impl Registration {
     }
 }
 
-/// Declarations that cannot live in one app: the same function registered twice, two queues or
-/// two schedules with one name (each is one AWS resource and has one consumer). Several handlers
+/// Declarations that cannot live in one app: the same function registered twice, two queues,
+/// schedules or rules with one name (each is one AWS resource and has one consumer). Several handlers
 /// of one event are fine: that is fan-out. Each message names both places.
 pub fn conflicts(registrations: &[Registration]) -> Vec<String> {
     let mut found = Vec::new();

@@ -4,7 +4,7 @@ use eventfn_core::options::{
     check_batch_size, check_concurrency, check_memory, check_retries, parse_timeout,
 };
 use eventfn_core::record::DeclaredOptions;
-use eventfn_core::{FilterPolicy, Kind, OptionKey, Schedule, validate_name};
+use eventfn_core::{Bus, EventPattern, FilterPolicy, Kind, OptionKey, Schedule, validate_name};
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
@@ -22,6 +22,10 @@ pub struct Args {
     pub schedule: Option<String>,
     /// An event's filter policy, checked.
     pub filter: Option<serde_json::Value>,
+    /// A rule's bus, checked.
+    pub bus: Option<String>,
+    /// A rule's event pattern, checked.
+    pub pattern: Option<serde_json::Value>,
     pub options: DeclaredOptions,
 }
 
@@ -82,6 +86,8 @@ fn example(key: &syn::Ident) -> &'static str {
         Some(OptionKey::Fifo) => "true",
         Some(OptionKey::Name) => "\"nightly\"",
         Some(OptionKey::Filter) => "r#\"{\"country\": [\"NL\"]}\"#",
+        Some(OptionKey::Bus) => "\"default\"",
+        Some(OptionKey::Pattern) => "r#\"{\"source\": [\"aws.s3\"]}\"#",
         None => "\"...\"",
     }
 }
@@ -89,7 +95,11 @@ fn example(key: &syn::Ident) -> &'static str {
 /// What an option's value must be, for a value of the wrong type.
 fn expected(option: OptionKey, key: &syn::Ident) -> String {
     match option {
-        OptionKey::Timeout | OptionKey::Name | OptionKey::Filter => {
+        OptionKey::Timeout
+        | OptionKey::Name
+        | OptionKey::Filter
+        | OptionKey::Bus
+        | OptionKey::Pattern => {
             format!("`{key}` takes a string, like `{key} = {}`", example(key))
         }
         OptionKey::Retries | OptionKey::Memory | OptionKey::Concurrency | OptionKey::BatchSize => {
@@ -108,6 +118,8 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
         name_option: false,
         schedule: None,
         filter: None,
+        bus: None,
+        pattern: None,
         options: DeclaredOptions::default(),
     };
     let parser = |input: ParseStream| {
@@ -137,13 +149,20 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
         }
     };
     let mut items = list.into_iter().peekable();
-    match items.next_if(|a| matches!(a, Arg::Positional(_))) {
-        Some(Arg::Positional(first)) => match literal(&first) {
-            Some(Lit::Str(lit)) => first_argument(kind, lit, &mut args, errors),
-            Some(other) => errors.at(other, not_a_string(kind, false)),
-            None => errors.spanned(&first, not_a_string(kind, true)),
-        },
-        _ => errors.at(Span::call_site(), what_first(kind)),
+    if kind == Kind::Rule {
+        // Options only: a rule is its bus and its pattern, both named.
+        if let Some(Arg::Positional(first)) = items.next_if(|a| matches!(a, Arg::Positional(_))) {
+            errors.spanned(&first, format!("#[rule] takes options only, {RULE_USAGE}"));
+        }
+    } else {
+        match items.next_if(|a| matches!(a, Arg::Positional(_))) {
+            Some(Arg::Positional(first)) => match literal(&first) {
+                Some(Lit::Str(lit)) => first_argument(kind, lit, &mut args, errors),
+                Some(other) => errors.at(other, not_a_string(kind, false)),
+                None => errors.spanned(&first, not_a_string(kind, true)),
+            },
+            _ => errors.at(Span::call_site(), what_first(kind)),
+        }
     }
 
     let mut seen: Vec<OptionKey> = Vec::new();
@@ -180,7 +199,11 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
         seen.push(option);
         if !option.applies_to(kind) {
             let only = match option {
-                OptionKey::Name => "`name` applies only to #[schedule]: events and queues are named by the first argument".to_owned(),
+                OptionKey::Name => "`name` applies only to #[schedule] and #[rule]: events and queues are named by the first argument".to_owned(),
+                OptionKey::Bus | OptionKey::Pattern => format!(
+                    "`{key}` applies only to #[rule]: {} is not fed by an EventBridge bus",
+                    kind.attribute()
+                ),
                 OptionKey::Filter => format!(
                     "`filter` applies only to #[event]: {} has no subscription to filter",
                     kind.attribute()
@@ -231,9 +254,21 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
                 args.filter = Some(policy.to_value().clone());
                 Ok(())
             }),
+            OptionKey::Bus => string(value, option, &key).and_then(|s| {
+                Bus::parse(&s)
+                    .map_err(|e| syn::Error::new(value.span(), format!("invalid bus: {e}")))?;
+                args.bus = Some(s);
+                Ok(())
+            }),
+            OptionKey::Pattern => string(value, option, &key).and_then(|s| {
+                let pattern = EventPattern::parse(&s)
+                    .map_err(|e| syn::Error::new(value.span(), format!("invalid pattern: {e}")))?;
+                args.pattern = Some(pattern.to_value().clone());
+                Ok(())
+            }),
             OptionKey::Name => string(value, option, &key).and_then(|s| {
                 validate_name(&s).map_err(|e| {
-                    syn::Error::new(value.span(), format!("invalid schedule name: {e}"))
+                    syn::Error::new(value.span(), format!("invalid {} name: {e}", kind.as_str()))
                 })?;
                 args.name = Some(s);
                 Ok(())
@@ -248,14 +283,32 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
     {
         errors.at(lit, e);
     }
+    if kind == Kind::Rule {
+        // Missing only: one given but invalid has its own error already.
+        let missing: Vec<&str> = [OptionKey::Bus, OptionKey::Pattern]
+            .into_iter()
+            .filter(|o| !seen.contains(o))
+            .map(OptionKey::as_str)
+            .collect();
+        if !missing.is_empty() {
+            errors.at(
+                Span::call_site(),
+                format!("#[rule] needs `{}`: {RULE_USAGE}", missing.join("` and `")),
+            );
+        }
+    }
     args
 }
+
+const RULE_USAGE: &str = "like #[rule(bus = \"default\", pattern = r#\"{\"source\": [\"aws.s3\"]}\"#)]: \
+     `bus` is `default`, a partner bus `aws.partner/...`, a bus ARN or a bus of the app";
 
 fn what_first(kind: Kind) -> String {
     match kind {
         Kind::Event => "#[event] needs the event name first, like #[event(\"account-signup\")]".to_owned(),
         Kind::Queue => "#[queue] needs the queue name first, like #[queue(\"thumbnails\")]".to_owned(),
         Kind::Schedule => "#[schedule] needs a schedule expression first, like #[schedule(\"rate(1 day)\")] or #[schedule(\"cron(0 12 * * ? *)\")]".to_owned(),
+        Kind::Rule => unreachable!("a rule takes options only"),
     }
 }
 
@@ -269,6 +322,7 @@ fn not_a_string(kind: Kind, constant: bool) -> String {
         Kind::Schedule => {
             "#[schedule] needs the schedule expression as a string, like #[schedule(\"rate(1 day)\")]"
         }
+        Kind::Rule => unreachable!("a rule takes options only"),
     };
     if constant {
         format!("{what}: an attribute cannot read constants or macros, so write the string itself")
@@ -288,6 +342,7 @@ fn first_argument(kind: Kind, lit: &LitStr, args: &mut Args, errors: &mut Errors
             Ok(()) => args.name = Some(text),
             Err(e) => errors.at(lit, format!("invalid {} name: {e}", kind.as_str())),
         },
+        Kind::Rule => unreachable!("a rule takes options only"),
     }
 }
 

@@ -26,7 +26,7 @@ pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream 
         }
     };
     let shape = signature::check(kind, &function, &mut errors);
-    if kind == Kind::Schedule && !args.name_option {
+    if kind.named_by_function() && !args.name_option {
         // Named after its function: that name must be valid too.
         let ident = &function.sig.ident;
         let fn_name = ident.to_string().trim_start_matches("r#").to_owned();
@@ -34,7 +34,8 @@ pub fn handler(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream 
             errors.at(
                 ident,
                 format!(
-                    "invalid schedule name: {e}; a schedule is named after its function unless it has `name = \"...\"`"
+                    "invalid {0} name: {e}; a {0} is named after its function unless it has `name = \"...\"`",
+                    kind.as_str()
                 ),
             );
         }
@@ -136,7 +137,7 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
     let ident = &function.sig.ident;
     let fn_name = ident.to_string().trim_start_matches("r#").to_owned();
     let name = match kind {
-        Kind::Schedule => args.name.clone().unwrap_or_else(|| fn_name.clone()),
+        Kind::Schedule | Kind::Rule => args.name.clone().unwrap_or_else(|| fn_name.clone()),
         Kind::Event | Kind::Queue => args.name.clone().unwrap_or_default(),
     };
     let mut head = serde_json::json!({
@@ -152,6 +153,12 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
     }
     if let Some(filter) = &args.filter {
         head["filter"] = filter.clone();
+    }
+    if let Some(bus) = &args.bus {
+        head["bus"] = bus.clone().into();
+    }
+    if let Some(pattern) = &args.pattern {
+        head["pattern"] = pattern.clone();
     }
     let mut head = head.to_string();
     head.pop(); // the closing brace: the source fields follow.

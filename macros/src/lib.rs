@@ -27,6 +27,14 @@ pub fn schedule(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::handler(Kind::Schedule, args.into(), item.into()).into()
 }
 
+/// Runs an async function on the events of an EventBridge bus that match a pattern:
+/// `#[rule(bus = "default", pattern = r#"{"source": ["aws.s3"]}"#)]`. The handler's payload is
+/// the event's `detail`; its `Context` has the envelope (`source()`, `detail_type()`, ...).
+#[proc_macro_attribute]
+pub fn rule(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::handler(Kind::Rule, args.into(), item.into()).into()
+}
+
 /// Consumes a queue with an async function: `#[queue("thumbnails", batch_size = 10)]`.
 #[proc_macro_attribute]
 pub fn queue(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -150,7 +150,8 @@ impl AwsBus {
         }
         let (what, var, folder) = match kind {
             Kind::Queue => ("queue", QUEUES_ENV, "queues"),
-            Kind::Event | Kind::Schedule => ("event", TOPICS_ENV, "events"),
+            // Messages are made only to events and queues (`publish`, `enqueue`).
+            Kind::Event | Kind::Schedule | Kind::Rule => ("event", TOPICS_ENV, "events"),
         };
         let Ok(stack) = std::env::var(STACK_ENV) else {
             return Err(error(format!(
@@ -254,7 +255,7 @@ impl AwsBus {
         let fifo = address.ends_with(".fifo");
         match (wait, kind) {
             (Wait::None, Kind::Queue) => self.send_sqs(&address, Some(&name), messages, None).await,
-            (Wait::None, Kind::Event | Kind::Schedule) => {
+            (Wait::None, Kind::Event | Kind::Schedule | Kind::Rule) => {
                 self.send_sns(&address, &name, messages).await
             }
             // SQS holds a standard queue's message itself; a FIFO queue delays only as a whole.

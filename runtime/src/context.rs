@@ -1,5 +1,6 @@
 //! What a handler knows about the event it is handling.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use eventfn_core::Registration;
@@ -14,6 +15,8 @@ pub struct Context {
     pub(crate) attempt: u32,
     pub(crate) deadline: Option<SystemTime>,
     pub(crate) handler: &'static Registration,
+    /// A rule's event's envelope; `None` for other handlers.
+    pub(crate) event: Option<Arc<crate::bus_event::Envelope>>,
 }
 
 impl Context {
@@ -46,6 +49,39 @@ impl Context {
     /// sooner. `None` when nothing limits it.
     pub fn deadline(&self) -> Option<SystemTime> {
         self.deadline
+    }
+
+    /// A `#[rule]`'s event's `source`, like `aws.s3`; empty for other handlers.
+    pub fn source(&self) -> &str {
+        self.event.as_ref().map_or("", |e| e.source.as_str())
+    }
+
+    /// A `#[rule]`'s event's `detail-type`, like `Object Created`; empty for other handlers.
+    pub fn detail_type(&self) -> &str {
+        self.event.as_ref().map_or("", |e| e.detail_type.as_str())
+    }
+
+    /// The account a `#[rule]`'s event came from; empty for other handlers (and in the
+    /// sandbox and the test kit, unless the event said).
+    pub fn account(&self) -> &str {
+        self.event.as_ref().map_or("", |e| e.account.as_str())
+    }
+
+    /// The region a `#[rule]`'s event came from; empty for other handlers.
+    pub fn region(&self) -> &str {
+        self.event.as_ref().map_or("", |e| e.region.as_str())
+    }
+
+    /// The ARNs of what a `#[rule]`'s event is about (an S3 bucket, an EC2 instance); empty for
+    /// other handlers.
+    pub fn resources(&self) -> &[String] {
+        self.event.as_ref().map_or(&[], |e| e.resources.as_slice())
+    }
+
+    /// The EventBridge id of a `#[rule]`'s event (the same for every rule it reached); empty for
+    /// other handlers. [`Context::id`] is the delivery's.
+    pub fn event_id(&self) -> &str {
+        self.event.as_ref().map_or("", |e| e.id.as_str())
     }
 
     /// The Rust path of the handler running, like `welcome::send_welcome`.

@@ -243,6 +243,9 @@ struct Message {
     source: Option<String>,
     /// A schedule firing rather than a payload.
     schedule: bool,
+    /// The body is a whole EventBridge event (a rule's, or a schedule's firing): a `#[rule]`
+    /// handler reads it so.
+    event: bool,
     time: u64,
     delay: u64,
     attempt: u32,
@@ -365,7 +368,7 @@ impl Dispatcher {
     /// Checks that a message is for the one handler this function runs.
     fn check(entry: &'static Entry, message: &Message) -> Result<(), Failure> {
         let r = &entry.registration;
-        if message.schedule && r.kind != Kind::Schedule {
+        if message.schedule && !matches!(r.kind, Kind::Schedule | Kind::Rule) {
             return Err(Failure::new(
                 FailureKind::UnknownEvent,
                 format!(
@@ -408,7 +411,20 @@ impl Dispatcher {
             (e.registration.kind == Kind::Schedule) == message.schedule
                 && name.as_deref() == Some(e.registration.name.as_str())
         };
-        let mut targets: Vec<&'static Entry> = entries.iter().filter(wanted).collect();
+        let mut targets: Vec<&'static Entry> = if message.event && !message.schedule {
+            // A rule's event says neither its rule nor its bus: it goes to every rule whose
+            // pattern matches, as on a bus that all of them listen on.
+            let event: Option<Value> = serde_json::from_str(&message.body).ok();
+            entries
+                .iter()
+                .filter(|e| e.registration.kind == Kind::Rule)
+                .filter(|e| {
+                    matches!((e.pattern(), &event), (Ok(Some(p)), Some(event)) if p.matches(event))
+                })
+                .collect()
+        } else {
+            entries.iter().filter(wanted).collect()
+        };
         if targets.is_empty() && message.schedule {
             // A rule named otherwise: fine when the app has a single schedule.
             let schedules: Vec<&'static Entry> = entries
@@ -523,13 +539,19 @@ impl Dispatcher {
                 serde_json::to_value(response)
                     .map_err(|e| Failure::new(FailureKind::BadInput, e.to_string()))
             }
-            Input::Schedule { id, source, time } => {
+            Input::Schedule {
+                id,
+                source,
+                time,
+                event,
+            } => {
                 let message = Message {
                     id,
-                    body: "null".to_owned(),
+                    body: event,
                     name: None,
                     source,
                     schedule: true,
+                    event: true,
                     time,
                     delay: 0,
                     attempt: 1,
@@ -768,6 +790,12 @@ async fn forward_one(id: &str, body: Option<&str>) -> Result<(), Failure> {
 
 /// Runs one handler on one message, within its deadline, catching its panics.
 async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> Result<(), Failure> {
+    // A schedule takes no payload; a rule's handler reads the whole event (`Entry::invoke`).
+    let body = if entry.registration.kind == Kind::Schedule {
+        "null".to_owned()
+    } else {
+        message.body
+    };
     let delivery = Delivery {
         id: message.id,
         time: message.time,
@@ -775,7 +803,7 @@ async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> R
         attempt: message.attempt,
         deadline: deadline(entry.registration.options.timeout, lambda_deadline),
     };
-    call(entry, message.body, delivery, Naming::Message).await
+    call(entry, body, delivery, Naming::Message).await
 }
 
 /// How a failure names the delivery it is about, before its attempt: `message m-1` on Lambda and
@@ -936,6 +964,8 @@ enum Input {
         /// The rule's or schedule's ARN.
         source: Option<String>,
         time: u64,
+        /// The event, as JSON: for a rule on the default bus that takes schedules' events.
+        event: String,
     },
 }
 
@@ -960,6 +990,7 @@ fn classify(incoming: Incoming, request_id: &str) -> Result<Input, Failure> {
             })
         }
         Incoming::Schedule(event) => Ok(Input::Schedule {
+            event: serde_json::to_string(&event).unwrap_or_else(|_| "null".to_owned()),
             id: event.id.unwrap_or_default(),
             source: event.resources.and_then(|r| r.into_iter().next()),
             time: event
@@ -972,6 +1003,7 @@ fn classify(incoming: Incoming, request_id: &str) -> Result<Input, Failure> {
             name: None,
             source: None,
             schedule: false,
+            event: false,
             time: now_ms(),
             delay: 0,
             attempt: 1,
@@ -994,6 +1026,7 @@ fn from_sns(message: SnsMessage, attempt: u32) -> Message {
         name: sns_attribute(attrs, NAME_ATTRIBUTE).map(str::to_owned),
         source: Some(message.topic_arn).filter(|arn| !arn.is_empty()),
         schedule: false,
+        event: false,
         time: number(TIME_ATTRIBUTE)
             .unwrap_or_else(|| message.timestamp.timestamp_millis().max(0) as u64),
         delay: number(DELAY_ATTRIBUTE).unwrap_or(0),
@@ -1022,18 +1055,25 @@ fn sqs(record: Result<SqsMessage, BadRecord>) -> (String, Result<Message, Failur
     if let Some(envelope) = sns_envelope(&body) {
         return (id, Ok(from_sns(envelope, attempt)));
     }
-    if let Some(event) = scheduled_event(&body) {
-        // A schedule's rule sends to its handler's queue, which counts the attempts.
+    if let Some(event) = eventbridge_event(&body) {
+        // A schedule's or a rule's rule sends to its handler's queue, which counts the attempts.
+        let schedule = matches!(event.source.as_str(), "aws.events" | "aws.scheduler")
+            && event.detail_type == "Scheduled Event";
         let message = Message {
             name: None,
-            source: event.resources.and_then(|r| r.into_iter().next()),
-            schedule: true,
+            source: if schedule {
+                event.resources.and_then(|r| r.into_iter().next())
+            } else {
+                record.event_source_arn.clone()
+            },
+            schedule,
+            event: true,
             time: event
                 .time
                 .map_or_else(now_ms, |t| t.timestamp_millis().max(0) as u64),
             delay: 0,
             id: id.clone(),
-            body: "null".to_owned(),
+            body,
             attempt,
         };
         return (id, Ok(message));
@@ -1053,6 +1093,7 @@ fn sqs(record: Result<SqsMessage, BadRecord>) -> (String, Result<Message, Failur
         name: attribute(NAME_ATTRIBUTE).map(str::to_owned),
         source: record.event_source_arn.clone(),
         schedule: false,
+        event: false,
         time: number(TIME_ATTRIBUTE).or(sent).unwrap_or_else(now_ms),
         delay: number(DELAY_ATTRIBUTE).unwrap_or(0),
         id: id.clone(),
@@ -1062,14 +1103,14 @@ fn sqs(record: Result<SqsMessage, BadRecord>) -> (String, Result<Message, Failur
     (id, Ok(message))
 }
 
-/// The EventBridge event an SQS body holds when a rule or Scheduler sends to a queue.
-fn scheduled_event(body: &str) -> Option<EventBridgeEvent> {
+/// The EventBridge event an SQS body holds when a rule (a schedule's or a `#[rule]`'s) or
+/// Scheduler sends to a queue.
+fn eventbridge_event(body: &str) -> Option<EventBridgeEvent> {
     // Cheap test first, as for SNS envelopes.
     if !body.trim_start().starts_with('{') || !body.contains("\"detail-type\"") {
         return None;
     }
-    let event: EventBridgeEvent = serde_json::from_str(body).ok()?;
-    matches!(event.source.as_str(), "aws.events" | "aws.scheduler").then_some(event)
+    serde_json::from_str(body).ok()
 }
 
 /// The SNS notification an SQS body holds when SNS delivers to SQS without raw delivery.

@@ -528,6 +528,7 @@
 pub mod aws;
 #[cfg(feature = "aws")]
 mod aws_sdk;
+mod bus_event;
 mod context;
 mod error;
 mod incoming;
@@ -571,6 +572,27 @@ pub use eventfn_macros::event;
 /// # fn main() {}
 /// ```
 pub use eventfn_macros::queue;
+/// Options: `bus` and `pattern` (both required), `name` (the function's name by default),
+/// `timeout`, `retries`, `memory` and `concurrency`. The handler's payload is the event's
+/// `detail` (or the whole event, for a payload type named `EventBridgeEvent`); its `Context`
+/// has the envelope: [`Context::source`], [`Context::detail_type`], [`Context::account`],
+/// [`Context::region`], [`Context::resources`]. On AWS the rule sends to the handler's own SQS
+/// queue, so `retries`, timeouts and dead letters work as for events.
+///
+/// ```standalone_crate
+/// #[derive(serde::Deserialize)]
+/// struct Upload { bucket: Bucket }
+/// #[derive(serde::Deserialize)]
+/// struct Bucket { name: String }
+///
+/// #[eventfn::rule(bus = "default", pattern = r#"{"source": ["aws.s3"], "detail-type": ["Object Created"]}"#)]
+/// async fn on_upload(upload: Upload, ctx: eventfn::Context) -> eventfn::Result<()> {
+///     println!("{} in {} from {}", ctx.detail_type(), upload.bucket.name, ctx.source());
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+pub use eventfn_macros::rule;
 /// Options: `name` (what `cargo eventfn trigger` and the tests call it; the function's name by
 /// default), `timeout`, `retries`, `memory` and `concurrency` (see the
 /// [options table](crate#1-handlers) and [Schedules](crate#6-schedules)). The handler takes no

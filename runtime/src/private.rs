@@ -46,7 +46,17 @@ pub fn decode<T: DeserializeOwned>(payload: &str, ctx: &Context) -> Result<T> {
     }
     let mut json = serde_json::Deserializer::from_str(payload);
     serde_path_to_error::deserialize(&mut json).map_err(|e| {
-        let path = e.path().to_string();
+        let mut path = e.path().to_string();
+        if ctx.event.is_some()
+            && !crate::bus_event::takes_whole_event(ctx.handler.payload.as_deref())
+        {
+            // A rule's payload is its event's `detail`: name the field in the event.
+            path = if path == "." {
+                "detail".to_owned()
+            } else {
+                format!("detail.{path}")
+            };
+        }
         let h = ctx.handler;
         Error::from(PayloadError {
             kind: h.kind.as_str(),

@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use eventfn_core::record::conflicts;
-use eventfn_core::{FilterPolicy, Registration};
+use eventfn_core::{EventPattern, FilterPolicy, Registration};
 #[cfg(any(feature = "sandbox", feature = "testing"))]
 use serde_json::Value;
 
@@ -18,6 +18,8 @@ pub struct Entry {
     pub(crate) registered: &'static Registered,
     /// Its filter, checked when first asked for (see [`Entry::filter`]).
     filter: OnceLock<std::result::Result<Option<FilterPolicy>, String>>,
+    /// A rule's pattern, checked when first asked for (see [`Entry::pattern`]).
+    pattern: OnceLock<std::result::Result<Option<EventPattern>, String>>,
 }
 
 impl Entry {
@@ -25,24 +27,47 @@ impl Entry {
     /// test kit ask, a function on Lambda never does (SNS filters there), so it costs a cold
     /// start nothing. An error if this eventfn cannot read what the macros wrote.
     pub fn filter(&self) -> Result<Option<&FilterPolicy>> {
-        self.filter
-            .get_or_init(|| {
-                self.registration
-                    .filter
-                    .as_ref()
-                    .map(FilterPolicy::from_value)
-                    .transpose()
-                    .map_err(|e| {
-                        format!(
-                            "handler `{}` has a filter this eventfn cannot read ({e}): build the \
-                             app with the eventfn that runs it",
-                            self.registration.function
-                        )
-                    })
+        self.checked(
+            &self.filter,
+            self.registration.filter.as_ref(),
+            "filter",
+            FilterPolicy::from_value,
+        )
+    }
+
+    /// A rule's event pattern, checked the first time it is asked for: the sandbox and the
+    /// test kit ask (on AWS, EventBridge matches), and so does a function that serves every
+    /// handler (`EVENTFN_HANDLER=*`), to route a rule's event. An error if this eventfn cannot
+    /// read what the macros wrote.
+    pub fn pattern(&self) -> Result<Option<&EventPattern>> {
+        self.checked(
+            &self.pattern,
+            self.registration.pattern.as_ref(),
+            "pattern",
+            EventPattern::from_value,
+        )
+    }
+
+    /// `json` (the registration's `what`) read with `read` once, into `cell`.
+    fn checked<'a, T>(
+        &self,
+        cell: &'a OnceLock<std::result::Result<Option<T>, String>>,
+        json: Option<&serde_json::Value>,
+        what: &str,
+        read: fn(&serde_json::Value) -> std::result::Result<T, eventfn_core::filter::FilterError>,
+    ) -> Result<Option<&'a T>> {
+        cell.get_or_init(|| {
+            json.map(read).transpose().map_err(|e| {
+                format!(
+                    "handler `{}` has a {what} this eventfn cannot read ({e}): build the app with \
+                     the eventfn that runs it",
+                    self.registration.function
+                )
             })
-            .as_ref()
-            .map(Option::as_ref)
-            .map_err(|e| message(e.clone()))
+        })
+        .as_ref()
+        .map(Option::as_ref)
+        .map_err(|e| message(e.clone()))
     }
 
     /// Whether a published payload reaches this handler: always, without a filter; with one,
@@ -100,6 +125,7 @@ pub(crate) fn unknown_name<'a>(
         Kind::Event => format!("no handler of this app subscribes to event `{quoted}`"),
         Kind::Queue => format!("this app has no queue `{quoted}`"),
         Kind::Schedule => format!("this app has no schedule `{quoted}`"),
+        Kind::Rule => format!("this app has no rule `{quoted}`"),
     };
     if let Some(other) = registrations
         .clone()
@@ -109,11 +135,13 @@ pub(crate) fn unknown_name<'a>(
             Kind::Queue => "enqueue to it (`eventfn::enqueue`, `cargo eventfn publish --queue`)",
             Kind::Event => "publish to it (`eventfn::publish`, `cargo eventfn publish`)",
             Kind::Schedule => "fire it with `cargo eventfn trigger`",
+            Kind::Rule => "put an event its pattern matches on its bus",
         };
         let other = match other.kind {
             Kind::Event => "an event",
             Kind::Queue => "a queue",
             Kind::Schedule => "a schedule",
+            Kind::Rule => "a rule",
         };
         return format!("{what}: `{quoted}` is {other} of this app; {how}");
     }
@@ -155,6 +183,7 @@ fn load() -> std::result::Result<Vec<Entry>, String> {
             registration,
             registered,
             filter: OnceLock::new(),
+            pattern: OnceLock::new(),
         });
     }
     if entries.is_empty() {

@@ -86,16 +86,31 @@ pub struct Delivery {
 }
 
 impl Entry {
-    /// Calls the handler with a JSON payload, as the runtime does for each delivery.
+    /// Calls the handler with a JSON payload, as the runtime does for each delivery. A
+    /// `#[rule]`'s payload is the whole EventBridge event: its handler reads the `detail` (or
+    /// the whole event, for a payload type named `EventBridgeEvent`), and its [`Context`] the
+    /// envelope; the event's `time` is [`Context::time`].
     pub async fn invoke(&'static self, payload: String, delivery: Delivery) -> Result<()> {
-        let context = Context {
+        let mut context = Context {
             id: delivery.id,
             time: delivery.time,
             delay: delivery.delay,
             attempt: delivery.attempt,
             deadline: delivery.deadline,
             handler: &self.registration,
+            event: None,
         };
+        let mut payload = payload;
+        if self.registration.kind == eventfn_core::Kind::Rule {
+            let (envelope, detail) = crate::bus_event::split(&payload, &context)?;
+            if let Some(time) = envelope.time.as_deref().and_then(crate::bus_event::millis) {
+                context.time = time;
+            }
+            if !crate::bus_event::takes_whole_event(self.registration.payload.as_deref()) {
+                payload = detail;
+            }
+            context.event = Some(std::sync::Arc::new(envelope));
+        }
         (self.registered.call)(Invocation { payload, context }).await
     }
 }

@@ -9,7 +9,7 @@ use eventfn::lambda::{Dispatcher, FailureKind, Incoming, select};
 // The handlers record what they saw in one list, and serving every handler (`*`) delivers to
 // several: the tests run one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-use eventfn::{Context, event, queue, schedule};
+use eventfn::{Context, event, queue, rule, schedule};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -95,6 +95,38 @@ async fn slow() -> eventfn::Result<()> {
 #[schedule("rate(1 day)")]
 async fn nightly(ctx: Context) -> eventfn::Result<()> {
     seen("nightly", String::new(), &ctx);
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct Upload {
+    bucket: Bucket,
+}
+
+#[derive(Debug, Deserialize)]
+struct Bucket {
+    name: String,
+}
+
+/// What the rule's handler saw of the envelope: (source, detail-type, account, region,
+/// resources, event id).
+type Envelope = (String, String, String, String, Vec<String>, String);
+static ENVELOPES: Mutex<Vec<Envelope>> = Mutex::new(Vec::new());
+
+#[rule(
+    bus = "default",
+    pattern = r#"{"source": ["aws.s3"], "detail-type": ["Object Created"]}"#
+)]
+async fn on_upload(upload: Upload, ctx: Context) -> eventfn::Result<()> {
+    ENVELOPES.lock().unwrap().push((
+        ctx.source().to_owned(),
+        ctx.detail_type().to_owned(),
+        ctx.account().to_owned(),
+        ctx.region().to_owned(),
+        ctx.resources().to_vec(),
+        ctx.event_id().to_owned(),
+    ));
+    seen("on_upload", upload.bucket.name, &ctx);
     Ok(())
 }
 
@@ -723,4 +755,71 @@ async fn the_delay_queue_fails_what_it_cannot_send_on_alone() {
         .await
         .unwrap_err();
     assert_eq!(failure.kind, FailureKind::BadInput);
+}
+
+/// A `#[rule]`'s event, as its rule sends it to the handler's queue: the handler reads the
+/// `detail` as its payload and the envelope from its `Context`; a detail that does not fit its
+/// type, and a body that is no EventBridge event, fail alone, naming the field.
+#[tokio::test]
+async fn a_rules_event_reaches_its_handler_as_detail_and_envelope() {
+    let _serial = SERIAL.lock().await;
+    ENVELOPES.lock().unwrap().clear();
+    let answer = dispatcher("lambda::on_upload")
+        .dispatch(fixture("sqs-eventbridge-s3.json").into(), "req-1", 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-2"}, {"itemIdentifier": "m-3"}]})
+    );
+    let seen = take_seen("on_upload");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].1, "uploads");
+    assert_eq!(seen[0].2, "m-1", "the delivery's id is the SQS message's");
+    assert_eq!(seen[0].3, 1_636_675_200_000, "the event's time");
+    assert_eq!(
+        ENVELOPES.lock().unwrap().as_slice(),
+        [(
+            "aws.s3".to_owned(),
+            "Object Created".to_owned(),
+            "111122223333".to_owned(),
+            "ca-central-1".to_owned(),
+            vec!["arn:aws:s3:::uploads".to_owned()],
+            "17793124-05d4-b198-2fde-7ededc63b103".to_owned(),
+        )]
+    );
+
+    let batch = fixture("sqs-eventbridge-s3.json");
+    let (kind, message) = failure(
+        "lambda::on_upload",
+        batch["Records"][1]["body"]
+            .as_str()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(kind, FailureKind::PayloadError);
+    assert!(
+        message.starts_with(
+            "rule `on_upload`: handler `lambda::on_upload` cannot read the payload as `Upload`: \
+             field `detail.bucket.name`: invalid type: integer `7`, expected a string"
+        ),
+        "{message}"
+    );
+    let (kind, message) = failure("lambda::on_upload", json!({"not": "an event"})).await;
+    assert_eq!(kind, FailureKind::PayloadError);
+    assert!(
+        message.starts_with(
+            "rule `on_upload`: handler `lambda::on_upload` cannot read the payload as `an \
+             EventBridge event`: missing field `source`"
+        ),
+        "{message}"
+    );
+    // Served with every other handler, the event goes where its pattern matches.
+    let all = dispatcher("*");
+    all.dispatch(fixture("sqs-eventbridge-s3.json").into(), "req-1", 0)
+        .await
+        .unwrap();
+    assert_eq!(take_seen("on_upload").len(), 1);
+    assert!(take_seen("nightly").is_empty());
 }

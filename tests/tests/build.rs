@@ -144,7 +144,7 @@ fn basic_fixture_yields_the_exact_manifest() {
     assert_eq!(summary["profile"], "debug");
     assert_eq!(
         summary["handlers"],
-        serde_json::json!({"events": 4, "queues": 2, "schedules": 2, "handlers": 9})
+        serde_json::json!({"events": 4, "queues": 2, "schedules": 2, "rules": 2, "handlers": 11})
     );
     let build = assert_manifest_is_expected(&summary, "debug");
     // Nothing on PATH in these tests finds zig; this host builds with its own toolchain.

@@ -383,7 +383,7 @@ fn a_kms_key_encrypts_logs_and_environments_and_passes_checkov_without_their_ski
 
     let template: Value = serde_json::from_str(&read(&path)).unwrap();
     let groups = of_type(&template, "AWS::Logs::LogGroup");
-    assert_eq!(groups.len(), 10, "nine handlers and the delay function");
+    assert_eq!(groups.len(), 12, "eleven handlers and the delay function");
     for (id, group) in groups {
         assert_eq!(group["Properties"]["KmsKeyId"], key, "{id}");
     }
@@ -429,4 +429,73 @@ fn a_filtered_handler_subscribes_with_its_filter_on_the_message_body() {
             serde_json::json!({"plan": [{"anything-but": "trial"}], "seats": [{"numeric": [">", 1]}]})
         )]
     );
+}
+
+/// A `#[rule]`: an EventBridge rule on its bus with its pattern, targeting the handler's own
+/// queue with a retry policy and the handler's dead letters, each queue letting only that rule
+/// send; a bus of the app's own is created and found through SSM; `default` is left implicit.
+#[test]
+fn rules_listen_on_their_bus_and_send_to_their_handlers_queue() {
+    let (_, template) = template("fixture-basic");
+    let resources = &template["Resources"];
+    let buses = of_type(&template, "AWS::Events::EventBus");
+    assert_eq!(buses.len(), 1, "only `budgets` is the app's own");
+    assert_eq!(buses[0].0, "BusBudgets");
+    assert_eq!(
+        buses[0].1["Properties"]["Name"],
+        serde_json::json!({"Fn::Sub": "${AWS::StackName}-budgets"})
+    );
+    assert_eq!(
+        resources["BusBudgetsParameter"]["Properties"]["Name"],
+        serde_json::json!({"Fn::Sub": "/${AWS::StackName}/buses/budgets"})
+    );
+
+    for (rule, handler, bus, pattern) in [
+        (
+            "RuleBigBudgetsRule",
+            "HandlerAnalyse",
+            Some(serde_json::json!({"Fn::GetAtt": ["BusBudgets", "Name"]})),
+            serde_json::json!({"detail-type": ["BUDGET_ANALYSIS"], "detail": {"amount": [{"numeric": [">=", 10000]}]}}),
+        ),
+        (
+            "RuleOnUploadRule",
+            "HandlerOnUpload",
+            None,
+            serde_json::json!({"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {"bucket": {"name": ["uploads"]}}}),
+        ),
+    ] {
+        let properties = &resources[rule]["Properties"];
+        assert_eq!(resources[rule]["Type"], "AWS::Events::Rule", "{rule}");
+        assert_eq!(properties.get("EventBusName"), bus.as_ref(), "{rule}");
+        assert_eq!(properties["EventPattern"], pattern, "{rule}");
+        let queue = format!("{handler}Queue");
+        let dead = format!("{handler}DeadLetters");
+        assert_eq!(
+            properties["Targets"],
+            serde_json::json!([{
+                "Arn": {"Fn::GetAtt": [queue, "Arn"]},
+                "Id": "handler",
+                "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+                "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [dead, "Arn"]}},
+            }]),
+            "{rule}"
+        );
+        for (policy, target) in [
+            (format!("{handler}QueuePolicy"), &queue),
+            (format!("{handler}DeadLettersPolicy"), &dead),
+        ] {
+            let document = &resources[&policy]["Properties"]["PolicyDocument"];
+            assert_eq!(
+                document["Statement"],
+                serde_json::json!([{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": {"Fn::GetAtt": [target, "Arn"]},
+                    "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule, "Arn"]}}},
+                }]),
+                "{policy}"
+            );
+        }
+    }
 }

@@ -11,6 +11,7 @@ fn ui() {
     t.compile_fail("schedules/*.rs");
     t.compile_fail("options/*.rs");
     t.compile_fail("filters/*.rs");
+    t.compile_fail("rules/*.rs");
     t.compile_fail("signatures/*.rs");
     t.compile_fail("types/*.rs");
     t.pass("pass/*.rs");
