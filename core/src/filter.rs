@@ -308,10 +308,7 @@ impl Compiled {
                     twice[0].path
                 )));
             }
-            rules.push(Rule {
-                steps,
-                decimals: dialect.decimals(),
-            });
+            rules.push(Rule { steps, dialect });
         }
         let json = tree.to_value();
         let text = json.to_string();
@@ -399,6 +396,14 @@ impl Dialect {
             Dialect::Sns => MAX_NUMBER,
             Dialect::EventBridge => crate::pattern::MAX_NUMBER,
         }
+    }
+
+    /// Whether a `null` counts as no value for `exists`. In SNS filters it does. In EventBridge
+    /// patterns it does not: event-ruler reads `null` as a value like any other (`Event` keeps
+    /// it, and `exists` matches any value), and moto's EventBridge agrees, as the differential
+    /// test (`tests/tests/patterns.rs`) shows.
+    fn null_is_absent(self) -> bool {
+        self == Dialect::Sns
     }
 
     /// How many decimals of a number it compares.
@@ -1104,8 +1109,8 @@ struct Rule {
     /// Sorted by path as Java sorts strings (UTF-16 code units), the order in which event-ruler
     /// (`GenericMachine.addPatternRule`) walks them; the order matters to `exists: false`.
     steps: Vec<Step>,
-    /// How many decimals numbers compare to: the dialect's.
-    decimals: i32,
+    /// Whose matching: how many decimals numbers compare to, and whether `null` is a value.
+    dialect: Dialect,
 }
 
 /// A payload path, and the conditions of which one must hold there.
@@ -1187,10 +1192,12 @@ impl Walk<'_, '_> {
         let holds = found.iter().any(|(value, joined)| {
             step.conditions
                 .iter()
-                .any(|c| c.holds_for(value, self.rule.decimals))
+                .any(|c| c.holds_for(value, self.rule.dialect))
                 && self.holds_from(at + 1, joined)
         }) || (step.conditions.contains(&Condition::Exists(false))
-            && found.iter().all(|(value, _)| value.is_null())
+            && found
+                .iter()
+                .all(|(value, _)| value.is_null() && self.rule.dialect.null_is_absent())
             && self.holds_from(at + 1, &within));
         if !holds {
             self.failed.insert((at, within));
@@ -1370,7 +1377,8 @@ impl Scalar {
 }
 
 impl Condition {
-    fn holds_for(&self, value: &Value, decimals: i32) -> bool {
+    fn holds_for(&self, value: &Value, dialect: Dialect) -> bool {
+        let decimals = dialect.decimals();
         let text = value.as_str();
         match self {
             Condition::Exact(scalar) => scalar.is(value, decimals),
@@ -1414,7 +1422,7 @@ impl Condition {
                 above && below
             }),
             // `exists: false` holds where no value is: `Rule::holds_from` decides it.
-            Condition::Exists(exists) => *exists && !value.is_null(),
+            Condition::Exists(exists) => *exists && !(value.is_null() && dialect.null_is_absent()),
             Condition::Cidr { network, bits } => text
                 .and_then(|t| t.parse::<IpAddr>().ok())
                 .is_some_and(|address| in_block(address, *network, *bits)),

@@ -48,6 +48,9 @@
 //! - a pattern matches the whole event: `{"source": [...]}` is the envelope's field, where a
 //!   filter's keys are all the payload's. `detail` holds what `put_event` sent.
 //!
+//! - `null` is a value: `{"exists": true}` matches a field that holds `null`, and
+//!   `{"exists": false}` does not (an SNS filter reads `null` as absent).
+//!
 //! `numeric` holds only for a JSON number (`"10"` is a string), exact values never match across
 //! types (`["5"]` does not match `5`), and `5` matches `5.0`: event-ruler compares the numbers.
 //!

@@ -171,6 +171,22 @@ const CASES: &[(&str, &str, bool)] = &[
         r#"{"detail": {"v": null}}"#,
         false,
     ),
+    // `null` is a value (ER `Event` keeps it; moto agrees): unlike in SNS filters, it exists.
+    (
+        r#"{"detail": {"v": [{"exists": true}]}}"#,
+        r#"{"detail": {"v": null}}"#,
+        true,
+    ),
+    (
+        r#"{"detail": {"v": [{"exists": false}]}}"#,
+        r#"{"detail": {"v": null}}"#,
+        false,
+    ),
+    (
+        r#"{"detail": {"v": [{"exists": false}]}}"#,
+        r#"{"detail": {"w": null}}"#,
+        true,
+    ),
     // Arrays of objects keep their elements apart (ER `ACFinder`), as in filters.
     (
         r#"{"detail": {"items": {"sku": ["a"], "qty": [2]}}}"#,
