@@ -38,11 +38,26 @@ pub struct Sandbox {
 
 #[derive(Args, Debug, Clone)]
 pub struct PublishArgs {
-    /// The event (or with --queue, the queue) to send to.
+    /// The event (or with --queue, the queue) to send to. With --bus, the only argument: the
+    /// event's detail as JSON.
     pub name: String,
 
     /// The payload as JSON, like '{"user_id": "u1"}'; `-` reads it from stdin.
-    pub json: String,
+    pub json: Option<String>,
+
+    /// Put an event on this EventBridge bus instead (`default`, a partner bus or a bus of the
+    /// app), for every rule on it whose pattern matches: `--bus default --source aws.s3
+    /// --detail-type "Object Created" '{"bucket": {"name": "uploads"}}'`.
+    #[arg(long, value_name = "BUS", conflicts_with_all = ["queue", "after"], requires = "detail_type")]
+    pub bus: Option<String>,
+
+    /// With --bus: the event's source, like `aws.s3` or `shop.orders`.
+    #[arg(long, value_name = "SOURCE", requires = "bus", default_value = eventfn_core::pattern::DEFAULT_SOURCE)]
+    pub source: String,
+
+    /// With --bus: the event's detail type, like "Object Created".
+    #[arg(long, value_name = "TYPE", requires = "bus")]
+    pub detail_type: Option<String>,
 
     /// Deliver no sooner than this: milliseconds, a Unix timestamp in milliseconds, an RFC 3339
     /// UTC time, or a count and unit like "5 minutes" or "1 day" (at most a year ahead).
@@ -183,20 +198,74 @@ impl Sandbox {
     }
 }
 
+/// The JSON an argument holds: itself, or stdin's for `-`.
+fn json_argument(argument: &str) -> Result<String> {
+    if argument != "-" {
+        return Ok(argument.to_owned());
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read the payload from stdin")?;
+    Ok(text)
+}
+
+/// `cargo eventfn publish --bus`: an event put on a bus of the sandbox.
+fn put(shell: &Shell, args: &PublishArgs, bus: &str) -> Result<()> {
+    let quoted = eventfn_core::quote::excerpt(bus);
+    if args.json.is_some() {
+        bail!(
+            "with --bus, the only argument is the event's detail as JSON; the event is named by \
+             --source and --detail-type"
+        );
+    }
+    eventfn_core::Bus::parse(bus).map_err(|e| anyhow!("invalid bus: {e}"))?;
+    let detail_type = args.detail_type.clone().unwrap_or_default();
+    let body = json_argument(&args.name)?.trim().to_owned();
+    serde_json::from_str::<serde::de::IgnoredAny>(&body).map_err(|e| {
+        anyhow!("cannot put an event on bus `{quoted}`: the detail is not JSON: {e}")
+    })?;
+    eventfn_core::pattern::check_entry(&args.source, &detail_type, &body, true)
+        .map_err(|e| anyhow!("cannot put an event on bus `{quoted}`: {e}"))?;
+    let request = PublishRequest {
+        messages: vec![OutgoingMessage {
+            kind: Kind::Rule,
+            name: bus.to_owned(),
+            body,
+            time: Some(now_ms()),
+            delay: 0,
+            source: Some(args.source.clone()),
+            detail_type: Some(detail_type.clone()),
+        }],
+    };
+    let published: Published = args.sandbox.call("/v1/publish", Some(&request))?;
+    shell.status(
+        "Put",
+        format!(
+            "event `{detail_type}` from `{}` on bus `{quoted}` (event {})",
+            args.source,
+            published.events.first().copied().unwrap_or_default()
+        ),
+    );
+    Ok(())
+}
+
 pub fn publish(shell: &Shell, args: &PublishArgs) -> Result<()> {
+    if let Some(bus) = &args.bus {
+        return put(shell, args, bus);
+    }
     let kind = if args.queue { Kind::Queue } else { Kind::Event };
     let what = kind.as_str();
     let name = &args.name;
     validate_name(name).map_err(|e| anyhow!("invalid {what} name: {e}"))?;
-    let body = if args.json == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read the payload from stdin")?;
-        text
-    } else {
-        args.json.clone()
+    let Some(json) = &args.json else {
+        bail!(
+            "the payload is missing: `cargo eventfn publish {} JSON` (or `-` to read it from \
+             stdin)",
+            eventfn_core::quote::excerpt(name)
+        );
     };
+    let body = json_argument(json)?;
     // Checked, and sent as written: parsing it into a value would reorder keys and round large
     // numbers.
     serde_json::from_str::<serde::de::IgnoredAny>(&body)
@@ -220,6 +289,8 @@ pub fn publish(shell: &Shell, args: &PublishArgs) -> Result<()> {
             body,
             time: Some(time),
             delay,
+            source: None,
+            detail_type: None,
         }],
     };
     let published: Published = args.sandbox.call("/v1/publish", Some(&request))?;

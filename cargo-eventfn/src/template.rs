@@ -197,7 +197,9 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
 
     // What every function may publish to, and where it finds it.
     let delays = !topics.is_empty() || !queues.is_empty();
+    let own_buses = manifest.own_buses();
     let publishing = Publishing {
+        buses: own_buses.iter().map(|name| arn(&bus_id(name))).collect(),
         topics: topics.values().cloned().collect(),
         queues: manifest
             .of_kind(Kind::Queue)
@@ -209,6 +211,23 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
     addresses.insert("EVENTFN_STACK".into(), reference("AWS::StackName"));
     addresses.insert("EVENTFN_TOPICS".into(), json_of_references(&topics));
     addresses.insert("EVENTFN_QUEUES".into(), json_of_references(&queues));
+    if !own_buses.is_empty() {
+        // The name EventBridge knows each bus of the app by, for `put_event`.
+        let pieces: Vec<String> = own_buses
+            .iter()
+            .map(|name| {
+                format!(
+                    "{}:\"${{{}.Name}}\"",
+                    Value::String((*name).to_owned()),
+                    bus_id(name)
+                )
+            })
+            .collect();
+        addresses.insert(
+            "EVENTFN_BUSES".into(),
+            sub(format!("{{{}}}", pieces.join(","))),
+        );
+    }
     if delays {
         addresses.insert(DELAY_ENV.into(), delay_route());
         delay_resources(
@@ -490,6 +509,8 @@ fn queue_policy(queue: &str, service: &str, source: Value) -> Value {
 /// What functions may publish to: this app's topics and queues, and its delay queue and
 /// schedules when it has any of those.
 struct Publishing {
+    /// The app's own buses, which `put_event` puts on.
+    buses: Vec<Value>,
     topics: Vec<Value>,
     queues: Vec<Value>,
     delays: bool,
@@ -717,6 +738,13 @@ fn role_statements(
             "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
             "Resource": sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*".to_owned()),
             "Condition": { "StringEquals": { "kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com".to_owned()) } },
+        }));
+    }
+    if !publishing.buses.is_empty() {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": publishing.buses,
         }));
     }
     let mut queues = publishing.queues.clone();

@@ -73,6 +73,26 @@ pub fn collisions(registrations: &[Registration]) -> Vec<String> {
                     ));
                 }
             }
+            // Two buses of the app's own, named by two rules.
+            if let (Some(x), Some(y)) = (a.bus.as_deref(), b.bus.as_deref())
+                && x != y
+                && bus_id(x).eq_ignore_ascii_case(&bus_id(y))
+                && [x, y].iter().all(|bus| {
+                    matches!(
+                        crate::pattern::Bus::parse(bus),
+                        Ok(crate::pattern::Bus::Own(_))
+                    )
+                })
+            {
+                found.push(format!(
+                    "buses `{x}` (of the rule at {}) and `{y}` (of the rule at {}) both become the \
+                     CloudFormation logical ID `{}`: names that differ only in punctuation or \
+                     case cannot be told apart in the template; rename one",
+                    a.source(),
+                    b.source(),
+                    bus_id(x)
+                ));
+            }
             if a.function != b.function {
                 let id = handler_id(&a.function);
                 if id.eq_ignore_ascii_case(&handler_id(&b.function)) {
@@ -145,5 +165,29 @@ mod tests {
         let found = collisions(&handlers);
         assert_eq!(found.len(), 1);
         assert!(found[0].contains("`HandlerSendWelcome`"), "{found:#?}");
+    }
+
+    #[test]
+    fn buses_that_would_share_an_id_are_named_with_both_rules() {
+        let rule = |bus: &str, function: &str, line: u32| {
+            Registration::parse(
+                format!(
+                    r#"{{"v":1,"kind":"rule","name":"{function}","bus":"{bus}","pattern":{{"source":["x"]}},"payload":null,"context":false,"options":{{}},"function":"app::{function}","file":"src/main.rs","line":{line},"column":1}}"#
+                )
+                .as_bytes(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            collisions(&[rule("order-bus", "one", 3), rule("order_bus", "two", 9)]),
+            [
+                "buses `order-bus` (of the rule at src/main.rs:3:1) and `order_bus` (of the rule \
+              at src/main.rs:9:1) both become the CloudFormation logical ID `BusOrderBus`: names \
+              that differ only in punctuation or case cannot be told apart in the template; \
+              rename one"
+            ]
+        );
+        // The same bus twice is one bus; `default` and ARNs are not the app's to make.
+        assert!(collisions(&[rule("orders", "one", 3), rule("orders", "two", 9)]).is_empty());
     }
 }

@@ -108,6 +108,70 @@ impl fmt::Display for EventPattern {
     }
 }
 
+/// The largest event EventBridge's `PutEvents` takes, as it counts an entry's size.
+pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
+
+/// The most entries in one `PutEvents` call.
+pub const MAX_ENTRIES: usize = 10;
+
+/// The `source` of an event `put_event` puts when the call sets none.
+pub const DEFAULT_SOURCE: &str = "eventfn";
+
+/// The size EventBridge counts for an entry of `PutEvents` without a `Time` ("Calculating
+/// PutEvents event entry size"): the UTF-8 bytes of its source, detail type, detail and
+/// resources.
+pub fn entry_size(source: &str, detail_type: &str, detail: &str, resources: &[String]) -> usize {
+    source.len()
+        + detail_type.len()
+        + detail.len()
+        + resources.iter().map(String::len).sum::<usize>()
+}
+
+/// Checks an event to put on a bus, as `PutEvents` would, so that it is refused before anything
+/// is sent, with the same words wherever it is put from: its `source` (not empty, and not
+/// `aws.`, which AWS keeps for its services unless `aws_sources` allows it, as the sandbox's
+/// stand-ins for AWS events do), its detail type (not empty), its detail (a JSON object) and
+/// its size. The error says what is wrong, to follow words like "cannot put an event on bus
+/// `x`: ".
+pub fn check_entry(
+    source: &str,
+    detail_type: &str,
+    detail: &str,
+    aws_sources: bool,
+) -> Result<(), String> {
+    if source.is_empty() {
+        return Err("its source is empty: EventBridge needs one, like `shop.orders`".to_owned());
+    }
+    if !aws_sources && source.starts_with("aws.") {
+        return Err(format!(
+            "its source `{}` starts with `aws.`, which AWS keeps for its own services' events",
+            crate::quote::excerpt(source)
+        ));
+    }
+    if detail_type.is_empty() {
+        return Err(
+            "its detail type is empty: EventBridge needs one, like `order.placed`".to_owned(),
+        );
+    }
+    if !detail.trim_start().starts_with('{')
+        || serde_json::from_str::<serde_json::Map<String, Value>>(detail).is_err()
+    {
+        return Err(format!(
+            "its detail is not a JSON object ({}): EventBridge takes only objects; wrap the \
+             value in one, like {{\"value\": ...}}",
+            crate::quote::excerpt(detail)
+        ));
+    }
+    let size = entry_size(source, detail_type, detail, &[]);
+    if size > MAX_ENTRY_BYTES {
+        return Err(format!(
+            "the event is {size} bytes (its source, detail type and detail): EventBridge takes at \
+             most {MAX_ENTRY_BYTES}. Store large data elsewhere (S3, a database) and put its key"
+        ));
+    }
+    Ok(())
+}
+
 /// The longest name of a bus, in characters (EventBridge's `EventBusName`).
 pub const MAX_BUS_NAME_LEN: usize = 256;
 

@@ -61,7 +61,8 @@ pub struct Registration {
 /// A send to a name written as a literal in a handler's body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outgoing {
-    /// [`Kind::Event`] for `publish`, [`Kind::Queue`] for `enqueue`.
+    /// [`Kind::Event`] for `publish`, [`Kind::Queue`] for `enqueue`, [`Kind::Rule`] for
+    /// `put_event` (the name is the bus).
     pub kind: Kind,
     /// The name, as written.
     pub name: String,
@@ -78,22 +79,29 @@ pub fn unknown_sends(registrations: &[Registration]) -> Vec<String> {
     let mut warnings = Vec::new();
     for r in registrations {
         for send in &r.sends {
+            // What a send of its kind may name: a bus, for `put_event`, is its rules'.
             let names = || {
                 registrations
                     .iter()
                     .filter(|other| other.kind == send.kind)
-                    .map(|other| other.name.as_str())
+                    .filter_map(|other| match send.kind {
+                        Kind::Rule => other.bus.as_deref(),
+                        _ => Some(other.name.as_str()),
+                    })
             };
             if names().any(|name| name == send.name) {
                 continue;
             }
             let what = match send.kind {
                 Kind::Queue => "no queue of this app",
+                Kind::Rule => "no bus a rule of this app listens on",
                 _ => "no event a handler of this app subscribes to",
             };
             let other = registrations
                 .iter()
-                .find(|other| other.kind != send.kind && other.name == send.name)
+                .find(|other| {
+                    send.kind != Kind::Rule && other.kind != send.kind && other.name == send.name
+                })
                 .map(|other| match other.kind {
                     Kind::Event => " (it is an event of this app: publish to it)".to_owned(),
                     Kind::Queue => " (it is a queue of this app: enqueue to it)".to_owned(),
@@ -171,6 +179,17 @@ impl Registration {
         }
         serde_json::from_slice(bytes)
             .map_err(|e| format!("unreadable registration record ({e}): {text}"))
+    }
+
+    /// Whether a message of `kind` to `name` is for this handler: an event, queue or schedule by
+    /// its name; an event put on a bus ([`Kind::Rule`]) by the bus its rule listens on (its
+    /// pattern decides then).
+    pub fn takes(&self, kind: Kind, name: &str) -> bool {
+        self.kind == kind
+            && match kind {
+                Kind::Rule => self.bus.as_deref() == Some(name),
+                _ => self.name == name,
+            }
     }
 
     /// The crate that declared the handler: the first segment of its function path.
@@ -333,6 +352,27 @@ mod tests {
                 "src/lib.rs:12:24: handler `shop::bill` sends to `billing.done`, no event a \
                  handler of this app subscribes to: the send fails in the sandbox and on AWS \
                  unless another app takes it",
+            ]
+        );
+    }
+
+    #[test]
+    fn puts_on_a_bus_no_rule_listens_on_are_warned_of() {
+        let record = |json: &str| Registration::parse(json.as_bytes()).unwrap();
+        let registrations = [
+            record(
+                r#"{"v":1,"kind":"event","name":"budget.submitted","payload":null,"context":false,"options":{},"function":"shop::submit","file":"src/lib.rs","line":3,"column":1,"sends":[{"kind":"rule","name":"budget","line":5,"column":24},{"kind":"rule","name":"budgets","line":6,"column":24}]}"#,
+            ),
+            record(
+                r#"{"v":1,"kind":"rule","name":"analyse","bus":"budgets","pattern":{"source":["shop"]},"payload":null,"context":false,"options":{},"function":"shop::analyse","file":"src/lib.rs","line":20,"column":1}"#,
+            ),
+        ];
+        assert_eq!(
+            unknown_sends(&registrations),
+            [
+                "src/lib.rs:5:24: handler `shop::submit` sends to `budget`, no bus a rule of this \
+              app listens on (did you mean `budgets`?): the send fails in the sandbox and on AWS \
+              unless another app takes it"
             ]
         );
     }

@@ -98,12 +98,13 @@ pub struct PublishRequest {
     pub messages: Vec<OutgoingMessage>,
 }
 
-/// One message: an event published or a job enqueued.
+/// One message: an event published, a job enqueued, or an event put on a bus (kind `rule`,
+/// which every rule on that bus whose pattern it matches receives).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutgoingMessage {
-    /// `event` or `queue`.
+    /// `event`, `queue` or `rule` (an event put on a bus).
     pub kind: Kind,
-    /// The event or queue it goes to.
+    /// The event or queue it goes to, or the bus.
     pub name: String,
     /// The payload, as JSON text.
     pub body: String,
@@ -114,6 +115,16 @@ pub struct OutgoingMessage {
     /// How long to wait before delivering it, in milliseconds.
     #[serde(default)]
     pub delay: u64,
+    /// For an event put on a bus (kind `rule`, `name` the bus, `body` the detail): its source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// For an event put on a bus: its detail type.
+    #[serde(
+        default,
+        rename = "detail-type",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub detail_type: Option<String>,
 }
 
 /// The stored events' ids, in the order of the request.

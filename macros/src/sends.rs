@@ -1,6 +1,6 @@
 //! The sends a handler's body makes to a name written as a string literal — `publish("...")`,
 //! `publish_many("...", ...)`, `enqueue("...")`, `enqueue_many("...", ...)`, as free functions
-//! or as `ctx.publish(...)` — recorded with the handler so that `cargo eventfn build` and the
+//! or as `ctx.publish(...)`, and `put_event("bus", ...)`, `put_events("bus", ...)` — recorded with the handler so that `cargo eventfn build` and the
 //! sandbox can warn of a name the app lacks (a misspelt queue), pointing at the literal.
 //!
 //! Read from the tokens the attribute is given, not from source files: what a macro inside the
@@ -32,6 +32,8 @@ fn walk(tokens: TokenStream, context: Option<&str>, found: &mut Vec<(Kind, LitSt
                 let named = match ident.to_string().as_str() {
                     "publish" | "publish_many" => Some(Kind::Event),
                     "enqueue" | "enqueue_many" => Some(Kind::Queue),
+                    // The literal is the bus.
+                    "put_event" | "put_events" => Some(Kind::Rule),
                     _ => None,
                 };
                 kind = named.filter(|_| eventfns(&before, context));
@@ -83,6 +85,7 @@ mod tests {
             ctx.publish("account-check-email", &signup).await?;
             eventfn::publish("audit", &signup).after("5 minutes").await?;
             eventfn::enqueue_many("invoices", &jobs).await?;
+            eventfn::put_event("budgets", "BUDGET_ANALYSIS", &budget).source("x").await?;
             if ok { ::eventfn::enqueue(r#"thumbnails"#, &job).await? }
             let name = "dynamic";
             eventfn::publish(name, &1).await?;
@@ -94,6 +97,7 @@ mod tests {
                 (Kind::Event, "account-check-email".to_owned()),
                 (Kind::Event, "audit".to_owned()),
                 (Kind::Queue, "invoices".to_owned()),
+                (Kind::Rule, "budgets".to_owned()),
                 (Kind::Queue, "thumbnails".to_owned()),
             ]
         );

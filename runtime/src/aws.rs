@@ -1,4 +1,5 @@
-//! Publishing on AWS: events go to SNS topics, queue jobs to SQS queues.
+//! Publishing on AWS: events go to SNS topics, queue jobs to SQS queues, events put on a bus to
+//! EventBridge (`PutEvents`).
 //!
 //! Each is found by name, first in the environment the template sets —
 //! `EVENTFN_TOPICS` (`{"account-signup": "arn:aws:sns:..."}`) and `EVENTFN_QUEUES`
@@ -21,6 +22,9 @@
 pub const TOPICS_ENV: &str = "EVENTFN_TOPICS";
 /// The environment variable mapping queue names to their SQS queues' URLs, as a JSON object.
 pub const QUEUES_ENV: &str = "EVENTFN_QUEUES";
+/// The environment variable mapping the names of the app's own buses to the names EventBridge
+/// knows them by, as a JSON object; else `/<stack>/buses/<name>` in SSM.
+pub const BUSES_ENV: &str = "EVENTFN_BUSES";
 /// The environment variable naming the stack whose SSM parameters hold the topics, queues and
 /// delay route that `EVENTFN_TOPICS`, `EVENTFN_QUEUES` and `EVENTFN_DELAY` lack.
 pub const STACK_ENV: &str = "EVENTFN_STACK";
@@ -39,7 +43,13 @@ pub const DELAY_ATTRIBUTE: &str = "eventfn.delay";
 
 /// Whether this process is configured to publish on AWS.
 pub(crate) fn configured() -> bool {
-    [TOPICS_ENV, QUEUES_ENV, STACK_ENV, "AWS_LAMBDA_RUNTIME_API"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some())
+    [
+        TOPICS_ENV,
+        QUEUES_ENV,
+        BUSES_ENV,
+        STACK_ENV,
+        "AWS_LAMBDA_RUNTIME_API",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some())
 }

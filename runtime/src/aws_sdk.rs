@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 
 use crate::Result;
 use crate::aws::{
-    DELAY_ATTRIBUTE, NAME_ATTRIBUTE, QUEUES_ENV, STACK_ENV, TIME_ATTRIBUTE, TOPICS_ENV,
+    BUSES_ENV, DELAY_ATTRIBUTE, NAME_ATTRIBUTE, QUEUES_ENV, STACK_ENV, TIME_ATTRIBUTE, TOPICS_ENV,
 };
 use crate::error::{json_error, message as error};
 use crate::lambda::now_ms;
@@ -57,6 +57,7 @@ pub(crate) struct AwsBus {
     sqs: OnceCell<aws_sdk_sqs::Client>,
     ssm: OnceCell<aws_sdk_ssm::Client>,
     scheduler: OnceCell<aws_sdk_scheduler::Client>,
+    eventbridge: OnceCell<aws_sdk_eventbridge::Client>,
     /// Where delayed messages wait, found on the first delayed publish.
     route: OnceCell<DelayRoute>,
     /// Addresses found so far, from the environment or SSM.
@@ -112,11 +113,22 @@ impl AwsBus {
             .await
     }
 
+    async fn eventbridge(&self) -> &aws_sdk_eventbridge::Client {
+        let config = self.config().await;
+        self.eventbridge
+            .get_or_init(|| async { aws_sdk_eventbridge::Client::new(config) })
+            .await
+    }
+
     fn environment(&self) -> Result<&Addresses> {
         self.environment
             .get_or_init(|| {
                 let mut all = HashMap::new();
-                for (kind, var) in [(Kind::Event, TOPICS_ENV), (Kind::Queue, QUEUES_ENV)] {
+                for (kind, var) in [
+                    (Kind::Event, TOPICS_ENV),
+                    (Kind::Queue, QUEUES_ENV),
+                    (Kind::Rule, BUSES_ENV),
+                ] {
                     let Ok(text) = std::env::var(var) else {
                         continue;
                     };
@@ -139,8 +151,18 @@ impl AwsBus {
             .map_err(|e| error(e.clone()))
     }
 
-    /// The topic ARN of an event or the queue URL of a queue.
+    /// The topic ARN of an event, the queue URL of a queue, or the name EventBridge knows a bus
+    /// by (`default`, a partner bus and an ARN as they are; a bus of the app's own as the
+    /// template named it).
     async fn address(&self, kind: Kind, name: &str) -> Result<String> {
+        if kind == Kind::Rule
+            && !matches!(
+                eventfn_core::Bus::parse(name),
+                Ok(eventfn_core::Bus::Own(_))
+            )
+        {
+            return Ok(name.to_owned());
+        }
         let key = (kind, name.to_owned());
         if let Some(found) = self.environment()?.get(&key) {
             return Ok(found.clone());
@@ -150,8 +172,9 @@ impl AwsBus {
         }
         let (what, var, folder) = match kind {
             Kind::Queue => ("queue", QUEUES_ENV, "queues"),
-            // Messages are made only to events and queues (`publish`, `enqueue`).
-            Kind::Event | Kind::Schedule | Kind::Rule => ("event", TOPICS_ENV, "events"),
+            Kind::Rule => ("bus", BUSES_ENV, "buses"),
+            // Messages are made only to events, queues and buses.
+            Kind::Event | Kind::Schedule => ("event", TOPICS_ENV, "events"),
         };
         let Ok(stack) = std::env::var(STACK_ENV) else {
             return Err(error(format!(
@@ -248,6 +271,9 @@ impl AwsBus {
         let (kind, name) = (first.kind, first.name.clone());
         // Found before anything waits, so an unknown name fails the publish, not the delivery.
         let address = self.address(kind, &name).await?;
+        if kind == Kind::Rule {
+            return self.put_events(&address, &name, messages).await;
+        }
         let wait = match first.delay {
             0 => Wait::None,
             _ => delay::wait(first.time.saturating_add(first.delay), now_ms()),
@@ -374,6 +400,91 @@ impl AwsBus {
                     aws_sdk_scheduler::error::DisplayErrorContext(&e)
                 ))
             })?;
+        Ok(())
+    }
+
+    /// Puts events on a bus (`PutEvents`), as few calls as its limits allow: ten entries and
+    /// 256 KB a call. The answer is read entry by entry: an error names those EventBridge
+    /// refused, with its code and message, and says how many of the rest it took.
+    async fn put_events(&self, bus: &str, name: &str, messages: Vec<Message>) -> Result<()> {
+        use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+        let quoted = excerpt(name);
+        let client = self.eventbridge().await;
+        let total = messages.len();
+        let mut calls: Vec<Vec<(usize, Message)>> = Vec::new();
+        let mut size = 0;
+        for (index, message) in messages.into_iter().enumerate() {
+            let (source, detail_type) = message
+                .entry
+                .as_ref()
+                .map_or(("", ""), |e| (e.source.as_str(), e.detail_type.as_str()));
+            let entry_size =
+                eventfn_core::pattern::entry_size(source, detail_type, &message.body, &[]);
+            let full = calls.last().is_none_or(|call| {
+                call.len() == eventfn_core::pattern::MAX_ENTRIES
+                    || size + entry_size > eventfn_core::pattern::MAX_ENTRY_BYTES
+            });
+            if full {
+                calls.push(Vec::new());
+                size = 0;
+            }
+            size += entry_size;
+            calls
+                .last_mut()
+                .expect("pushed above")
+                .push((index, message));
+        }
+        let mut put = 0;
+        for call in calls {
+            let entries = call
+                .iter()
+                .map(|(_, m)| {
+                    let entry = m.entry.as_ref();
+                    PutEventsRequestEntry::builder()
+                        .event_bus_name(bus)
+                        .source(entry.map_or("", |e| e.source.as_str()))
+                        .detail_type(entry.map_or("", |e| e.detail_type.as_str()))
+                        .detail(&m.body)
+                        .build()
+                })
+                .collect();
+            let answer = client
+                .put_events()
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    error(format!(
+                        "cannot put {} event{} on bus `{quoted}` ({put} of {total} put before): {}",
+                        call.len(),
+                        if call.len() == 1 { "" } else { "s" },
+                        aws_sdk_eventbridge::error::DisplayErrorContext(&e)
+                    ))
+                })?;
+            if answer.failed_entry_count() > 0 {
+                let refused: Vec<String> = answer
+                    .entries()
+                    .iter()
+                    .zip(&call)
+                    .filter(|(result, _)| result.error_code().is_some())
+                    .map(|(result, (index, _))| {
+                        format!(
+                            "event {} of {total}: {}: {}",
+                            index + 1,
+                            result.error_code().unwrap_or_default(),
+                            excerpt(result.error_message().unwrap_or_default())
+                        )
+                    })
+                    .collect();
+                return Err(error(format!(
+                    "EventBridge refused {} of the events put on bus `{quoted}` (the others of \
+                     that call, and {put} before it, were put): {}",
+                    answer.failed_entry_count(),
+                    refused.join("; ")
+                )));
+            }
+            put += call.len();
+        }
         Ok(())
     }
 

@@ -51,6 +51,62 @@ struct Event<'a> {
     detail: Option<&'a RawValue>,
 }
 
+/// The account the sandbox and the test kit say their events come from: none of AWS's.
+#[cfg(any(feature = "sandbox", feature = "testing"))]
+pub(crate) const LOCAL_ACCOUNT: &str = "000000000000";
+
+/// The whole EventBridge event that `PutEvents` of `message` (an event put on a bus) makes, as
+/// EventBridge writes it to a rule's target: how the sandbox and the test kit deliver it, so
+/// that patterns and handlers read the same event offline as on AWS. Its account is
+/// [`LOCAL_ACCOUNT`]; its region `AWS_REGION` (or `AWS_DEFAULT_REGION`), else `us-east-1`.
+#[cfg(any(feature = "sandbox", feature = "testing"))]
+pub(crate) fn event_json(message: &crate::Message) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let (source, detail_type) = message
+        .entry
+        .as_ref()
+        .map_or(("", ""), |e| (e.source.as_str(), e.detail_type.as_str()));
+    // Shaped as EventBridge's ids are (a UUID), unique in this process: its time, a count and
+    // the process's id.
+    let count = COUNT.fetch_add(1, Ordering::Relaxed);
+    let bits = (u128::from(message.time) << 64)
+        | (u128::from(std::process::id()) << 32)
+        | u128::from(count as u32);
+    let hex = format!("{bits:032x}");
+    let id = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    );
+    let time = chrono::DateTime::from_timestamp_millis(message.time as i64)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|_| "us-east-1".to_owned());
+    let envelope = serde_json::json!({
+        "version": "0",
+        "id": id,
+        "detail-type": detail_type,
+        "source": source,
+        "account": LOCAL_ACCOUNT,
+        "time": time,
+        "region": region,
+        "resources": [],
+    })
+    .to_string();
+    // The detail as it was written, after the envelope's fields.
+    format!(
+        "{},\"detail\":{}}}",
+        &envelope[..envelope.len() - 1],
+        message.body
+    )
+}
+
 /// An event's `time` (RFC 3339, as EventBridge writes it) in milliseconds since the epoch.
 pub(crate) fn millis(time: &str) -> Option<u64> {
     chrono::DateTime::parse_from_rfc3339(time)

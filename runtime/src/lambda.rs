@@ -778,6 +778,8 @@ async fn forward_one(id: &str, body: Option<&str>) -> Result<(), Failure> {
         body: delayed.payload.get().to_owned(),
         time,
         delay,
+        // Events put on a bus are never delayed: EventBridge has no delay.
+        entry: None,
     };
     let what = format!("{} `{}`", kind.as_str(), excerpt(&message.name));
     crate::publish::send(vec![message]).await.map_err(|e| {

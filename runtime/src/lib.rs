@@ -12,7 +12,8 @@
 //!    happens when they are spent
 //! 5. [Queues](#5-queues): batches, partial failures, FIFO
 //! 6. [Schedules](#6-schedules): `rate` and `cron`
-//! 7. [Filters](#7-filters): which payloads reach a handler
+//! 7. [Filters](#7-filters): which payloads reach a handler; [rules](#rules-events-of-an-eventbridge-bus):
+//!    `#[rule]` and [`put_event`], EventBridge buses
 //! 8. [The sandbox](#8-the-sandbox-cargo-eventfn-dev): the app on this machine, offline
 //! 9. [Building and deploying](#9-building-and-deploying): the manifest, the template, the stack
 //! 10. [Testing](#10-testing): [`testing::TestApp`]
@@ -109,8 +110,10 @@
 //! | `concurrency` | all   | 1 to 1000 reserved executions | unreserved |
 //! | `batch_size`  | queue | 1 to 10000; 1 to 10 with `fifo` | 10 |
 //! | `fifo`        | queue | `true`, `false` | `false` |
-//! | `name`        | schedule | a name | the function's name |
+//! | `name`        | schedule, rule | a name | the function's name |
 //! | `filter`      | event | an Amazon SNS filter policy on the payload, as a JSON string | every payload |
+//! | `bus`         | rule (required) | `default`, a partner bus `aws.partner/...`, an event bus ARN, or a name for a bus of the app | |
+//! | `pattern`     | rule (required) | an EventBridge event pattern, as a JSON string | |
 //!
 //! Every invalid name, expression, option or signature is a compile error on the offending token:
 //!
@@ -397,6 +400,48 @@
 //! # fn main() {}
 //! ```
 //!
+//! ## Rules: events of an EventBridge bus
+//!
+//! A `#[rule]` handler receives the events of an EventBridge bus that match its pattern
+//! ([`eventfn_core::pattern`]: EventBridge's grammar and limits, checked as it compiles, with the
+//! same engine as filters): the account's `default` bus (AWS services' events), a partner bus,
+//! a bus's ARN, or a bus of the app's own, which the template creates. Its payload is the
+//! event's `detail`; its [`Context`] has the envelope. [`put_event`] puts events on a bus of the
+//! app; the sandbox and [`testing::TestApp::put_event`] deliver them as AWS would.
+//!
+//! ```standalone_crate
+//! use eventfn::{Context, event, rule};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Budget { department: String, amount: u64 }
+//!
+//! #[event("budget.submitted")]
+//! async fn submit(budget: Budget) -> eventfn::Result<()> {
+//!     eventfn::put_event("budgets", "BUDGET_ANALYSIS", &budget).source("intake").await
+//! }
+//!
+//! #[rule(bus = "budgets", timeout = "15m",
+//!        pattern = r#"{"detail-type": ["BUDGET_ANALYSIS"], "detail": {"amount": [{"numeric": [">=", 10000]}]}}"#)]
+//! async fn analyse(budget: Budget, ctx: Context) -> eventfn::Result<()> {
+//!     assert_eq!((ctx.source(), ctx.detail_type()), ("intake", "BUDGET_ANALYSIS"));
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main] async fn main() -> eventfn::Result<()> {
+//! use eventfn::testing::{Outcome, TestApp};
+//! let app = TestApp::new()?;
+//! app.publish("budget.submitted", &Budget { department: "sales".into(), amount: 25_000 }).await?;
+//! assert_eq!(app.published()[0].payload["detail-type"], "BUDGET_ANALYSIS");
+//! let big = Budget { department: "sales".into(), amount: 25_000 };
+//! let runs = app.put_event("budgets", "intake", "BUDGET_ANALYSIS", &big).await?;
+//! assert_eq!(runs[0].outcome, Outcome::Done);
+//! let small = Budget { department: "sales".into(), amount: 500 };
+//! let runs = app.put_event("budgets", "intake", "BUDGET_ANALYSIS", &small).await?;
+//! assert_eq!(runs[0].outcome, Outcome::Filtered);
+//! # Ok(()) }
+//! ```
+//!
 //! # 8. The sandbox: `cargo eventfn dev`
 //!
 //! `cargo eventfn dev [-p APP]` builds the app for this machine and runs it against a local event
@@ -605,7 +650,9 @@ pub use eventfn_macros::rule;
 /// ```
 pub use eventfn_macros::schedule;
 pub use publish::{
-    After, Bus, MAX_PAYLOAD_BYTES, Message, Publish, enqueue, enqueue_many, publish, publish_many,
+    After, Bus, BusEntry, MAX_PAYLOAD_BYTES, Message, Publish, PutEvents, enqueue, enqueue_many,
+    publish, publish_many, put_event, put_events,
 };
+
 pub use registry::{Entry, handlers};
 pub use run::{DESCRIBE_ENV, Delivery, run};

@@ -218,16 +218,28 @@ impl From<SystemTime> for After {
 /// A message checked and ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// [`Kind::Event`] for a publish, [`Kind::Queue`] for an enqueue.
+    /// [`Kind::Event`] for a publish, [`Kind::Queue`] for an enqueue, [`Kind::Rule`] for an
+    /// event put on a bus.
     pub kind: Kind,
-    /// The event's or queue's name, checked.
+    /// The event's or queue's name, or the bus, checked.
     pub name: String,
-    /// The payload as JSON.
+    /// The payload as JSON (an event's `detail`, for a bus).
     pub body: String,
     /// When it was published, in milliseconds since the Unix epoch.
     pub time: u64,
     /// How long to wait before delivering it, in milliseconds.
     pub delay: u64,
+    /// For an event put on a bus: its `source` and `detail-type`.
+    pub entry: Option<BusEntry>,
+}
+
+/// What an event put on a bus carries besides its detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusEntry {
+    /// Its `source`, like `shop.orders`.
+    pub source: String,
+    /// Its `detail-type`, like `order.placed`.
+    pub detail_type: String,
 }
 
 impl Message {
@@ -259,11 +271,134 @@ impl Message {
             kind,
             name: name.to_owned(),
             body,
-            time: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
+            time: crate::lambda::now_ms(),
             delay: 0,
+            entry: None,
         })
+    }
+
+    /// Checks an event to put on `bus` as `PutEvents` would ([`eventfn_core::pattern::check_entry`]),
+    /// serializing its detail; `aws_sources` lets its source start with `aws.`, as the
+    /// sandbox's and the test kit's stand-ins for AWS's events may.
+    pub fn put<T: Serialize + ?Sized>(
+        bus: &str,
+        source: &str,
+        detail_type: &str,
+        detail: &T,
+        aws_sources: bool,
+    ) -> Result<Message> {
+        let quoted = eventfn_core::quote::excerpt(bus);
+        let what = || format!("cannot put an event on bus `{quoted}`");
+        eventfn_core::Bus::parse(bus)
+            .map_err(|e| message(format!("{}: invalid bus: {e}", what())))?;
+        let body = serde_json::to_string(detail).map_err(|e| {
+            message(format!(
+                "{}: the detail does not serialize to JSON: {e}",
+                what()
+            ))
+        })?;
+        eventfn_core::pattern::check_entry(source, detail_type, &body, aws_sources)
+            .map_err(|e| message(format!("{}: {e}", what())))?;
+        Ok(Message {
+            kind: Kind::Rule,
+            name: bus.to_owned(),
+            body,
+            time: crate::lambda::now_ms(),
+            delay: 0,
+            entry: Some(BusEntry {
+                source: source.to_owned(),
+                detail_type: detail_type.to_owned(),
+            }),
+        })
+    }
+}
+
+/// Puts an event on EventBridge bus `bus`, a bus of the app (`#[rule(bus = "...")]` names it),
+/// when awaited: every rule on that bus whose pattern matches it receives it. `detail` must
+/// serialize to a JSON object, and is what those rules' handlers take as their payload; its
+/// source is `eventfn` unless [`PutEvents::source`] says otherwise.
+///
+/// ```no_run
+/// # async fn f() -> eventfn::Result<()> {
+/// let budget = serde_json::json!({ "amount": 12_000 });
+/// eventfn::put_event("budgets", "BUDGET_ANALYSIS", &budget).await?;
+/// eventfn::put_event("budgets", "BUDGET_ANALYSIS", &budget).source("finance").await?;
+/// # Ok(()) }
+/// ```
+///
+/// On AWS it is `PutEvents` on the bus the template made (found through `EVENTFN_BUSES` or the
+/// SSM parameter `/<stack>/buses/<name>`), which the functions' roles may put on; in the
+/// sandbox, the sandbox's bus; in `eventfn::testing`, recorded.
+pub fn put_event<T: Serialize + ?Sized>(bus: &str, detail_type: &str, detail: &T) -> PutEvents {
+    put_events(bus, detail_type, std::iter::once(detail))
+}
+
+/// Puts several events of one detail type on `bus` in as few requests as EventBridge allows
+/// (ten entries and 256 KB a request); each is checked before any is put. EventBridge's answer
+/// is read entry by entry: the error names each entry it refused, and why.
+pub fn put_events<'a, T, I>(bus: &str, detail_type: &str, details: I) -> PutEvents
+where
+    T: Serialize + ?Sized + 'a,
+    I: IntoIterator<Item = &'a T>,
+{
+    let details: Result<Vec<String>> = details
+        .into_iter()
+        .map(|detail| {
+            serde_json::to_string(detail).map_err(|e| {
+                message(format!(
+                    "cannot put an event on bus `{}`: the detail does not serialize to JSON: {e}",
+                    eventfn_core::quote::excerpt(bus)
+                ))
+            })
+        })
+        .collect();
+    PutEvents {
+        bus: bus.to_owned(),
+        detail_type: detail_type.to_owned(),
+        source: eventfn_core::pattern::DEFAULT_SOURCE.to_owned(),
+        details,
+    }
+}
+
+/// Events to put on a bus, put when awaited: see [`put_event`].
+#[must_use = "a put sends nothing until it is awaited"]
+#[derive(Debug)]
+pub struct PutEvents {
+    bus: String,
+    detail_type: String,
+    source: String,
+    details: Result<Vec<String>>,
+}
+
+impl PutEvents {
+    /// The events' `source`, which patterns often match on (`{"source": ["finance"]}`):
+    /// `eventfn` unless set. AWS keeps sources that start with `aws.` for its services.
+    pub fn source(mut self, source: &str) -> PutEvents {
+        self.source = source.to_owned();
+        self
+    }
+
+    fn messages(self) -> Result<Vec<Message>> {
+        self.details?
+            .iter()
+            .map(|detail| {
+                let raw =
+                    serde_json::value::RawValue::from_string(detail.clone()).map_err(|e| {
+                        message(format!("cannot put an event on bus `{}`: {e}", self.bus))
+                    })?;
+                Message::put(&self.bus, &self.source, &self.detail_type, &raw, false)
+            })
+            .collect()
+    }
+}
+
+impl IntoFuture for PutEvents {
+    type Output = Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let messages = self.messages();
+        Box::pin(async move { send(messages?).await })
     }
 }
 

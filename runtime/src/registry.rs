@@ -71,17 +71,23 @@ impl Entry {
     }
 
     /// Whether a published payload reaches this handler: always, without a filter; with one,
-    /// when the payload matches it (a payload that is not JSON matches none).
+    /// when the payload matches it (a payload that is not JSON matches none). A rule's payload
+    /// is the whole event, which its pattern must match.
     #[cfg(any(feature = "sandbox", feature = "testing"))]
     pub(crate) fn accepts(&self, payload: &Payload<'_>) -> Result<bool> {
+        let parsed = || {
+            payload
+                .parsed
+                .get_or_init(|| serde_json::from_str(payload.body).ok())
+                .as_ref()
+        };
+        if let Some(pattern) = self.pattern()? {
+            return Ok(parsed().is_some_and(|event| pattern.matches(event)));
+        }
         let Some(filter) = self.filter()? else {
             return Ok(true);
         };
-        Ok(payload
-            .parsed
-            .get_or_init(|| serde_json::from_str(payload.body).ok())
-            .as_ref()
-            .is_some_and(|p| filter.matches(p)))
+        Ok(parsed().is_some_and(|p| filter.matches(p)))
     }
 }
 
@@ -125,7 +131,31 @@ pub(crate) fn unknown_name<'a>(
         Kind::Event => format!("no handler of this app subscribes to event `{quoted}`"),
         Kind::Queue => format!("this app has no queue `{quoted}`"),
         Kind::Schedule => format!("this app has no schedule `{quoted}`"),
-        Kind::Rule => format!("this app has no rule `{quoted}`"),
+        Kind::Rule => {
+            // A bus, by the name its rules give it.
+            let mut buses: Vec<&str> = registrations
+                .clone()
+                .filter_map(|r| r.bus.as_deref())
+                .collect();
+            buses.sort_unstable();
+            buses.dedup();
+            let known = if buses.is_empty() {
+                "it has no rules".to_owned()
+            } else {
+                format!(
+                    "its rules listen on {}",
+                    buses
+                        .iter()
+                        .map(|b| format!("`{b}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return format!(
+                "no rule of this app listens on bus `{quoted}`{}: {known}",
+                eventfn_core::name::did_you_mean(name, buses.iter().copied())
+            );
+        }
     };
     if let Some(other) = registrations
         .clone()

@@ -100,12 +100,17 @@ impl HttpBus {
         let request = PublishRequest {
             messages: messages
                 .into_iter()
-                .map(|m| OutgoingMessage {
-                    kind: m.kind,
-                    name: m.name,
-                    body: m.body,
-                    time: Some(m.time),
-                    delay: m.delay,
+                .map(|m| {
+                    let (source, detail_type) = m.entry.map(|e| (e.source, e.detail_type)).unzip();
+                    OutgoingMessage {
+                        kind: m.kind,
+                        name: m.name,
+                        body: m.body,
+                        time: Some(m.time),
+                        delay: m.delay,
+                        source,
+                        detail_type,
+                    }
                 })
                 .collect(),
         };

@@ -83,7 +83,7 @@ impl Recorder {
         let ours = self
             .entries
             .iter()
-            .any(|e| e.registration.kind == kind && e.registration.name == name);
+            .any(|e| e.registration.takes(kind, name));
         let external = || {
             self.external
                 .lock()
@@ -96,6 +96,7 @@ impl Recorder {
         }
         let declare = match kind {
             Kind::Queue => "external_queue",
+            Kind::Rule => "external_bus",
             _ => "external_event",
         };
         Err(message(format!(
@@ -129,10 +130,19 @@ pub(crate) fn capture(outgoing: &[Message]) -> Option<Result<()>> {
             }
             let mut sent = recorder.sent.lock().unwrap_or_else(|e| e.into_inner());
             for m in outgoing {
+                let body = serde_json::from_str(&m.body).unwrap_or(serde_json::Value::Null);
                 sent.push(Sent {
                     kind: m.kind,
                     name: m.name.clone(),
-                    payload: serde_json::from_str(&m.body).unwrap_or(serde_json::Value::Null),
+                    // An event put on a bus, as its `PutEvents` entry.
+                    payload: match &m.entry {
+                        Some(entry) => serde_json::json!({
+                            "source": entry.source,
+                            "detail-type": entry.detail_type,
+                            "detail": body,
+                        }),
+                        None => body,
+                    },
                     delay: m.delay,
                 });
             }
@@ -141,14 +151,16 @@ pub(crate) fn capture(outgoing: &[Message]) -> Option<Result<()>> {
         .ok()
 }
 
-/// A message a handler published or enqueued.
+/// A message a handler published, enqueued or put on a bus.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sent {
-    /// [`Kind::Event`] for `publish`, [`Kind::Queue`] for `enqueue`.
+    /// [`Kind::Event`] for `publish`, [`Kind::Queue`] for `enqueue`, [`Kind::Rule`] for
+    /// `put_event`.
     pub kind: Kind,
-    /// The event or queue it was sent to.
+    /// The event or queue it was sent to, or the bus.
     pub name: String,
-    /// The payload, as the JSON it was serialized to.
+    /// The payload, as the JSON it was serialized to; for an event put on a bus, its entry:
+    /// `{"source": ..., "detail-type": ..., "detail": ...}`.
     pub payload: serde_json::Value,
     /// The delay asked with `.after(...)`, in milliseconds.
     pub delay: u64,
@@ -242,6 +254,38 @@ impl TestApp {
             };
             runs.push(Run {
                 handler: &registration.function,
+                outcome,
+            });
+        }
+        Ok(runs)
+    }
+
+    /// Puts an event on `bus`, as EventBridge would deliver it (the envelope as AWS writes it,
+    /// from account `000000000000`), and runs each rule on that bus once, one after the other:
+    /// those whose pattern does not match it are [`Outcome::Filtered`]. Any `source` is taken,
+    /// `aws.s3` as well, so that a test can stand in for AWS's events. An error, before anything
+    /// runs, if no rule of the app listens on `bus` or the event is one `PutEvents` refuses.
+    pub async fn put_event<T: Serialize + ?Sized>(
+        &self,
+        bus: &str,
+        source: &str,
+        detail_type: &str,
+        detail: &T,
+    ) -> Result<Vec<Run>> {
+        let put = Message::put(bus, source, detail_type, detail, true)?;
+        let rules = self.of(Kind::Rule, bus)?;
+        let event = crate::bus_event::event_json(&put);
+        let payload = Payload::new(&event);
+        let mut runs = Vec::with_capacity(rules.len());
+        for entry in rules {
+            let outcome = if entry.accepts(&payload)? {
+                self.run(entry, event.clone(), delivery(put.time, 0, 1))
+                    .await
+            } else {
+                Outcome::Filtered
+            };
+            runs.push(Run {
+                handler: &entry.registration.function,
                 outcome,
             });
         }
@@ -401,6 +445,16 @@ impl TestApp {
             .push((Kind::Queue, name.to_owned()));
     }
 
+    /// Bus `name` belongs to another app (or is one the app puts on for others): a
+    /// `put_event` to it is recorded rather than refused (see [`TestApp::external_event`]).
+    pub fn external_bus(&self, name: &str) {
+        self.recorder
+            .external
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((Kind::Rule, name.to_owned()));
+    }
+
     /// Publishes succeed again.
     pub fn publishes_succeed(&self) {
         *self
@@ -427,12 +481,13 @@ impl TestApp {
         }
     }
 
-    /// The handlers of `kind` named `name`; an error naming those there are.
+    /// The handlers of `kind` named `name` (for [`Kind::Rule`], the rules on bus `name`); an
+    /// error naming those there are.
     fn of(&self, kind: Kind, name: &str) -> Result<Vec<&'static Entry>> {
         let found: Vec<&'static Entry> = self
             .entries
             .iter()
-            .filter(|e| e.registration.kind == kind && e.registration.name == name)
+            .filter(|e| e.registration.takes(kind, name))
             .collect();
         if !found.is_empty() {
             return Ok(found);

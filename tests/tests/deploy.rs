@@ -847,23 +847,7 @@ async fn filtered_subscriptions_carry_their_policy_and_sns_delivers_what_the_san
     }
     let mut seen = BTreeSet::new();
     for (short, url, policy) in &probes {
-        let mut received = BTreeSet::new();
-        loop {
-            let batch = sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            if batch.messages().is_empty() {
-                break;
-            }
-            for message in batch.messages() {
-                received.insert(message.body().unwrap().to_owned());
-            }
-        }
+        let received: BTreeSet<String> = bodies(&sqs, url).await.into_iter().collect();
         let expected: BTreeSet<String> = orders
             .iter()
             .filter(|o| policy.as_ref().is_none_or(|p| p.matches_json(o)))
@@ -974,4 +958,173 @@ fn fifo_dead_letters_are_all_replayed_once_each() {
             .len()
     });
     assert_eq!(left, 0);
+}
+
+/// EventBridge on AWS: the template's bus, its SSM parameter, and each rule on its bus with the
+/// handler's pattern, targeting the handler's queue with a retry policy and its dead letters.
+/// moto's event source mappings read the handler queues, so each rule also gets a probe queue
+/// as a second target; what EventBridge delivers there is what the rule matched: the S3 event
+/// on the default bus reaches the upload rule alone, the large budget on the app's bus the
+/// budget rule alone, and the small one neither.
+#[tokio::test(flavor = "multi_thread")]
+async fn rules_deploy_on_their_buses_and_eventbridge_delivers_what_they_match() {
+    let moto = Moto::start();
+    let summary = deploy(&moto, &["-p", "fixture-basic", "--stage", "bus"]);
+    assert_eq!(summary["result"], "created");
+    let stack = "BasicAppBus";
+    let config = moto.config().await;
+    let (cf, sqs, ssm) = (
+        cloudformation(&config),
+        aws_sdk_sqs::Client::new(&config),
+        aws_sdk_ssm::Client::new(&config),
+    );
+    let eventbridge = aws_sdk_eventbridge::Client::new(&config);
+    let bus = ssm
+        .get_parameter()
+        .name(format!("/{stack}/buses/budgets"))
+        .send()
+        .await
+        .unwrap()
+        .parameter
+        .and_then(|p| p.value)
+        .unwrap();
+    assert_eq!(bus, format!("{stack}-budgets"));
+    let manifest: Value =
+        serde_json::from_str(&read(target_dir().join("eventfn/basic-app/eventfn.json"))).unwrap();
+    let pattern_of = |function: &str| {
+        manifest["handlers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["function"] == function)
+            .unwrap()["pattern"]
+            .clone()
+    };
+
+    let mut probes = Vec::new();
+    for (logical, handler, function, on) in [
+        (
+            "RuleOnUploadRule",
+            "HandlerOnUpload",
+            "fixture_basic::on_upload",
+            "default",
+        ),
+        (
+            "RuleBigBudgetsRule",
+            "HandlerAnalyse",
+            "fixture_basic::analyse",
+            bus.as_str(),
+        ),
+    ] {
+        let rule = physical_id(&cf, stack, logical).await;
+        let described = eventbridge
+            .describe_rule()
+            .name(&rule)
+            .event_bus_name(on)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("no rule {rule} on bus {on}: {e:?}"));
+        let pattern: Value = serde_json::from_str(described.event_pattern().unwrap()).unwrap();
+        assert_eq!(pattern, pattern_of(function), "{logical}");
+        let targets = eventbridge
+            .list_targets_by_rule()
+            .rule(&rule)
+            .event_bus_name(on)
+            .send()
+            .await
+            .unwrap();
+        let [target] = targets.targets() else {
+            panic!("{logical}: {targets:?}");
+        };
+        let queue = physical_id(&cf, stack, &format!("{handler}Queue")).await;
+        let dead = physical_id(&cf, stack, &format!("{handler}DeadLetters")).await;
+        assert_eq!(target.arn(), queue_arn(&sqs, &queue).await, "{logical}");
+        let retry = target.retry_policy().unwrap();
+        assert_eq!(
+            (
+                retry.maximum_retry_attempts(),
+                retry.maximum_event_age_in_seconds()
+            ),
+            (Some(185), Some(86_400))
+        );
+        assert_eq!(
+            target.dead_letter_config().and_then(|d| d.arn()),
+            Some(queue_arn(&sqs, &dead).await.as_str())
+        );
+
+        let probe = create_queue(&sqs, &format!("probe-{handler}")).await;
+        target_queue(
+            &eventbridge,
+            &rule,
+            on,
+            "probe",
+            &queue_arn(&sqs, &probe).await,
+        )
+        .await;
+        probes.push((handler, probe));
+    }
+
+    let entry = |bus: &str, source: &str, detail_type: &str, detail: Value| {
+        aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .event_bus_name(bus)
+            .source(source)
+            .detail_type(detail_type)
+            .detail(detail.to_string())
+            .build()
+    };
+    let put = eventbridge
+        .put_events()
+        .entries(entry(
+            "default",
+            "aws.s3",
+            "Object Created",
+            serde_json::json!({"bucket": {"name": "uploads"}, "object": {"key": "cat.png"}}),
+        ))
+        .entries(entry(
+            "default",
+            "aws.s3",
+            "Object Created",
+            serde_json::json!({"bucket": {"name": "other"}, "object": {"key": "dog.png"}}),
+        ))
+        .entries(entry(
+            &bus,
+            "shop",
+            "BUDGET_ANALYSIS",
+            serde_json::json!({"id": 1, "amount": 12000}),
+        ))
+        .entries(entry(
+            &bus,
+            "shop",
+            "BUDGET_ANALYSIS",
+            serde_json::json!({"id": 2, "amount": 500}),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count(), 0, "{put:?}");
+
+    let mut received = Vec::new();
+    for (handler, probe) in &probes {
+        let details: Vec<Value> = bodies(&sqs, probe)
+            .await
+            .iter()
+            .map(|body| serde_json::from_str::<Value>(body).unwrap()["detail"].clone())
+            .collect();
+        received.push((*handler, details));
+    }
+    assert_eq!(
+        received,
+        [
+            (
+                "HandlerOnUpload",
+                vec![
+                    serde_json::json!({"bucket": {"name": "uploads"}, "object": {"key": "cat.png"}})
+                ]
+            ),
+            (
+                "HandlerAnalyse",
+                vec![serde_json::json!({"id": 1, "amount": 12000})]
+            ),
+        ]
+    );
 }

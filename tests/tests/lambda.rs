@@ -723,16 +723,6 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
-    sqs.create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap()
-}
-
 /// Topic `order-audit`: its ARN.
 async fn order_audit(sns: &aws_sdk_sns::Client) -> String {
     sns.create_topic()
@@ -756,19 +746,6 @@ async fn audited_topic(sns: &aws_sdk_sns::Client, sqs: &aws_sdk_sqs::Client) -> 
         .await
         .unwrap();
     (topic, audit_queue)
-}
-
-/// The ARN of an SQS queue.
-async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue: &str) -> String {
-    sqs.get_queue_attributes()
-        .queue_url(queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone()
 }
 
 /// How many messages wait in a queue's delay.
@@ -1182,4 +1159,93 @@ fn trace_logs_never_print_credentials_unless_asked_to() {
         log.contains(TOKEN),
         "the SDK's trace events were not logged"
     );
+}
+
+/// `put_event` on Lambda: `PutEvents` on the bus that `EVENTFN_BUSES` names (the template sets
+/// it to the bus it made), twelve events in two calls of at most ten; a bus found in neither the
+/// environment nor SSM is an error that says where it looked. moto's EventBridge delivers what
+/// was put to a rule's queue, as the whole event.
+#[test]
+fn a_handler_puts_events_on_its_apps_bus_through_eventbridge() {
+    let moto = Moto::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let probe = rt.block_on(async {
+        let config = moto.config().await;
+        let eventbridge = aws_sdk_eventbridge::Client::new(&config);
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        eventbridge
+            .create_event_bus()
+            .name("ShopStaging-budgets")
+            .send()
+            .await
+            .unwrap();
+        let probe = create_queue(&sqs, "budget-probe").await;
+        eventbridge
+            .put_rule()
+            .name("every-budget")
+            .event_bus_name("ShopStaging-budgets")
+            .event_pattern(r#"{"detail-type": ["BUDGET_ANALYSIS", "BUDGET_COPY"]}"#)
+            .send()
+            .await
+            .unwrap();
+        let arn = queue_arn(&sqs, &probe).await;
+        target_queue(
+            &eventbridge,
+            "every-budget",
+            "ShopStaging-budgets",
+            "probe",
+            &arn,
+        )
+        .await;
+        probe
+    });
+
+    let emulator = Emulator::start();
+    let buses = json!({ "budgets": "ShopStaging-budgets" }).to_string();
+    let f = emulator.function_with(
+        "fixture_lambda_app::submit",
+        &[
+            ("AWS_ENDPOINT_URL", &moto.endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("EVENTFN_BUSES", &buses),
+            ("EVENTFN_STACK", "ShopStaging"),
+        ],
+    );
+    assert_eq!(
+        f.invoke(&json!({ "id": "b-1", "amount": 12000 })),
+        (200, Value::Null)
+    );
+    f.assert_fails(
+        r#"{"id": "b-2", "nowhere": true}"#,
+        "HandlerError",
+        "unknown bus `nowhere`: it is not in EVENTFN_BUSES, and SSM parameter `/ShopStaging/buses/nowhere` does not exist",
+    );
+
+    rt.block_on(async {
+        let sqs = aws_sdk_sqs::Client::new(&moto.config().await);
+        let events: Vec<Value> = drain(&sqs, &probe, 13)
+            .await
+            .iter()
+            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+            .collect();
+        assert_eq!(events.len(), 13, "{events:#?}");
+        let first = events
+            .iter()
+            .find(|e| e["detail-type"] == "BUDGET_ANALYSIS")
+            .expect("the budget");
+        assert_eq!(first["source"], "shop");
+        assert_eq!(first["detail"], json!({ "id": "b-1", "amount": 12000 }));
+        let mut copies: Vec<u64> = events
+            .iter()
+            .filter(|e| e["detail-type"] == "BUDGET_COPY")
+            .map(|e| {
+                assert_eq!(e["source"], "eventfn", "the default source");
+                e["detail"]["copy"].as_u64().unwrap()
+            })
+            .collect();
+        copies.sort_unstable();
+        assert_eq!(copies, (0..12).collect::<Vec<u64>>());
+    });
 }

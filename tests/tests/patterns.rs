@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use eventfn_core::EventPattern;
 use serde_json::{Value, json};
-use support::Moto;
+use support::{Moto, create_queue, target_queue};
 
 /// A small seeded generator (xorshift64*), so that the random cases are the same on every run
 /// and a disagreement can be replayed; a crate for ten lines would be one more to build.
@@ -388,15 +388,7 @@ async fn eventbridge_matches_every_pattern_as_our_matcher_does() {
         .unwrap();
     let mut queues = Vec::with_capacity(patterns.len());
     for (i, pattern) in patterns.iter().enumerate() {
-        let url = sqs
-            .create_queue()
-            .queue_name(format!("rule-{i}"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url()
-            .unwrap()
-            .to_owned();
+        let url = create_queue(&sqs, &format!("rule-{i}")).await;
         eventbridge
             .put_rule()
             .name(format!("rule-{i}"))
@@ -405,20 +397,8 @@ async fn eventbridge_matches_every_pattern_as_our_matcher_does() {
             .send()
             .await
             .unwrap_or_else(|e| panic!("moto refused {pattern}: {e:?}"));
-        eventbridge
-            .put_targets()
-            .rule(format!("rule-{i}"))
-            .event_bus_name("diff")
-            .targets(
-                aws_sdk_eventbridge::types::Target::builder()
-                    .id("queue")
-                    .arn(format!("arn:aws:sqs:us-east-1:123456789012:rule-{i}"))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let arn = format!("arn:aws:sqs:us-east-1:123456789012:rule-{i}");
+        target_queue(&eventbridge, &format!("rule-{i}"), "diff", "queue", &arn).await;
         queues.push(url);
     }
     // Each event carries its index in its detail, to be told apart in the queues.

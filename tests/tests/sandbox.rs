@@ -287,8 +287,51 @@ fn nightly_cleanup_fans_the_night_out_to_its_queue() {
     }
 }
 
+/// An AWS service's event on the default bus, stood in for from the command line: the S3
+/// upload of an image reaches the rule, which enqueues its thumbnail; a text file does not.
 #[test]
-fn budget_analysis_analyses_only_what_its_filter_lets_through() {
+fn thumbnails_are_made_of_images_s3_says_were_uploaded() {
+    let dir = test_dir("thumbnails");
+    let sandbox = Sandbox::start("thumbnails", &dir);
+    for key in ["photos/cat.PNG", "notes.txt"] {
+        sandbox.publish_ok(&[
+            "--bus",
+            "default",
+            "--source",
+            "aws.s3",
+            "--detail-type",
+            "Object Created",
+            &format!(
+                r#"{{"bucket": {{"name": "uploads"}}, "object": {{"key": "{key}", "size": 5120}}}}"#
+            ),
+        ]);
+    }
+    let uploads = sandbox.wait_for("thumbnails::on_upload", |d| {
+        d.len() == 2 && d.iter().all(|d| d["state"] != "pending")
+    });
+    let mut states: Vec<&str> = uploads
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    states.sort_unstable();
+    assert_eq!(states, ["done", "filtered"]);
+    let made = sandbox.wait_for("thumbnails::thumbnail", all_done(1));
+    assert_eq!(made[0]["name"], "thumbnails");
+    let log = sandbox
+        .log_until(|log| log.iter().any(|l| l.contains("thumbnail made")))
+        .join("\n");
+    assert!(
+        log.contains("rule on_upload → thumbnails::on_upload"),
+        "{log}"
+    );
+    assert!(log.contains("key=photos/cat.PNG"), "{log}");
+}
+
+/// Stacktape's event bus: budgets submitted are put on the app's bus, where the rule's pattern
+/// lets through those worth analysing; an event put on the bus from the command line reaches
+/// it as well, and the rule's handler sees the envelope EventBridge would write.
+#[test]
+fn budget_analysis_analyses_only_what_its_rule_lets_through() {
     let dir = test_dir("budget-analysis");
     let sandbox = Sandbox::start("budget-analysis", &dir);
     sandbox.publish_ok(&[
@@ -299,17 +342,91 @@ fn budget_analysis_analyses_only_what_its_filter_lets_through() {
         "budget.submitted",
         r#"{"department": "sales", "amount": 500, "lines": [{"category": "travel", "amount": 500}]}"#,
     ]);
+    let put = sandbox.publish_ok(&[
+        "--bus",
+        "budgets",
+        "--source",
+        "budgets.intake",
+        "--detail-type",
+        "BUDGET_ANALYSIS",
+        r#"{"department": "ops", "amount": 12000, "lines": [{"category": "cloud", "amount": 12000}]}"#,
+    ]);
+    assert!(
+        put.contains("Put event `BUDGET_ANALYSIS` from `budgets.intake` on bus `budgets` (event "),
+        "{put}"
+    );
     let analysed = sandbox.wait_for("budget_analysis::analyse", |d| {
-        d.len() == 2 && d.iter().all(|d| d["state"] != "pending")
+        d.len() == 3 && d.iter().all(|d| d["state"] != "pending")
     });
     let mut states: Vec<&str> = analysed
         .iter()
         .map(|d| d["state"].as_str().unwrap())
         .collect();
     states.sort_unstable();
-    assert_eq!(states, ["done", "filtered"]);
-    let reported = sandbox.wait_for("budget_analysis::report", all_done(1));
+    assert_eq!(states, ["done", "done", "filtered"]);
+    for delivery in &analysed {
+        assert_eq!(delivery["kind"], "rule", "{delivery}");
+        assert_eq!(delivery["name"], "budgets", "{delivery}");
+    }
+    // What the handler received: the whole event, as EventBridge writes it to the rule's queue.
+    let done = analysed.iter().find(|d| d["state"] == "done").unwrap();
+    let detail = sandbox.detail(&done["id"]);
+    let event: Value = serde_json::from_str(detail["delivery"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(event["source"], "budgets.intake", "{event}");
+    assert_eq!(event["detail-type"], "BUDGET_ANALYSIS", "{event}");
+    assert_eq!(event["account"], "000000000000", "{event}");
+    assert!(
+        event["detail"]["amount"].as_u64().unwrap() >= 10000,
+        "{event}"
+    );
+    let reported = sandbox.wait_for("budget_analysis::report", all_done(2));
     assert_eq!(reported[0]["name"], "budget.analysed");
+
+    // A bus the app has no rule on, and an event EventBridge would refuse, store nothing.
+    for (args, error) in [
+        (
+            vec!["--bus", "budget", "--detail-type", "BUDGET_ANALYSIS", "{}"],
+            "error: no rule of this app listens on bus `budget` (did you mean `budgets`?): its \
+             rules listen on `budgets`",
+        ),
+        (
+            vec![
+                "--bus",
+                "budgets",
+                "--detail-type",
+                "BUDGET_ANALYSIS",
+                "[1]",
+            ],
+            "error: cannot put an event on bus `budgets`: its detail is not a JSON object ([1]): \
+             EventBridge takes only objects; wrap the value in one, like {\"value\": ...}",
+        ),
+        (
+            vec!["--bus", "budgets", "{}"],
+            "error: the following required arguments were not provided:\n  --detail-type <TYPE>",
+        ),
+    ] {
+        let mut all = vec!["publish"];
+        all.extend_from_slice(&args);
+        let output = sandbox.eventfn(&all);
+        assert_eq!(
+            output.status.code(),
+            Some(if args.len() == 3 { 2 } else { 1 }),
+            "{args:?}"
+        );
+        assert!(
+            stderr(&output).contains(error),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(
+        sandbox
+            .deliveries(&["--limit", "10000"])
+            .iter()
+            .filter(|d| d["handler"] == "budget_analysis::analyse")
+            .count(),
+        3
+    );
 }
 
 /// The background-task example's HTTP front, `examples/front.rs`, publishing into `sandbox`;

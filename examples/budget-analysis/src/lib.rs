@@ -1,5 +1,7 @@
-//! Stacktape's budget analysis as an eventfn app: a longer-running handler, with the time and
-//! memory to match, subscribed only to the budgets worth its run, through a content filter.
+//! Stacktape's budget analysis (its "Event Buses" page) as an eventfn app: a publisher puts
+//! `BUDGET_ANALYSIS` events on the app's own EventBridge bus, `budgets`, and a longer-running
+//! handler, with the time and memory to match, reacts to those worth its run through an event
+//! pattern.
 //!
 //! Run it in the sandbox and submit budgets (from the repository root):
 //!
@@ -7,17 +9,22 @@
 //! cargo run -p cargo-eventfn -- eventfn dev -p budget-analysis
 //! cargo run -p cargo-eventfn -- eventfn publish budget.submitted \
 //!   '{"department": "sales", "amount": 25000, "lines": [{"category": "travel", "amount": 15000}, {"category": "events", "amount": 10000}]}'
+//! # or straight onto the bus:
+//! cargo run -p cargo-eventfn -- eventfn publish --bus budgets --source budgets.intake \
+//!   --detail-type BUDGET_ANALYSIS '{"department": "ops", "amount": 12000, "lines": []}'
 //! ```
 //!
-//! - `analyse` (15 minutes, 2048 MB) takes `budget.submitted` events of 10000 or more from any
-//!   department but `test`; smaller budgets and test departments never reach it (on AWS, its SNS
-//!   subscription drops them; in the sandbox, `cargo eventfn events` lists them as `filtered`).
-//!   It publishes `budget.analysed` with the totals by category and whether the lines add up.
+//! - `submit` takes `budget.submitted` events (Stacktape's HTTP-triggered publisher) and puts
+//!   each budget on the `budgets` bus as a `BUDGET_ANALYSIS` event from `budgets.intake`.
+//! - `analyse` (15 minutes, 2048 MB) is a rule on that bus for `BUDGET_ANALYSIS` events of 10000
+//!   or more from any department but `test`; the others never reach it (on AWS, its rule does
+//!   not match them; in the sandbox, `cargo eventfn events` lists them as `filtered`). It
+//!   publishes `budget.analysed` with the totals by category and whether the lines add up.
 //! - `report` receives every `budget.analysed`.
 
 use std::collections::BTreeMap;
 
-use eventfn::{Context, event};
+use eventfn::{Context, event, rule};
 use serde::{Deserialize, Serialize};
 
 /// A department's budget, as submitted.
@@ -44,9 +51,20 @@ pub struct Analysis {
     pub balanced: bool,
 }
 
-#[event(
-    "budget.submitted",
-    filter = r#"{"amount": [{"numeric": [">=", 10000]}], "department": [{"anything-but": "test"}]}"#,
+/// The type of the events `submit` puts on the bus, and `analyse` matches on.
+pub const BUDGET_ANALYSIS: &str = "BUDGET_ANALYSIS";
+
+#[event("budget.submitted")]
+async fn submit(budget: Budget) -> eventfn::Result<()> {
+    eventfn::put_event("budgets", BUDGET_ANALYSIS, &budget)
+        .source("budgets.intake")
+        .await
+}
+
+#[rule(
+    bus = "budgets",
+    pattern = r#"{"detail-type": ["BUDGET_ANALYSIS"],
+                  "detail": {"amount": [{"numeric": [">=", 10000]}], "department": [{"anything-but": "test"}]}}"#,
     timeout = "15m",
     memory = 2048,
     retries = 1
@@ -63,7 +81,7 @@ async fn analyse(budget: Budget, ctx: Context) -> eventfn::Result<()> {
         lines_total,
         balanced: lines_total == budget.amount,
     };
-    tracing::info!(event = ctx.id(), department = %analysis.department, balanced = analysis.balanced, "analysed");
+    tracing::info!(event = ctx.event_id(), source = ctx.source(), department = %analysis.department, balanced = analysis.balanced, "analysed");
     ctx.publish("budget.analysed", &analysis).await
 }
 

@@ -246,12 +246,13 @@ impl Engine {
             .map_err(|_| "the sandbox's store has stopped".to_owned())?
     }
 
-    /// The handlers a message of `kind` named `name` goes to.
+    /// The handlers a message of `kind` named `name` goes to: for an event put on a bus
+    /// ([`Kind::Rule`], `name` the bus), the rules on that bus.
     fn subscribers(&self, kind: Kind, name: &str) -> std::result::Result<Vec<&Handler>, Refusal> {
         let found: Vec<&Handler> = self
             .handlers
             .iter()
-            .filter(|h| h.entry.registration.kind == kind && h.entry.registration.name == name)
+            .filter(|h| h.entry.registration.takes(kind, name))
             .collect();
         if !found.is_empty() {
             return Ok(found);
@@ -286,7 +287,13 @@ impl Engine {
                 )));
             }
             let subscribers = self.subscribers(message.kind, &message.name)?;
-            // Payloads that a handler's filter does not match are recorded, not delivered.
+            // An event put on a bus is stored, matched and delivered as EventBridge writes it.
+            let mut message = message;
+            if message.kind == Kind::Rule {
+                message.body = crate::bus_event::event_json(&message);
+            }
+            // Payloads that a handler's filter (or pattern) does not match are recorded, not
+            // delivered.
             let payload = Payload::new(&message.body);
             let (mut handlers, mut filtered) = (Vec::new(), Vec::new());
             for handler in subscribers {
@@ -312,22 +319,25 @@ impl Engine {
                 published_by,
             });
         }
-        let filtered: Vec<(String, Vec<&'static str>)> = events
+        let filtered: Vec<(Kind, String, Vec<&'static str>)> = events
             .iter()
-            .map(|e| (e.name.clone(), e.filtered.clone()))
+            .map(|e| (e.kind, e.name.clone(), e.filtered.clone()))
             .collect();
         let ids = self
             .ask(|reply| Command::Publish { events, reply })
             .await
             .map_err(Refusal::Store)?;
-        for ((name, handlers), id) in filtered.iter().zip(&ids) {
+        for ((kind, name, handlers), id) in filtered.iter().zip(&ids) {
             for handler in handlers {
-                self.log.status(
-                    "Filtered",
-                    &format!(
+                let line = match kind {
+                    Kind::Rule => format!(
+                        "bus `{name}` (event {id}) → {handler}: the event does not match its pattern"
+                    ),
+                    _ => format!(
                         "event `{name}` (event {id}) → {handler}: the payload does not match its filter"
                     ),
-                );
+                };
+                self.log.status("Filtered", &line);
             }
         }
         Ok(ids)
@@ -341,6 +351,7 @@ impl Engine {
             body: "null".to_owned(),
             time: now_ms(),
             delay: 0,
+            entry: None,
         };
         Ok(self.accept(vec![message]).await?[0])
     }

@@ -527,8 +527,36 @@ fn check(outgoing: OutgoingMessage) -> std::result::Result<Message, String> {
         body,
         time,
         delay,
+        source,
+        detail_type,
     } = outgoing;
     let what = kind.as_str();
+    if kind == Kind::Rule {
+        // An event put on a bus: checked as `PutEvents` checks it. Any source is taken, as
+        // `cargo eventfn publish --bus default --source aws.s3` stands in for AWS's events.
+        let (Some(source), Some(detail_type)) = (source, detail_type) else {
+            return Err(format!(
+                "cannot put an event on bus `{}`: it needs its `source` and `detail-type`",
+                excerpt(&name)
+            ));
+        };
+        let detail = serde_json::value::RawValue::from_string(body).map_err(|e| {
+            format!(
+                "cannot put an event on bus `{}`: the detail is not JSON: {e}",
+                excerpt(&name)
+            )
+        })?;
+        if delay != 0 {
+            return Err(format!(
+                "cannot put an event on bus `{}` with a delay: EventBridge delivers at once",
+                excerpt(&name)
+            ));
+        }
+        let mut message =
+            Message::put(&name, &source, &detail_type, &detail, true).map_err(|e| e.to_string())?;
+        message.time = checked_time(time, &message)?;
+        return Ok(message);
+    }
     if kind == Kind::Schedule {
         let name = excerpt(&name);
         return Err(format!(
@@ -549,23 +577,32 @@ fn check(outgoing: OutgoingMessage) -> std::result::Result<Message, String> {
     }
     serde_json::from_str::<serde::de::IgnoredAny>(&body)
         .map_err(|e| format!("cannot send to {what} `{name}`: the payload is not JSON: {e}"))?;
-    // The publisher's clock says when it published; delays count from the sandbox's, so a time
-    // far from it would shorten or stretch them.
+    let mut message = Message {
+        kind,
+        name,
+        body,
+        time: 0,
+        delay,
+        entry: None,
+    };
+    message.time = checked_time(time, &message)?;
+    Ok(message)
+}
+
+/// The publisher's clock says when it published; delays count from the sandbox's, so a time far
+/// from it would shorten or stretch them.
+fn checked_time(time: Option<u64>, message: &Message) -> std::result::Result<u64, String> {
     let now = now_ms();
     let time = time.unwrap_or(now);
     if time.abs_diff(now) > MAX_CLOCK_SKEW_MS {
         return Err(format!(
-            "cannot send to {what} `{name}`: its time {time} (ms since the epoch) is more than a \
-             minute from the sandbox's clock ({now})"
+            "cannot send to {} `{}`: its time {time} (ms since the epoch) is more than a minute \
+             from the sandbox's clock ({now})",
+            message.kind.as_str(),
+            message.name
         ));
     }
-    Ok(Message {
-        kind,
-        name,
-        body,
-        time,
-        delay,
-    })
+    Ok(time)
 }
 
 /// `filter=all|failed|dead&limit=N`, both optional.
@@ -1082,6 +1119,8 @@ mod tests {
             body: body.to_owned(),
             time: None,
             delay: 0,
+            source: None,
+            detail_type: None,
         }
     }
 

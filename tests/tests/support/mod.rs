@@ -210,3 +210,77 @@ impl Moto {
             .await
     }
 }
+
+/// The ARN of an SQS queue, by its URL.
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .unwrap()
+        .clone()
+}
+
+/// Every body in queue `url`, received until a second-long wait finds none left (and left in
+/// the queue, invisible for its visibility timeout).
+pub async fn bodies(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let batch = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if batch.messages().is_empty() {
+            return bodies;
+        }
+        bodies.extend(
+            batch
+                .messages()
+                .iter()
+                .filter_map(|m| m.body().map(str::to_owned)),
+        );
+    }
+}
+
+/// Makes EventBridge rule `rule` of bus `bus` send to the queue `queue_arn`, as target `id`.
+pub async fn target_queue(
+    eventbridge: &aws_sdk_eventbridge::Client,
+    rule: &str,
+    bus: &str,
+    id: &str,
+    queue_arn: &str,
+) {
+    eventbridge
+        .put_targets()
+        .rule(rule)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id(id)
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Creates SQS queue `name`: its URL.
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
