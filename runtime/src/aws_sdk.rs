@@ -17,8 +17,8 @@ use crate::Result;
 use crate::aws::{
     BUSES_ENV, DELAY_ATTRIBUTE, NAME_ATTRIBUTE, QUEUES_ENV, STACK_ENV, TIME_ATTRIBUTE, TOPICS_ENV,
 };
+use crate::dispatch::now_ms;
 use crate::error::{json_error, message as error};
-use crate::lambda::now_ms;
 use crate::publish::{Bus, Message};
 
 /// How many schedules a publish creates at once.

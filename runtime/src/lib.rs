@@ -575,6 +575,7 @@ pub mod aws;
 mod aws_sdk;
 mod bus_event;
 mod context;
+mod dispatch;
 mod error;
 mod incoming;
 pub mod lambda;

@@ -271,7 +271,7 @@ impl Message {
             kind,
             name: name.to_owned(),
             body,
-            time: crate::lambda::now_ms(),
+            time: crate::dispatch::now_ms(),
             delay: 0,
             entry: None,
         })
@@ -303,7 +303,7 @@ impl Message {
             kind: Kind::Rule,
             name: bus.to_owned(),
             body,
-            time: crate::lambda::now_ms(),
+            time: crate::dispatch::now_ms(),
             delay: 0,
             entry: Some(BusEntry {
                 source: source.to_owned(),

@@ -54,9 +54,9 @@ use eventfn_core::{Defaults, Kind};
 use serde::Serialize;
 
 use crate::aws::{NAME_ATTRIBUTE, TIME_ATTRIBUTE};
+use crate::dispatch::{Naming, call, now_ms};
 use crate::error::message;
-use crate::lambda::now_ms;
-use crate::lambda::{Dispatcher, call};
+use crate::lambda::Dispatcher;
 use crate::publish::Message;
 use crate::registry::{Entry, Payload};
 use crate::{Delivery, Result};
@@ -472,7 +472,7 @@ impl TestApp {
         match RECORDER
             .scope(
                 self.recorder.clone(),
-                call(entry, body, delivery, crate::lambda::Naming::Message),
+                call(entry, body, delivery, Naming::Message),
             )
             .await
         {

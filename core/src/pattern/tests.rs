@@ -383,3 +383,62 @@ fn bus_names() {
         assert_eq!(Bus::parse(bad).unwrap_err(), message, "{bad}");
     }
 }
+
+#[test]
+fn events_put_on_a_bus_are_checked_as_put_events_checks_them() {
+    assert_eq!(
+        check_entry("shop", "order.placed", r#"{"id": 1}"#, false),
+        Ok(())
+    );
+    assert_eq!(check_entry("aws.s3", "Object Created", "{}", true), Ok(()));
+    for (source, detail_type, detail, message) in [
+        (
+            "",
+            "t",
+            "{}",
+            "its source is empty: EventBridge needs one, like `shop.orders`",
+        ),
+        (
+            "aws.s3",
+            "t",
+            "{}",
+            "its source `aws.s3` starts with `aws.`, which AWS keeps for its own services' events",
+        ),
+        (
+            "shop",
+            "",
+            "{}",
+            "its detail type is empty: EventBridge needs one, like `order.placed`",
+        ),
+        (
+            "shop",
+            "t",
+            "[1]",
+            "its detail is not a JSON object ([1]): EventBridge takes only objects; wrap the value \
+             in one, like {\"value\": ...}",
+        ),
+        (
+            "shop",
+            "t",
+            "{\"a\": ",
+            "its detail is not a JSON object ({\"a\": ): EventBridge takes only objects; wrap the \
+             value in one, like {\"value\": ...}",
+        ),
+    ] {
+        assert_eq!(
+            check_entry(source, detail_type, detail, false).unwrap_err(),
+            message,
+            "{source} {detail_type} {detail}"
+        );
+    }
+    // EventBridge counts the source, the detail type and the detail: 256 KB in all.
+    let fits = format!(r#"{{"a": "{}"}}"#, "x".repeat(MAX_ENTRY_BYTES - 9 - 4 - 1));
+    assert_eq!(entry_size("shop", "t", &fits, &[]), MAX_ENTRY_BYTES);
+    assert_eq!(check_entry("shop", "t", &fits, false), Ok(()));
+    let over = format!(r#"{{"a": "{}"}}"#, "x".repeat(MAX_ENTRY_BYTES - 9 - 4));
+    assert_eq!(
+        check_entry("shop", "t", &over, false).unwrap_err(),
+        "the event is 262145 bytes (its source, detail type and detail): EventBridge takes at \
+         most 262144. Store large data elsewhere (S3, a database) and put its key"
+    );
+}

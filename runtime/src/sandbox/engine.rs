@@ -164,7 +164,7 @@ pub struct Engine {
     log: Log,
 }
 
-pub(crate) use crate::lambda::now_ms;
+pub(crate) use crate::dispatch::now_ms;
 
 impl Engine {
     /// Opens the store and starts the store's thread, the dispatcher and every handler's
@@ -520,15 +520,15 @@ impl Engine {
         };
         let body = std::mem::take(&mut delivery.body);
         // The body goes back into the delivery for a retry: handlers get their own copy.
-        let naming = crate::lambda::Naming::Sandbox { delivery: id };
-        let call = crate::lambda::call(handler.entry, body.clone(), context, naming);
+        let naming = crate::dispatch::Naming::Sandbox { delivery: id };
+        let call = crate::dispatch::call(handler.entry, body.clone(), context, naming);
         let (result, captured) = capture(RUNNING.scope(id, call)).await;
         delivery.body = body;
         let duration = clock.elapsed();
         let finished = now_ms();
         // A failure no attempt can mend (an unreadable payload, `eventfn::permanent`) is dead at
         // once, as on AWS.
-        let retry = |failure: &crate::lambda::Failure| {
+        let retry = |failure: &crate::dispatch::Failure| {
             attempt <= handler.options.retries && !failure.is_permanent()
         };
         let outcome = match result.map_err(|failure| (retry(&failure), kept(failure.message))) {
