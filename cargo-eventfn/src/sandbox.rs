@@ -365,10 +365,9 @@ fn replay_one(shell: &Shell, sandbox: &Sandbox, id: i64) -> Result<()> {
     shell.status(
         "Replaying",
         format!(
-            "delivery {} of {} `{}` (event {}) to `{}`",
+            "delivery {} of {} (event {}) to `{}`",
             delivery.id,
-            delivery.kind.as_str(),
-            delivery.name,
+            target(delivery.kind, &delivery.name),
             delivery.event,
             delivery.handler
         ),
@@ -465,15 +464,14 @@ fn show_list(deliveries: &[DeliveryView], now: u64) -> String {
             String::new()
         };
         out.push_str(&format!(
-            "{:>8}  {}  {:<10}  {:<8}  {:>8}  {:>8}  {} `{}` (event {}) → {}{due}{filtered}\n",
+            "{:>8}  {}  {:<10}  {:<8}  {:>8}  {:>8}  {} (event {}) → {}{due}{filtered}\n",
             d.id,
             local_time(d.time, "%H:%M:%S"),
             age(d.time, now),
             d.state,
             d.attempts,
             duration(d),
-            d.kind.as_str(),
-            d.name,
+            target(d.kind, &d.name),
             d.event,
             d.handler
         ));
@@ -482,6 +480,15 @@ fn show_list(deliveries: &[DeliveryView], now: u64) -> String {
         }
     }
     out
+}
+
+/// What an event went to, as listings name it: `event `account-signup``, `queue `jobs``, or for
+/// an event put on a bus (whose rules' deliveries these are), `bus `budgets``.
+fn target(kind: Kind, name: &str) -> String {
+    match kind {
+        Kind::Rule => format!("bus `{name}`"),
+        kind => format!("{} `{name}`", kind.as_str()),
+    }
 }
 
 /// How long its last attempt took, as the live log shows it; from a sandbox that said only
@@ -500,17 +507,16 @@ fn show_detail(detail: &DeliveryDetail, now: u64) -> String {
     let d = &detail.delivery;
     let full = "%Y-%m-%d %H:%M:%S%.3f";
     let mut out = format!(
-        "delivery {} of {} `{}` to {}: {}\n\n",
+        "delivery {} of {} to {}: {}\n\n",
         d.id,
-        d.kind.as_str(),
-        d.name,
+        target(d.kind, &d.name),
         d.handler,
         state(d, now)
     );
     let mut field = |name: &str, value: String| out.push_str(&format!("{name:<13} {value}\n"));
     field(
         "event",
-        format!("{} ({} `{}`)", d.event, d.kind.as_str(), d.name),
+        format!("{} ({})", d.event, target(d.kind, &d.name)),
     );
     field("handler", d.handler.clone());
     field(
@@ -584,11 +590,10 @@ fn show_detail(detail: &DeliveryDetail, now: u64) -> String {
         ));
         for p in &detail.published {
             out.push_str(&format!(
-                "{:>8}  {:<8}  {} `{}` (event {}) → {}\n",
+                "{:>8}  {:<8}  {} (event {}) → {}\n",
                 p.id,
                 p.state,
-                p.kind.as_str(),
-                p.name,
+                target(p.kind, &p.name),
                 p.event,
                 p.handler
             ));

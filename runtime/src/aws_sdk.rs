@@ -454,11 +454,20 @@ impl AwsBus {
                 .send()
                 .await
                 .map_err(|e| {
+                    // EventBridge's answer, when it gave one: its code and message say it all.
+                    let why = match e.as_service_error().map(|s| s.meta()) {
+                        Some(meta) if meta.code().is_some() => format!(
+                            "{}: {}",
+                            meta.code().unwrap_or_default(),
+                            meta.message().unwrap_or_default()
+                        ),
+                        _ => aws_sdk_eventbridge::error::DisplayErrorContext(&e).to_string(),
+                    };
                     error(format!(
-                        "cannot put {} event{} on bus `{quoted}` ({put} of {total} put before): {}",
+                        "cannot put {} event{} on bus `{quoted}` ({put} of {total} put before): \
+                         {why}",
                         call.len(),
                         if call.len() == 1 { "" } else { "s" },
-                        aws_sdk_eventbridge::error::DisplayErrorContext(&e)
                     ))
                 })?;
             if answer.failed_entry_count() > 0 {

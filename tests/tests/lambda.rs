@@ -1201,7 +1201,9 @@ fn a_handler_puts_events_on_its_apps_bus_through_eventbridge() {
     });
 
     let emulator = Emulator::start();
-    let buses = json!({ "budgets": "ShopStaging-budgets" }).to_string();
+    // `nowhere` is mapped to a bus that does not exist: EventBridge refuses the whole call.
+    let buses =
+        json!({ "budgets": "ShopStaging-budgets", "nowhere": "ShopStaging-nowhere" }).to_string();
     let f = emulator.function_with(
         "fixture_lambda_app::submit",
         &[
@@ -1220,7 +1222,14 @@ fn a_handler_puts_events_on_its_apps_bus_through_eventbridge() {
     f.assert_fails(
         r#"{"id": "b-2", "nowhere": true}"#,
         "HandlerError",
-        "unknown bus `nowhere`: it is not in EVENTFN_BUSES, and SSM parameter `/ShopStaging/buses/nowhere` does not exist",
+        "cannot put 1 event on bus `nowhere` (0 of 1 put before): ResourceNotFoundException: \
+         Event bus ShopStaging-nowhere does not exist.",
+    );
+    // A bus found in neither the environment nor SSM says where it looked.
+    f.assert_fails(
+        r#"{"id": "b-3", "elsewhere": true}"#,
+        "HandlerError",
+        "unknown bus `elsewhere`: it is not in EVENTFN_BUSES, and SSM parameter `/ShopStaging/buses/elsewhere` does not exist",
     );
 
     rt.block_on(async {

@@ -155,7 +155,11 @@ pub(crate) async fn serve(entries: &'static [Entry]) -> Result<()> {
     );
     for entry in entries {
         let r = &entry.registration;
-        let on = r.schedule.as_deref().unwrap_or(&r.name);
+        let on = match (&r.schedule, &r.bus) {
+            (Some(schedule), _) => schedule.clone(),
+            (None, Some(bus)) => format!("{} on bus {bus}", r.name),
+            (None, None) => r.name.clone(),
+        };
         log.status("", &format!("{} {on} → {}", r.kind.as_str(), r.function));
     }
     if resumed > 0 {
