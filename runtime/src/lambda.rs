@@ -15,7 +15,7 @@
 //! | input | delivered as |
 //! |---|---|
 //! | `{"Records": [{"Sns": ...}]}` | SNS to Lambda: each record's `Message` is the payload |
-//! | `{"Records": [{"eventSource": "aws:sqs", "body": ...}]}` | an SQS batch: each `body` is the payload, or an SNS notification envelope whose `Message` is (SNS to SQS without raw delivery), or an EventBridge event: a schedule firing that its rule sent to the handler's queue; failed records are reported in `batchItemFailures` |
+//! | `{"Records": [{"eventSource": "aws:sqs", "body": ...}]}` | an SQS batch: each `body` is the payload, or an SNS notification envelope whose `Message` is (SNS to SQS without raw delivery), or an EventBridge event that a rule sent to the handler's queue (a schedule firing, or a `#[rule]`'s event, which its handler reads whole: its `detail` and envelope); failed records are reported in `batchItemFailures` |
 //! | `{"source": "aws.events" \| "aws.scheduler", "detail-type": ...}` | a schedule firing |
 //! | anything else | a direct invoke (`aws lambda invoke`): the body is the payload |
 //!
@@ -865,7 +865,10 @@ fn sqs(record: Result<SqsMessage, BadRecord>) -> (String, Result<Message, Failur
     if let Some(envelope) = sns_envelope(&body) {
         return (id, Ok(from_sns(envelope, attempt)));
     }
-    if let Some(event) = eventbridge_event(&body) {
+    // What eventfn sent carries its name; only a body without one may be EventBridge's, so a
+    // payload that happens to look like an EventBridge event stays a payload.
+    let sent_by_eventfn = record.message_attributes.contains_key(NAME_ATTRIBUTE);
+    if let Some(event) = eventbridge_event(&body).filter(|_| !sent_by_eventfn) {
         // A schedule's or a rule's rule sends to its handler's queue, which counts the attempts.
         let schedule = matches!(event.source.as_str(), "aws.events" | "aws.scheduler")
             && event.detail_type == "Scheduled Event";

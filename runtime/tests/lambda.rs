@@ -823,3 +823,27 @@ async fn a_rules_event_reaches_its_handler_as_detail_and_envelope() {
     assert_eq!(take_seen("on_upload").len(), 1);
     assert!(take_seen("nightly").is_empty());
 }
+
+/// A payload that eventfn sent (it carries `eventfn.name`) stays a payload, whatever its shape:
+/// one that looks like an EventBridge event still goes to its queue's handler, not to the rules.
+#[tokio::test]
+async fn a_payload_shaped_like_an_eventbridge_event_is_still_a_payload() {
+    let _serial = SERIAL.lock().await;
+    let mut batch = fixture("sqs-raw.json");
+    let body = json!({"n": 3, "source": "aws.s3", "detail-type": "Object Created", "detail": {}});
+    batch["Records"][0]["body"] = body.to_string().into();
+    batch["Records"][0]["eventSourceARN"] = "arn:aws:sqs:us-east-1:123456789012:jobs".into();
+    batch["Records"][0]["messageAttributes"]["eventfn.name"] =
+        json!({"stringValue": "jobs", "dataType": "String"});
+    for function in ["lambda::jobs", "*"] {
+        let answer = dispatcher(function)
+            .dispatch(batch.clone().into(), "req-1", 0)
+            .await
+            .unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}), "{function}");
+        let seen = take_seen("jobs");
+        assert_eq!(seen.len(), 1, "{function}");
+        assert_eq!(seen[0].1, "3");
+        assert!(take_seen("on_upload").is_empty(), "{function}");
+    }
+}
