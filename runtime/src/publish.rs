@@ -287,16 +287,31 @@ impl Message {
         detail: &T,
         aws_sources: bool,
     ) -> Result<Message> {
-        let quoted = eventfn_core::quote::excerpt(bus);
-        let what = || format!("cannot put an event on bus `{quoted}`");
+        Message::put_json(
+            bus,
+            source,
+            detail_type,
+            detail_json(bus, detail)?,
+            aws_sources,
+        )
+    }
+
+    /// [`Message::put`] of a detail already serialized, `body`.
+    pub(crate) fn put_json(
+        bus: &str,
+        source: &str,
+        detail_type: &str,
+        body: String,
+        aws_sources: bool,
+    ) -> Result<Message> {
+        let what = || {
+            format!(
+                "cannot put an event on bus `{}`",
+                eventfn_core::quote::excerpt(bus)
+            )
+        };
         eventfn_core::Bus::parse(bus)
             .map_err(|e| message(format!("{}: invalid bus: {e}", what())))?;
-        let body = serde_json::to_string(detail).map_err(|e| {
-            message(format!(
-                "{}: the detail does not serialize to JSON: {e}",
-                what()
-            ))
-        })?;
         eventfn_core::pattern::check_entry(source, detail_type, &body, aws_sources)
             .map_err(|e| message(format!("{}: {e}", what())))?;
         Ok(Message {
@@ -311,6 +326,16 @@ impl Message {
             }),
         })
     }
+}
+
+/// An event's detail as JSON, for `bus`.
+fn detail_json<T: Serialize + ?Sized>(bus: &str, detail: &T) -> Result<String> {
+    serde_json::to_string(detail).map_err(|e| {
+        message(format!(
+            "cannot put an event on bus `{}`: the detail does not serialize to JSON: {e}",
+            eventfn_core::quote::excerpt(bus)
+        ))
+    })
 }
 
 /// Puts an event on EventBridge bus `bus`, a bus of the app (`#[rule(bus = "...")]` names it),
@@ -343,14 +368,7 @@ where
 {
     let details: Result<Vec<String>> = details
         .into_iter()
-        .map(|detail| {
-            serde_json::to_string(detail).map_err(|e| {
-                message(format!(
-                    "cannot put an event on bus `{}`: the detail does not serialize to JSON: {e}",
-                    eventfn_core::quote::excerpt(bus)
-                ))
-            })
-        })
+        .map(|detail| detail_json(bus, detail))
         .collect();
     PutEvents {
         bus: bus.to_owned(),
@@ -380,13 +398,9 @@ impl PutEvents {
 
     fn messages(self) -> Result<Vec<Message>> {
         self.details?
-            .iter()
+            .into_iter()
             .map(|detail| {
-                let raw =
-                    serde_json::value::RawValue::from_string(detail.clone()).map_err(|e| {
-                        message(format!("cannot put an event on bus `{}`: {e}", self.bus))
-                    })?;
-                Message::put(&self.bus, &self.source, &self.detail_type, &raw, false)
+                Message::put_json(&self.bus, &self.source, &self.detail_type, detail, false)
             })
             .collect()
     }

@@ -540,20 +540,15 @@ fn check(outgoing: OutgoingMessage) -> std::result::Result<Message, String> {
                 excerpt(&name)
             ));
         };
-        let detail = serde_json::value::RawValue::from_string(body).map_err(|e| {
-            format!(
-                "cannot put an event on bus `{}`: the detail is not JSON: {e}",
-                excerpt(&name)
-            )
-        })?;
         if delay != 0 {
             return Err(format!(
                 "cannot put an event on bus `{}` with a delay: EventBridge delivers at once",
                 excerpt(&name)
             ));
         }
-        let mut message =
-            Message::put(&name, &source, &detail_type, &detail, true).map_err(|e| e.to_string())?;
+        // Checked as JSON, and a JSON object, by `put_json`.
+        let mut message = Message::put_json(&name, &source, &detail_type, body, true)
+            .map_err(|e| e.to_string())?;
         message.time = checked_time(time, &message)?;
         return Ok(message);
     }
