@@ -242,22 +242,7 @@ impl TestApp {
     ) -> Result<Vec<Run>> {
         let event = Message::new(Kind::Event, name, payload)?;
         let subscribers = self.of(Kind::Event, name)?;
-        let payload = Payload::new(&event.body);
-        let mut runs = Vec::with_capacity(subscribers.len());
-        for entry in subscribers {
-            let registration = &entry.registration;
-            let outcome = if entry.accepts(&payload)? {
-                self.run(entry, event.body.clone(), delivery(event.time, 0, 1))
-                    .await
-            } else {
-                Outcome::Filtered
-            };
-            runs.push(Run {
-                handler: &registration.function,
-                outcome,
-            });
-        }
-        Ok(runs)
+        self.run_each(subscribers, &event.body, event.time).await
     }
 
     /// Puts an event on `bus`, as EventBridge would deliver it (the envelope as AWS writes it,
@@ -274,13 +259,23 @@ impl TestApp {
     ) -> Result<Vec<Run>> {
         let put = Message::put(bus, source, detail_type, detail, true)?;
         let rules = self.of(Kind::Rule, bus)?;
-        let event = crate::bus_event::event_json(&put);
-        let payload = Payload::new(&event);
-        let mut runs = Vec::with_capacity(rules.len());
-        for entry in rules {
+        self.run_each(rules, &crate::bus_event::event_json(&put), put.time)
+            .await
+    }
+
+    /// Runs each of `entries` once (attempt 1) on `body`, published at `time`, one after the
+    /// other; those whose filter or pattern it does not match are [`Outcome::Filtered`].
+    async fn run_each(
+        &self,
+        entries: Vec<&'static Entry>,
+        body: &str,
+        time: u64,
+    ) -> Result<Vec<Run>> {
+        let payload = Payload::new(body);
+        let mut runs = Vec::with_capacity(entries.len());
+        for entry in entries {
             let outcome = if entry.accepts(&payload)? {
-                self.run(entry, event.clone(), delivery(put.time, 0, 1))
-                    .await
+                self.run(entry, body.to_owned(), delivery(time, 0, 1)).await
             } else {
                 Outcome::Filtered
             };
