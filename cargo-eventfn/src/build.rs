@@ -55,7 +55,10 @@ pub struct Built {
 pub struct Files {
     pub manifest: PathBuf,
     pub arc: PathBuf,
+    /// The stage's stack.
     pub template: PathBuf,
+    /// The nested stacks of its handlers, `stacks/Handlers00.json` ... (see [`template::group`]).
+    pub stacks: Vec<PathBuf>,
     pub bootstrap: PathBuf,
     pub zip: PathBuf,
     /// The bootstrap as built, with its debug info and symbols.
@@ -263,24 +266,24 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         .join(&config.app);
     // What runs on Lambda leaves out what only a debugger reads; the whole binary stays beside it
     // as `bootstrap.debug`, to symbolize a crash's backtrace.
+    let templates = template::render(&manifest, config.kms_key.as_deref());
+    templates
+        .check_limits()
+        .map_err(|e| anyhow!("cannot build `{}`: {e}", config.app))?;
     let stripped = artifact::strip(&executable, &output.executable)?;
     if let Some(problem) = oversize(stripped.len() as u64) {
         shell.warn(format_args!(
             "{problem} (`cargo eventfn deploy` refuses it)"
         ));
     }
-    let files = write_outputs(
-        &dir,
-        &manifest,
-        config.kms_key.as_deref(),
-        &stripped,
-        &executable,
-    )?;
+    let files = write_outputs(&dir, &manifest, &templates, &stripped, &executable)?;
     shell.status(
         "Writing",
         format!(
-            "{}/{{eventfn.json, app.arc, template.json, bootstrap, bootstrap.zip, bootstrap.debug}}",
-            relative(&dir)
+            "{}/{{eventfn.json, app.arc, template.json, stacks/ ({} nested), bootstrap, \
+             bootstrap.zip, bootstrap.debug}}",
+            relative(&dir),
+            files.stacks.len()
         ),
     );
 
@@ -897,33 +900,43 @@ pub fn megabytes(bytes: u64) -> String {
 fn write_outputs(
     dir: &Path,
     manifest: &Manifest,
-    kms_key: Option<&str>,
+    templates: &template::Templates,
     executable: &[u8],
     unstripped: &[u8],
 ) -> Result<Files> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let stacks = dir.join("stacks");
+    std::fs::create_dir_all(&stacks)
+        .with_context(|| format!("cannot create `{}`", stacks.display()))?;
     let files = Files {
         manifest: dir.join("eventfn.json"),
         arc: dir.join("app.arc"),
         template: dir.join("template.json"),
+        stacks: templates
+            .nested
+            .keys()
+            .map(|id| stacks.join(format!("{id}.json")))
+            .collect(),
         bootstrap: dir.join("bootstrap"),
         zip: dir.join("bootstrap.zip"),
         debug: dir.join("bootstrap.debug"),
     };
     let mut json = serde_json::to_string_pretty(manifest)?;
     json.push('\n');
-    let outputs: [(&Path, Vec<u8>, bool); 6] = [
+    let mut outputs: Vec<(&Path, Vec<u8>, bool)> = vec![
         (&files.manifest, json.into_bytes(), false),
         (&files.arc, arc::render(manifest).into_bytes(), false),
         (
             &files.template,
-            template::render(manifest, kms_key).into_bytes(),
+            template::pretty(&templates.parent).into_bytes(),
             false,
         ),
         (&files.bootstrap, executable.to_vec(), true),
         (&files.zip, zip_bootstrap(executable)?, false),
         (&files.debug, unstripped.to_vec(), true),
     ];
+    for (path, nested) in files.stacks.iter().zip(templates.nested.values()) {
+        outputs.push((path, template::pretty(nested).into_bytes(), false));
+    }
     let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
     let result = (|| -> Result<()> {
         for (path, bytes, executable) in &outputs {
@@ -940,7 +953,18 @@ fn write_outputs(
             let _ = std::fs::remove_file(tmp);
         }
     }
-    result.map(|()| files)
+    result?;
+    // A nested stack an earlier build wrote, which no handler hashes to any more.
+    if let Ok(entries) = std::fs::read_dir(&stacks) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "json") && !files.stacks.contains(&path) {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove `{}`", path.display()))?;
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// Writes `bytes` to a temporary file beside `path`, unique to this process (two builds of one

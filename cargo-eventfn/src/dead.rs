@@ -170,22 +170,8 @@ async fn open(stage: &Stage, name: &str) -> Result<Opened> {
             session.endpoint_name()
         );
     }
-    let body = cf
-        .get_template()
-        .stack_name(&stack_name)
-        .send()
-        .await
-        .map_err(|e| session.explain("could not read the stack's template", e))?
-        .template_body
-        .unwrap_or_default();
-    let template: Value = serde_json::from_str(&body).map_err(|e| {
-        anyhow::anyhow!("the template of stack `{stack_name}` is not JSON ({e}); was it deployed by cargo eventfn?")
-    })?;
-    let physical: HashMap<String, String> = crate::deploy::resources(&session, &cf, &stack_name)
-        .await?
-        .into_iter()
-        .filter_map(|r| Some((r.logical_id, r.physical_id?)))
-        .collect();
+    let deployed = stack::deployed_app(&session, &cf, &stack_name).await?;
+    let (template, physical) = (deployed.template, deployed.physical);
     let queues = dead_queues(&template, &physical);
     Ok(Opened {
         session,

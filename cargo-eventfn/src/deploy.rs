@@ -18,13 +18,13 @@ use aws_sdk_cloudformation::types::{
 use eventfn_core::Manifest;
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::aws::{Session, Target};
 use crate::preflight;
 use crate::redact;
 use crate::shell::Shell;
 use crate::stack::{self, Watch};
+use crate::template;
 use crate::{AppSelection, BuildArgs, LambdaBuild, MessageFormat, build};
 
 /// CloudFormation takes a template inline up to this many bytes; larger ones go through S3.
@@ -47,7 +47,9 @@ pub struct DeployArgs {
     #[arg(long, default_value = crate::stack::DEFAULT_STAGE, value_name = "NAME")]
     pub stage: String,
 
-    /// Print what would change (the change set's summary) and execute nothing.
+    /// Print what would change (the change set's summary) and execute nothing. The nested
+    /// stacks' templates are uploaded (CloudFormation reads them to work out the changes); the
+    /// code is not.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -149,22 +151,42 @@ pub fn run(shell: &Shell, args: &DeployArgs) -> Result<()> {
     }
     let manifest: Manifest = serde_json::from_slice(&read(&built.files.manifest)?)
         .with_context(|| format!("cannot read `{}`", built.files.manifest.display()))?;
-    let template: Value = serde_json::from_slice(&read(&built.files.template)?)
-        .with_context(|| format!("cannot read `{}`", built.files.template.display()))?;
+    let templates = read_templates(&built.files)?;
     let zip = read(&built.files.zip)?;
     let stack = stack::stack_name(&manifest.app, &args.stage);
-    stack::check_names(&template, &stack)?;
+    let flat = templates.flat();
+    stack::check_names(&flat, &stack)?;
     let deployed = runtime.block_on(deploy(
-        shell, args, &session, &manifest, &template, &zip, &stack,
+        shell, args, &session, &manifest, &templates, &zip, &stack,
     ))?;
     match args.message_format {
         MessageFormat::Json => println!(
             "{}",
             serde_json::to_string(&deployed).expect("a summary serializes")
         ),
-        MessageFormat::Human => print_outputs(&deployed.outputs, &template),
+        MessageFormat::Human => print_outputs(&deployed.outputs, &flat),
     }
     Ok(())
+}
+
+/// The templates the build wrote: `template.json` and the nested stacks under `stacks/`.
+fn read_templates(files: &build::Files) -> Result<template::Templates> {
+    let parse = |path: &Path| -> Result<Value> {
+        serde_json::from_slice(&read(path)?)
+            .with_context(|| format!("cannot read `{}`", path.display()))
+    };
+    let mut nested = BTreeMap::new();
+    for path in &files.stacks {
+        let id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        nested.insert(id, parse(path)?);
+    }
+    Ok(template::Templates {
+        parent: parse(&files.template)?,
+        nested,
+    })
 }
 
 /// A log group or function can only use a key of its own region: say so before building rather
@@ -235,10 +257,11 @@ async fn deploy(
     args: &DeployArgs,
     session: &Session,
     manifest: &Manifest,
-    template: &Value,
+    templates: &template::Templates,
     zip: &[u8],
     stack_name: &str,
 ) -> Result<Deployed> {
+    let template = &templates.parent;
     let cf = session.cloudformation();
     shell.status(
         "Deploying",
@@ -252,7 +275,7 @@ async fn deploy(
     );
     let plan = plan(stack_name, stack::describe(session, &cf, stack_name).await?)?;
     let bucket = format!("eventfn-deploy-{}-{}", session.account, session.region);
-    let key = format!("{}/bootstrap-{}.zip", manifest.app, sha256(zip));
+    let key = format!("{}/bootstrap-{}.zip", manifest.app, template::sha256(zip));
     let parameters = BTreeMap::from([
         ("CodeBucket".to_owned(), bucket.clone()),
         ("CodeKey".to_owned(), key.clone()),
@@ -283,7 +306,7 @@ async fn deploy(
                 "stack `{stack_name}`: its template and code are what is deployed; nothing to do"
             ),
         );
-        deployed.outputs = outputs(session, &cf, stack_name, template).await?;
+        deployed.outputs = outputs(session, &cf, stack_name, &templates.flat()).await?;
         return Ok(deployed);
     }
 
@@ -292,10 +315,41 @@ async fn deploy(
         ensure_bucket(shell, session, &s3, &bucket).await?;
         deployed.code.uploaded = upload(shell, session, &s3, &bucket, &key, zip).await?;
     }
-    let body = template_body(template);
+    // The nested stacks, each under the hash of its text: the parent names each by that
+    // address, so an unchanged stack is neither uploaded again nor touched by CloudFormation.
+    if !templates.nested.is_empty() {
+        ensure_bucket(shell, session, &s3, &bucket).await?;
+        let mut uploaded = 0;
+        for (id, nested) in &templates.nested {
+            let key = template::nested_key(&manifest.app, id, nested);
+            let body = template::compact(nested);
+            if upload(shell, session, &s3, &bucket, &key, body.as_bytes()).await? {
+                uploaded += 1;
+            }
+        }
+        shell.verbose(
+            "Uploaded",
+            format!(
+                "{uploaded} of {} nested stack templates (the others were there)",
+                templates.nested.len()
+            ),
+        );
+    }
+    // What is deployed, to tell what this deploy adds.
+    let before = match &plan {
+        Plan::Update(existing) => Some(
+            stack::deployed_app(session, &cf, existing.stack_id().unwrap_or(stack_name)).await?,
+        ),
+        Plan::Create | Plan::CreateInReview => None,
+    };
+    let body = template::compact(template);
     let template_url = if body.len() > INLINE_TEMPLATE_LIMIT {
         ensure_bucket(shell, session, &s3, &bucket).await?;
-        let key = format!("{}/template-{}.json", manifest.app, sha256(body.as_bytes()));
+        let key = format!(
+            "{}/template-{}.json",
+            manifest.app,
+            template::sha256(body.as_bytes())
+        );
         upload(shell, session, &s3, &bucket, &key, body.as_bytes()).await?;
         Some(template_url(session, &bucket, &key))
     } else {
@@ -319,6 +373,7 @@ async fn deploy(
         .change_set_name(&change_set_name)
         .change_set_type(change_set_type.clone())
         .capabilities(Capability::CapabilityIam)
+        .include_nested_stacks(true)
         .description(format!("cargo eventfn deploy --stage {}", args.stage))
         .tags(
             Tag::builder()
@@ -362,7 +417,7 @@ async fn deploy(
                 "Unchanged",
                 format!("stack `{stack_name}`: CloudFormation found nothing to change"),
             );
-            deployed.outputs = outputs(session, &cf, &stack_id, template).await?;
+            deployed.outputs = outputs(session, &cf, &stack_id, &templates.flat()).await?;
             return Ok(deployed);
         }
         Err(err) => {
@@ -371,16 +426,25 @@ async fn deploy(
             return Err(err);
         }
     };
+    let inner = nested_changes(&changes, templates, before.as_ref());
     deployed.changes = changes;
+    deployed.changes.extend(inner);
     summarize(shell, &deployed.changes, args.dry_run);
 
-    let added: Vec<&str> = deployed
-        .changes
-        .iter()
-        .filter(|c| c.action == "Add")
-        .map(|c| c.logical_id.as_str())
+    // Resources the deploy adds, in any of the stacks: what the deployed templates lack.
+    let flat = templates.flat();
+    let added: Vec<&str> = flat["Resources"]
+        .as_object()
+        .into_iter()
+        .flat_map(|resources| resources.keys())
+        .filter(|id| {
+            before
+                .as_ref()
+                .is_none_or(|b| b.template["Resources"].get(id.as_str()).is_none())
+        })
+        .map(String::as_str)
         .collect();
-    let taken = preflight::taken(session, template, stack_name, &added).await?;
+    let taken = preflight::taken(session, &flat, stack_name, &added).await?;
     if !taken.is_empty() {
         let new_stack = (change_set_type == ChangeSetType::Create).then_some(stack_id.as_str());
         discard(session, &cf, &change_set_id, new_stack).await?;
@@ -452,7 +516,7 @@ async fn deploy(
     } else {
         "updated"
     };
-    deployed.outputs = outputs(session, &cf, &stack_id, template).await?;
+    deployed.outputs = outputs(session, &cf, &stack_id, &flat).await?;
     shell.status(
         "Finished",
         format!(
@@ -463,16 +527,6 @@ async fn deploy(
         ),
     );
     Ok(deployed)
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The template as sent: compact JSON, which keeps a larger app under the inline limit.
-fn template_body(template: &Value) -> String {
-    serde_json::to_string(template).expect("a JSON value serializes")
 }
 
 /// The address CloudFormation reads an uploaded template from. It is AWS's own form even with
@@ -520,6 +574,48 @@ async fn unchanged(
         return Ok(false);
     };
     Ok(serde_json::from_str::<Value>(body).is_ok_and(|deployed| &deployed == template))
+}
+
+/// What changes inside each nested stack that `changes` touches, read from the templates (the
+/// deployed one and the new one), as `Handlers03/HandlerSendWelcomeFunction`: CloudFormation
+/// lists a nested stack's changes in a change set of its own, which emulators do not make.
+fn nested_changes(
+    changes: &[Change],
+    templates: &template::Templates,
+    before: Option<&stack::DeployedApp>,
+) -> Vec<Change> {
+    let empty = serde_json::Map::new();
+    let resources = |template: Option<&Value>| {
+        template
+            .and_then(|t| t["Resources"].as_object())
+            .unwrap_or(&empty)
+            .clone()
+    };
+    let mut found = Vec::new();
+    for change in changes {
+        if change.resource_type != "AWS::CloudFormation::Stack" {
+            continue;
+        }
+        let id = &change.logical_id;
+        let old = resources(before.and_then(|b| b.nested.get(id)));
+        let new = resources(templates.nested.get(id));
+        let ids: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+        for resource in ids {
+            let (action, kind) = match (old.get(resource), new.get(resource)) {
+                (None, Some(new)) => ("Add", &new["Type"]),
+                (Some(old), None) => ("Remove", &old["Type"]),
+                (Some(old), Some(new)) if old != new => ("Modify", &new["Type"]),
+                _ => continue,
+            };
+            found.push(Change {
+                action: action.to_owned(),
+                logical_id: format!("{id}/{resource}"),
+                resource_type: kind.as_str().unwrap_or("?").to_owned(),
+                replacement: None,
+            });
+        }
+    }
+    found
 }
 
 enum Review {
@@ -625,25 +721,61 @@ fn summarize(shell: &Shell, changes: &[Change], dry_run: bool) {
     }
 }
 
-/// The physical IDs of what the template lists in its outputs (topic ARNs, queue URLs, function
-/// names), read from the stack's resources, which every CloudFormation implementation keeps.
+/// The physical IDs of what the deploy lists (topic ARNs, queue URLs, function names, dead
+/// letters), read from the resources of the stack and its nested stacks, which every
+/// CloudFormation implementation keeps.
 async fn outputs(
     session: &Session,
     cf: &Client,
     stack: &str,
     template: &Value,
 ) -> Result<BTreeMap<String, String>> {
-    let listed = template["Outputs"].as_object();
-    Ok(resources(session, cf, stack)
-        .await?
+    let deployed = stack::deployed_app(session, cf, stack).await?;
+    Ok(listed(template)
         .into_iter()
-        .filter(|r| listed.is_some_and(|o| o.contains_key(&r.logical_id)))
-        .filter_map(|r| Some((r.logical_id, r.physical_id?)))
+        .filter_map(|key| {
+            let physical = deployed.physical.get(&key)?.clone();
+            Some((key, physical))
+        })
         .collect())
 }
 
+/// What a deploy lists, from the app's templates as one: every output, and the app's topics and
+/// queues (which have their SSM parameters rather than outputs, so that the stage's stack stays
+/// under CloudFormation's 200 outputs however many the app has).
+fn listed(template: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = template["Outputs"]
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys().cloned())
+        .collect();
+    if let Some(resources) = template["Resources"].as_object() {
+        keys.extend(
+            resources
+                .iter()
+                .filter(|(id, r)| {
+                    r["Type"] == "AWS::SNS::Topic"
+                        || (r["Type"] == "AWS::SQS::Queue" && id.starts_with("Queue"))
+                })
+                .map(|(id, _)| id.clone()),
+        );
+    }
+    keys
+}
+
+/// What the template says a listed resource is: its output's description, or its SSM
+/// parameter's (`EventSignupTopic` → `EventSignupParameter`, `QueueJobs` → `QueueJobsParameter`).
+fn description<'a>(template: &'a Value, key: &str) -> Option<&'a str> {
+    template["Outputs"][key]["Description"]
+        .as_str()
+        .or_else(|| {
+            let parameter = format!("{}Parameter", key.strip_suffix("Topic").unwrap_or(key));
+            template["Resources"][&parameter]["Properties"]["Description"].as_str()
+        })
+}
+
 /// Lists the stage's topics, queues, functions and dead-letter queues, labelled with what the
-/// template says each output is.
+/// template says each is.
 fn print_outputs(outputs: &BTreeMap<String, String>, template: &Value) {
     const TITLES: [&str; 4] = ["Topics", "Queues", "Functions", "Dead letters"];
     // An output's section, by its logical ID; the first that fits.
@@ -666,8 +798,9 @@ fn print_outputs(outputs: &BTreeMap<String, String>, template: &Value) {
             continue;
         };
         // Descriptions name the event, queue or handler in backticks.
-        let description = template["Outputs"][key]["Description"].as_str();
-        let label = description.and_then(|d| d.split('`').nth(1)).unwrap_or(key);
+        let label = description(template, key)
+            .and_then(|d| d.split('`').nth(1))
+            .unwrap_or(key);
         rows[section].push((label.to_owned(), value));
     }
     for (title, rows) in TITLES.iter().zip(rows) {
@@ -817,7 +950,16 @@ pub fn destroy(shell: &Shell, args: &DestroyArgs) -> Result<()> {
             );
         }
         let stack_id = existing.stack_id().unwrap_or(&stack_name).to_owned();
-        let resources = resources(&session, &cf, &stack_id).await?;
+        // The nested stacks' resources too: they go with the stack.
+        let mut resources = resources(&session, &cf, &stack_id).await?;
+        let nested: BTreeMap<String, String> = resources
+            .iter()
+            .filter(|r| r.resource_type == "AWS::CloudFormation::Stack")
+            .filter_map(|r| Some((r.physical_id.clone()?, r.logical_id.clone())))
+            .collect();
+        for physical in nested.keys() {
+            resources.extend(self::resources(&session, &cf, physical).await?);
+        }
         shell.status(
             "Destroying",
             format!(
@@ -833,6 +975,7 @@ pub fn destroy(shell: &Shell, args: &DestroyArgs) -> Result<()> {
             .await
             .map_err(|e| session.explain(&format!("could not delete stack `{stack_name}`"), e))?;
         let outcome = Watch::new(shell, since, resources.len())
+            .with_nested(nested)
             .run(&session, &cf, &stack_id)
             .await?;
         if outcome.status != "DELETE_COMPLETE" {
@@ -928,7 +1071,7 @@ mod tests {
     #[test]
     fn content_hashes_are_sha256_hex() {
         assert_eq!(
-            sha256(b"abc"),
+            template::sha256(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
@@ -937,7 +1080,7 @@ mod tests {
     fn templates_are_sent_compact() {
         let template = serde_json::json!({ "Resources": { "A": { "Type": "AWS::SNS::Topic" } } });
         assert_eq!(
-            template_body(&template),
+            template::compact(&template),
             r#"{"Resources":{"A":{"Type":"AWS::SNS::Topic"}}}"#
         );
     }

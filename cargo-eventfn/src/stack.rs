@@ -1,13 +1,13 @@
 //! A stage's CloudFormation stack: its name, the limits its name puts on the names inside it,
 //! and the watch over its events while CloudFormation works on it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{Stack, StackEvent};
+use aws_sdk_cloudformation::types::{Stack, StackEvent, TemplateStage};
 use eventfn_core::logical::logical_id;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
@@ -111,6 +111,59 @@ pub fn in_progress(status: &str) -> bool {
     status.ends_with("_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS"
 }
 
+/// A deployed app: its templates as one ([`crate::template::flatten`]) and the physical ID of
+/// each resource, across the parent stack and its nested stacks.
+pub struct DeployedApp {
+    pub template: Value,
+    pub physical: HashMap<String, String>,
+    /// Each nested stack's template, by its logical ID in the parent.
+    pub nested: BTreeMap<String, Value>,
+}
+
+/// Reads the stack `stack` and its nested stacks; `template` is `None` when a template is not
+/// JSON (the stack was not made by eventfn).
+pub async fn deployed_app(session: &Session, cf: &Client, stack: &str) -> Result<DeployedApp> {
+    let template = |stack: String| async move {
+        let body = cf
+            .get_template()
+            .stack_name(&stack)
+            .template_stage(TemplateStage::Original)
+            .send()
+            .await
+            .map_err(|e| session.explain(&format!("could not read the template of `{stack}`"), e))?
+            .template_body
+            .unwrap_or_default();
+        serde_json::from_str::<Value>(&body).map_err(|e| {
+            anyhow::anyhow!(
+                "the template of stack `{stack}` is not JSON ({e}); was it deployed by cargo \
+                 eventfn?"
+            )
+        })
+    };
+    let parent = template(stack.to_owned()).await?;
+    let mut physical = HashMap::new();
+    let mut nested = BTreeMap::new();
+    for resource in crate::deploy::resources(session, cf, stack).await? {
+        let Some(id) = resource.physical_id else {
+            continue;
+        };
+        if resource.resource_type == "AWS::CloudFormation::Stack" {
+            for inner in crate::deploy::resources(session, cf, &id).await? {
+                if let Some(inner_id) = inner.physical_id {
+                    physical.insert(inner.logical_id, inner_id);
+                }
+            }
+            nested.insert(resource.logical_id.clone(), template(id.clone()).await?);
+        }
+        physical.insert(resource.logical_id, id);
+    }
+    Ok(DeployedApp {
+        template: crate::template::flatten(&parent, &nested),
+        physical,
+        nested,
+    })
+}
+
 /// The newest event of the stack, so a watch shows only what comes after it.
 pub async fn newest_event(
     session: &Session,
@@ -170,6 +223,11 @@ pub struct Watch<'a> {
     /// An event of the stack itself came after `since`: the operation has begun, so a status
     /// that is no longer in progress is its end, not the state before it.
     started: bool,
+    /// The nested stacks seen in the stack's events: physical ID → logical ID.
+    nested: BTreeMap<String, String>,
+    /// When the first event of this operation happened: a nested stack's events before it are
+    /// from earlier operations.
+    start: Option<aws_sdk_cloudformation::primitives::DateTime>,
 }
 
 /// How long a watch waits for CloudFormation to begin an operation it was asked for.
@@ -196,12 +254,24 @@ impl<'a> Watch<'a> {
             total,
             failures: Vec::new(),
             started: false,
+            nested: BTreeMap::new(),
+            start: None,
         }
     }
 
-    fn line(&self, event: &StackEvent) {
+    /// Also watches the nested stacks `nested` (physical ID → logical ID).
+    pub fn with_nested(mut self, nested: BTreeMap<String, String>) -> Watch<'a> {
+        self.nested = nested;
+        self
+    }
+
+    /// Shows `event`; `group` is the nested stack it happened in, if any.
+    fn line(&self, event: &StackEvent, group: Option<&str>) {
         let status = event.resource_status().map_or("", |s| s.as_str());
-        let id = event.logical_resource_id().unwrap_or("?");
+        let id = match group {
+            Some(group) => format!("{group}/{}", event.logical_resource_id().unwrap_or("?")),
+            None => event.logical_resource_id().unwrap_or("?").to_owned(),
+        };
         let kind = event.resource_type().unwrap_or("?");
         let reason = event.resource_status_reason().unwrap_or("");
         let is_stack = kind == "AWS::CloudFormation::Stack";
@@ -238,7 +308,31 @@ impl<'a> Watch<'a> {
             // The status first: events read after it include everything up to it.
             let stack = describe(session, cf, stack_id).await?;
             let status = stack.as_ref().map_or("DELETE_COMPLETE", status).to_owned();
-            self.show_new_events(session, cf, stack_id).await?;
+            self.show_new_events(session, cf, stack_id, None).await?;
+            // Nested stacks, also those whose own events the parent does not list (emulators).
+            // Not while the stack is deleted: moto makes a deleted stack's resources anew when
+            // they are listed, and the caller names the nested stacks it deletes.
+            let deleting = status.starts_with("DELETE_");
+            if !deleting
+                && let Ok(resources) = crate::deploy::resources(session, cf, stack_id).await
+            {
+                for resource in resources {
+                    if resource.resource_type == "AWS::CloudFormation::Stack"
+                        && let Some(physical) = resource.physical_id.filter(|p| !p.is_empty())
+                    {
+                        self.nested.insert(physical, resource.logical_id);
+                    }
+                }
+            }
+            let nested: Vec<(String, String)> = self
+                .nested
+                .iter()
+                .map(|(physical, logical)| (physical.clone(), logical.clone()))
+                .collect();
+            for (physical, logical) in nested {
+                self.show_new_events(session, cf, &physical, Some(&logical))
+                    .await?;
+            }
             if let Some(bar) = &self.bar {
                 bar.set_message(format!(
                     "{stack_id_short}: {status}, {} of {} resources done",
@@ -265,26 +359,42 @@ impl<'a> Watch<'a> {
         }
     }
 
+    /// Shows the events of `stack_id` not shown yet: the watched stack's, or with `group`, those
+    /// of its nested stack `group` since the operation began.
     async fn show_new_events(
         &mut self,
         session: &Session,
         cf: &Client,
         stack_id: &str,
+        group: Option<&str>,
     ) -> Result<()> {
         let mut fresh = Vec::new();
         let mut token = None;
         'pages: loop {
-            let output = cf
+            let output = match cf
                 .describe_stack_events()
                 .stack_name(stack_id)
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| session.explain("could not read the stack's events", e))?;
+            {
+                Ok(output) => output,
+                // A nested stack replaced or deleted by this operation has no events to read.
+                Err(_) if group.is_some() => return Ok(()),
+                Err(e) => return Err(session.explain("could not read the stack's events", e)),
+            };
             // Newest first: stop at the first event seen before.
             for event in output.stack_events() {
                 let Some(id) = event.event_id() else { continue };
                 if self.since.as_deref() == Some(id) || self.seen.contains(id) {
+                    break 'pages;
+                }
+                let earlier = group.is_some()
+                    && match (self.start, event.timestamp()) {
+                        (Some(start), Some(at)) => at.as_nanos() < start.as_nanos(),
+                        _ => true,
+                    };
+                if earlier {
                     break 'pages;
                 }
                 fresh.push(event.clone());
@@ -298,23 +408,46 @@ impl<'a> Watch<'a> {
             if let Some(id) = event.event_id() {
                 self.seen.insert(id.to_owned());
             }
-            self.record(event);
-            self.line(event);
+            if group.is_none() && self.start.is_none() {
+                self.start = event.timestamp().copied();
+            }
+            let kind = event.resource_type().unwrap_or("");
+            if kind == "AWS::CloudFormation::Stack" && group.is_some() {
+                // The nested stack's own status: the parent's events show it.
+                continue;
+            }
+            if kind == "AWS::CloudFormation::Stack"
+                && let (Some(physical), Some(logical)) = (
+                    event.physical_resource_id().filter(|p| !p.is_empty()),
+                    event.logical_resource_id(),
+                )
+                && event.stack_id() != Some(physical)
+                && event.stack_name() != Some(logical)
+            {
+                self.nested.insert(physical.to_owned(), logical.to_owned());
+            }
+            self.record(event, group);
+            self.line(event, group);
         }
         Ok(())
     }
 
-    fn record(&mut self, event: &StackEvent) {
+    fn record(&mut self, event: &StackEvent, group: Option<&str>) {
         let status = event.resource_status().map_or("", |s| s.as_str());
         let kind = event.resource_type().unwrap_or("");
         if kind == "AWS::CloudFormation::Stack" {
-            self.started = true;
+            if event.stack_name() == event.logical_resource_id() {
+                self.started = true;
+            }
             return;
         }
         if status.ends_with("_COMPLETE") || status.ends_with("_SKIPPED") {
             self.done += 1;
         }
-        if let Some(failure) = failure(event) {
+        if let Some(mut failure) = failure(event) {
+            if let Some(group) = group {
+                failure.logical_id = format!("{group}/{}", failure.logical_id);
+            }
             self.failures.push(failure);
         }
     }

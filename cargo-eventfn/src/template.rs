@@ -43,6 +43,8 @@
 //! Logical IDs come from [`eventfn_core::logical`]. Keys are sorted (`serde_json`'s map), so the
 //! same manifest gives the same bytes.
 
+use std::collections::BTreeMap;
+
 use eventfn_core::dead::{ATTEMPTS_ENV, DEAD_LETTERS_ENV};
 use eventfn_core::delay::{DELAY_ENV, DELAY_PARAMETER, DELAYED_HANDLER};
 use eventfn_core::logical::{bus_id, function_id, resource_id};
@@ -50,6 +52,7 @@ use eventfn_core::options::MAX_RETENTION_SECS;
 use eventfn_core::pattern::Bus;
 use eventfn_core::{Handler, Kind, Manifest};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 /// How long a dead letter is kept: SQS's longest retention, 14 days.
 const DEAD_LETTER_RETENTION: u64 = MAX_RETENTION_SECS;
@@ -127,16 +130,226 @@ fn sqs_queue(properties: Value) -> Value {
     })
 }
 
-/// The template of `manifest`, as pretty JSON; `kms_key`, the ARN of the app's `kms_key`,
-/// encrypts its log groups and functions' environments when set.
-pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
+/// How many nested stacks an app's handlers are spread over, at most. Each handler goes to the
+/// one its function's name hashes to ([`group`]), so adding a handler changes that stack only and
+/// leaves every other where it is, whatever the app's size. At about nine resources a handler,
+/// sixteen stacks hold some 800 handlers before one of them passes CloudFormation's 500
+/// resources; the build names the stack and the count when one would.
+pub const GROUPS: u64 = 16;
+
+/// CloudFormation's limits on one template (each nested stack's is its own).
+pub const MAX_RESOURCES: usize = 500;
+pub const MAX_OUTPUTS: usize = 200;
+pub const MAX_PARAMETERS: usize = 60;
+/// The largest template CloudFormation reads from S3, in bytes.
+pub const MAX_TEMPLATE_BYTES: usize = 1_048_576;
+
+/// How many ARNs one managed policy of what functions may publish to lists: a managed policy
+/// holds at most 6,144 characters, and an ARN filled in is up to about 120.
+const ARNS_PER_POLICY: usize = 40;
+
+/// The logical ID of the nested stack that holds the handler of `function`: `Handlers00` to
+/// `Handlers15`, from the SHA-256 of its Rust path, which no toolchain or release changes.
+pub fn group(function: &str) -> String {
+    let digest = Sha256::digest(function.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    format!("Handlers{:02}", u64::from_be_bytes(first) % GROUPS)
+}
+
+/// The SHA-256 of `bytes`, in lowercase hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A template as sent to CloudFormation: compact JSON. Keys are sorted, so the same template is
+/// always the same bytes, and its hash names it in S3.
+pub fn compact(template: &Value) -> String {
+    serde_json::to_string(template).expect("a JSON value serializes")
+}
+
+/// A template as written for people to read.
+pub fn pretty(template: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(template).expect("a JSON value serializes");
+    text.push('\n');
+    text
+}
+
+/// Where the nested stack `id` of `app` is uploaded in the deployment bucket: under the hash of
+/// its compact text, as the code is, so that an unchanged stack keeps its address and
+/// CloudFormation leaves it alone.
+pub fn nested_key(app: &str, id: &str, template: &Value) -> String {
+    format!(
+        "{app}/stacks/{id}-{}.json",
+        sha256(compact(template).as_bytes())
+    )
+}
+
+/// The app's templates: the stage's stack, which holds what handlers share (topics, buses, app
+/// queues, the delay queue, what functions may publish to), and the nested stacks of its
+/// handlers, each an `AWS::CloudFormation::Stack` of the parent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Templates {
+    pub parent: Value,
+    /// Each nested stack's logical ID in the parent, and its template.
+    pub nested: BTreeMap<String, Value>,
+}
+
+impl Templates {
+    /// Checks every template against CloudFormation's limits; the error names the template, the
+    /// limit and the count of each that passes one.
+    pub fn check_limits(&self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        let all = std::iter::once(("template.json".to_owned(), &self.parent)).chain(
+            self.nested
+                .iter()
+                .map(|(id, template)| (format!("nested stack {id}"), template)),
+        );
+        for (name, template) in all {
+            let count = |section: &str| template[section].as_object().map_or(0, |m| m.len());
+            for (section, limit) in [
+                ("Resources", MAX_RESOURCES),
+                ("Outputs", MAX_OUTPUTS),
+                ("Parameters", MAX_PARAMETERS),
+            ] {
+                if count(section) > limit {
+                    problems.push(format!(
+                        "{name} has {} {}, CloudFormation allows {limit}",
+                        count(section),
+                        section.to_lowercase()
+                    ));
+                }
+            }
+            let bytes = compact(template).len();
+            if bytes > MAX_TEMPLATE_BYTES {
+                problems.push(format!(
+                    "{name} is {bytes} bytes, CloudFormation reads at most {MAX_TEMPLATE_BYTES}"
+                ));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the app's templates pass CloudFormation's limits:\n  {}\nHandlers are spread over \
+             {GROUPS} nested stacks by the hash of their function's name, and what they share \
+             (topics, buses, app queues) is in template.json: an app this size needs fewer \
+             handlers in one crate, or fewer distinct events and queues",
+            problems.join("\n  ")
+        ))
+    }
+
+    /// The app as one template: every nested stack's resources and outputs beside the parent's,
+    /// with its parameters replaced by what the parent passes (`${App}` becomes
+    /// `${AWS::StackName}`). Logical IDs are unique across the stacks, so this is the view to
+    /// check names and find resources in.
+    pub fn flat(&self) -> Value {
+        flatten(&self.parent, &self.nested)
+    }
+}
+
+/// See [`Templates::flat`]; also for templates read back from a deployed stack.
+pub fn flatten(parent: &Value, nested: &BTreeMap<String, Value>) -> Value {
+    let mut flat = parent.clone();
+    for (id, template) in nested {
+        flat["Resources"]
+            .as_object_mut()
+            .map(|resources| resources.remove(id));
+        let passed = parent["Resources"][id]["Properties"]["Parameters"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let inlined = inline_parameters(template, &passed);
+        for section in ["Resources", "Outputs"] {
+            if let Some(entries) = inlined[section].as_object() {
+                if !flat[section].is_object() {
+                    flat[section] = json!({});
+                }
+                let target = flat[section].as_object_mut().expect("an object");
+                for (key, value) in entries {
+                    target.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+    flat
+}
+
+/// `value` with each `{"Ref": P}` of a parameter `P` in `passed` replaced by what is passed, and
+/// `${P}` in `Fn::Sub` text by `${X}` when what is passed is `{"Ref": X}`.
+fn inline_parameters(value: &Value, passed: &serde_json::Map<String, Value>) -> Value {
+    match value {
+        Value::Object(map) => {
+            if map.len() == 1 {
+                if let Some(Value::String(name)) = map.get("Ref")
+                    && let Some(value) = passed.get(name)
+                {
+                    return value.clone();
+                }
+                if let Some(Value::String(text)) = map.get("Fn::Sub") {
+                    let mut text = text.clone();
+                    for (name, value) in passed {
+                        if let Some(target) = value["Ref"].as_str() {
+                            text = text.replace(&format!("${{{name}}}"), &format!("${{{target}}}"));
+                        }
+                    }
+                    return json!({ "Fn::Sub": text });
+                }
+            }
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), inline_parameters(v, passed)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| inline_parameters(v, passed)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// One nested stack as it is built: its resources and outputs, and the parameters through which
+/// it reads what the parent has.
+#[derive(Default)]
+struct Nested {
+    resources: serde_json::Map<String, Value>,
+    outputs: serde_json::Map<String, Value>,
+    /// Each parameter's declaration, and the value the parent passes.
+    parameters: BTreeMap<String, (Value, Value)>,
+}
+
+impl Nested {
+    /// A reference, in this stack, to `value` of the parent, passed as the parameter `name`.
+    fn import(&mut self, name: &str, description: &str, value: Value) -> Value {
+        self.import_as(name, "String", description, value)
+    }
+
+    /// [`Nested::import`], as a parameter of type `kind`.
+    fn import_as(&mut self, name: &str, kind: &str, description: &str, value: Value) -> Value {
+        self.parameters
+            .entry(name.to_owned())
+            .or_insert((json!({ "Type": kind, "Description": description }), value));
+        reference(name)
+    }
+}
+
+/// The name the nested stacks give the parent stack's name: function names, log groups and SSM
+/// parameters are the app's, not a nested stack's.
+const APP: &str = "App";
+
+/// The templates of `manifest`; `kms_key`, the ARN of the app's `kms_key`, encrypts its log
+/// groups and functions' environments when set.
+pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> Templates {
     let mut resources = serde_json::Map::new();
     let mut outputs = serde_json::Map::new();
-    let mut topics = serde_json::Map::new();
-    let mut queues = serde_json::Map::new();
 
     let mut event_names: Vec<&str> = manifest.names(Kind::Event);
     event_names.dedup();
+    let mut topics = Vec::new();
     for name in &event_names {
         let id = resource_id(Kind::Event, name);
         let topic = format!("{id}Topic");
@@ -149,26 +362,16 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
         );
         resources.insert(
             format!("{id}Parameter"),
-            json!({
-                "Type": "AWS::SSM::Parameter",
-                "Properties": {
-                    "Name": sub(format!("/${{AWS::StackName}}/events/{name}")),
-                    "Type": "String",
-                    "Value": reference(&topic),
-                    "Description": format!("The SNS topic of event `{name}`"),
-                }
-            }),
+            parameter(
+                &format!("/${{AWS::StackName}}/events/{name}"),
+                reference(&topic),
+                &format!("The SNS topic of event `{name}`"),
+            ),
         );
-        topics.insert((*name).to_owned(), reference(&topic));
-        outputs.insert(
-            topic.clone(),
-            json!({ "Description": format!("Event `{name}`"), "Value": reference(&topic) }),
-        );
+        topics.push(reference(&topic));
     }
-    for handler in manifest.of_kind(Kind::Queue) {
-        queues.insert(handler.name.clone(), reference(&source_queue(handler)));
-    }
-    for name in manifest.own_buses() {
+    let own_buses = manifest.own_buses();
+    for name in &own_buses {
         let bus = bus_id(name);
         resources.insert(
             bus.clone(),
@@ -179,289 +382,114 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
         );
         resources.insert(
             format!("{bus}Parameter"),
-            json!({
-                "Type": "AWS::SSM::Parameter",
-                "Properties": {
-                    "Name": sub(format!("/${{AWS::StackName}}/buses/{name}")),
-                    "Type": "String",
-                    "Value": bus_name(&bus),
-                    "Description": format!("The EventBridge bus `{name}`"),
-                }
-            }),
+            parameter(
+                &format!("/${{AWS::StackName}}/buses/{name}"),
+                bus_name(&bus),
+                &format!("The EventBridge bus `{name}`"),
+            ),
         );
         outputs.insert(
             bus.clone(),
             json!({ "Description": format!("Bus `{name}`"), "Value": arn(&bus) }),
         );
     }
+    // An app queue and its dead letters are the parent's: every function may send to it.
+    for handler in manifest.of_kind(Kind::Queue) {
+        let queue = source_queue(handler);
+        let dead = format!("Handler{}DeadLetters", function_id(&handler.function));
+        let (dead_properties, queue_properties) = queue_pair(handler, &dead);
+        resources.insert(dead, sqs_queue(dead_properties));
+        resources.insert(queue.clone(), sqs_queue(queue_properties));
+        resources.insert(
+            format!("{queue}Parameter"),
+            parameter(
+                &format!("/${{AWS::StackName}}/queues/{}", handler.name),
+                reference(&queue),
+                &format!("The SQS queue `{}`", handler.name),
+            ),
+        );
+    }
 
-    // What every function may publish to, and where it finds it.
-    let delays = !topics.is_empty() || !queues.is_empty();
-    let own_buses = manifest.own_buses();
+    let delays = !topics.is_empty() || manifest.of_kind(Kind::Queue).next().is_some();
     let publishing = Publishing {
         buses: own_buses.iter().map(|name| arn(&bus_id(name))).collect(),
-        topics: topics.values().cloned().collect(),
+        topics,
         queues: manifest
             .of_kind(Kind::Queue)
             .map(|h| arn(&source_queue(h)))
             .collect(),
         delays,
     };
-    let mut addresses = serde_json::Map::new();
-    addresses.insert("EVENTFN_STACK".into(), reference("AWS::StackName"));
-    addresses.insert("EVENTFN_TOPICS".into(), json_of_references(&topics));
-    addresses.insert("EVENTFN_QUEUES".into(), json_of_references(&queues));
-    if !own_buses.is_empty() {
-        // The name EventBridge knows each bus of the app by, for `put_event`.
-        let pieces: Vec<String> = own_buses
-            .iter()
-            .map(|name| {
-                format!(
-                    "{}:\"${{{}.Name}}\"",
-                    Value::String((*name).to_owned()),
-                    bus_id(name)
-                )
-            })
-            .collect();
-        addresses.insert(
-            "EVENTFN_BUSES".into(),
-            sub(format!("{{{}}}", pieces.join(","))),
-        );
+    let policies = publish_policies(&publishing);
+    for (id, policy) in &policies {
+        resources.insert(id.clone(), policy.clone());
     }
+    let policy_arns: Vec<Value> = policies.iter().map(|(id, _)| reference(id)).collect();
     if delays {
-        addresses.insert(DELAY_ENV.into(), delay_route());
         delay_resources(
             manifest,
             kms_key,
             &mut resources,
             &mut outputs,
-            &publishing,
-            &addresses,
+            &policy_arns,
         );
     }
 
+    let mut groups: BTreeMap<String, Nested> = BTreeMap::new();
     for handler in &manifest.handlers {
-        let id = format!("Handler{}", function_id(&handler.function));
-        let fifo = handler.options.fifo == Some(true);
-        let queue = source_queue(handler);
-        let dead = format!("{id}DeadLetters");
-        let function = format!("{id}Function");
-        let logs = format!("{id}Logs");
-        let function_name = format!("${{AWS::StackName}}-{}", function_id(&handler.function));
-        let timeout = handler.options.timeout;
-
-        let mut dead_properties = json!({
-            "MessageRetentionPeriod": DEAD_LETTER_RETENTION,
-            "SqsManagedSseEnabled": true,
-        });
-        let mut queue_properties = json!({
-            // Long enough for every attempt: the build checks that they fit.
-            "MessageRetentionPeriod": MAX_RETENTION_SECS,
-            "SqsManagedSseEnabled": true,
-            "VisibilityTimeout": 6 * timeout,
-            "RedrivePolicy": {
-                "deadLetterTargetArn": arn(&dead),
-                "maxReceiveCount": handler.options.retries + 1,
-            },
-        });
-        if fifo {
-            // FIFO queues' names end in `.fifo`, so they are named here.
-            queue_properties["FifoQueue"] = json!(true);
-            queue_properties["QueueName"] = sub(format!(
-                "${{AWS::StackName}}-{}.fifo",
-                resource_id(Kind::Queue, &handler.name)
-            ));
-            dead_properties["FifoQueue"] = json!(true);
-            dead_properties["QueueName"] = sub(format!("{function_name}-dead.fifo"));
-        }
-        resources.insert(dead.clone(), sqs_queue(dead_properties));
-        resources.insert(queue.clone(), sqs_queue(queue_properties));
-        outputs.insert(
-            dead.clone(),
-            json!({
-                "Description": format!("Dead letters of `{}`", handler.function),
-                "Value": reference(&dead),
-            }),
-        );
-
-        // Who may send to the handler's queue: its topic, or its rule.
-        let sender = match handler.kind {
-            Kind::Event => {
-                let topic = format!("{}Topic", resource_id(Kind::Event, &handler.name));
-                let mut subscription = json!({
-                    "Protocol": "sqs",
-                    "TopicArn": reference(&topic),
-                    "Endpoint": arn(&queue),
-                    "RawMessageDelivery": true,
-                });
-                // The handler's filter, on the payload: the message body, as published.
-                if let Some(filter) = &handler.filter {
-                    subscription["FilterPolicy"] = filter.clone();
-                    subscription["FilterPolicyScope"] = json!("MessageBody");
-                }
-                resources.insert(
-                    format!("{id}Subscription"),
-                    json!({ "Type": "AWS::SNS::Subscription", "Properties": subscription }),
-                );
-                Some(("sns.amazonaws.com", reference(&topic)))
-            }
-            Kind::Schedule => {
-                let rule = format!("{}Rule", resource_id(Kind::Schedule, &handler.name));
-                resources.insert(
-                    rule.clone(),
-                    json!({
-                        "Type": "AWS::Events::Rule",
-                        "Properties": {
-                            "Description": format!("Schedule `{}` of `{}`", handler.name, handler.function),
-                            "ScheduleExpression": handler.schedule.clone().unwrap_or_default(),
-                            "State": "ENABLED",
-                            "Targets": [{ "Arn": arn(&queue), "Id": "handler" }],
-                        }
-                    }),
-                );
-                Some(("events.amazonaws.com", arn(&rule)))
-            }
-            Kind::Rule => {
-                let rule = format!("{}Rule", resource_id(Kind::Rule, &handler.name));
-                let bus = handler.bus.as_deref().unwrap_or("default");
-                let mut properties = json!({
-                    "Description": format!("Rule `{}` of `{}` on bus `{bus}`", handler.name, handler.function),
-                    "EventPattern": handler.pattern.clone().unwrap_or(Value::Null),
-                    "State": "ENABLED",
-                    "Targets": [{
-                        "Arn": arn(&queue),
-                        "Id": "handler",
-                        "RetryPolicy": {
-                            "MaximumRetryAttempts": RULE_MAX_RETRIES,
-                            "MaximumEventAgeInSeconds": RULE_MAX_EVENT_AGE,
-                        },
-                        "DeadLetterConfig": { "Arn": arn(&dead) },
-                    }],
-                });
-                match Bus::parse(bus) {
-                    Ok(Bus::Own(name)) => {
-                        properties["EventBusName"] = bus_name(&bus_id(&name));
-                    }
-                    Ok(Bus::Default) | Err(_) => {}
-                    Ok(Bus::Partner(name) | Bus::Arn(name)) => {
-                        properties["EventBusName"] = json!(name);
-                    }
-                }
-                resources.insert(
-                    rule.clone(),
-                    json!({ "Type": "AWS::Events::Rule", "Properties": properties }),
-                );
-                // What the rule cannot deliver goes to the handler's dead letters.
-                resources.insert(
-                    format!("{id}DeadLettersPolicy"),
-                    queue_policy(&dead, "events.amazonaws.com", arn(&rule)),
-                );
-                Some(("events.amazonaws.com", arn(&rule)))
-            }
-            Kind::Queue => {
-                resources.insert(
-                    format!("{}Parameter", resource_id(Kind::Queue, &handler.name)),
-                    json!({
-                        "Type": "AWS::SSM::Parameter",
-                        "Properties": {
-                            "Name": sub(format!("/${{AWS::StackName}}/queues/{}", handler.name)),
-                            "Type": "String",
-                            "Value": reference(&queue),
-                            "Description": format!("The SQS queue `{}`", handler.name),
-                        }
-                    }),
-                );
-                outputs.insert(
-                    queue.clone(),
-                    json!({
-                        "Description": format!("Queue `{}`", handler.name),
-                        "Value": reference(&queue),
-                    }),
-                );
-                None
-            }
-        };
-        if let Some((service, source)) = sender {
-            resources.insert(
-                format!("{id}QueuePolicy"),
-                queue_policy(&queue, service, source),
-            );
-        }
-
-        resources.insert(logs.clone(), log_group(&function_name, kms_key));
-
-        let mut statements = role_statements(&function_name, &queue, &publishing, kms_key);
-        // Its last failed attempt goes to its dead letters with why (see `eventfn_core::dead`).
-        statements.push(json!({
-            "Effect": "Allow",
-            "Action": "sqs:SendMessage",
-            "Resource": arn(&dead),
-        }));
-        let role = format!("{id}Role");
-        resources.insert(role.clone(), lambda_role(statements));
-        let mut properties = function_properties(
-            manifest,
-            &function_name,
-            &handler.function,
-            &role,
-            &logs,
-            &addresses,
-            kms_key,
-        );
-        properties["Description"] = json!(format!(
-            "{} `{}`: {}",
-            handler.kind.as_str(),
-            handler.name,
-            handler.function
-        ));
-        properties["MemorySize"] = json!(handler.options.memory);
-        properties["Timeout"] = json!(timeout);
-        let variables = &mut properties["Environment"]["Variables"];
-        variables[DEAD_LETTERS_ENV] = reference(&dead);
-        variables[ATTEMPTS_ENV] = json!((handler.options.retries + 1).to_string());
-        let mut skipped = function_skips(&dead, kms_key);
-        match handler.options.concurrency {
-            Some(concurrency) => {
-                properties["ReservedConcurrentExecutions"] = json!(concurrency);
-            }
-            None => skipped.push((
-                RESERVED_CONCURRENCY,
-                format!("No `concurrency` on the handler: {UNRESERVED}"),
-            )),
-        }
-        resources.insert(
-            function.clone(),
-            json!({
-                "Type": "AWS::Lambda::Function",
-                "Properties": properties,
-                "Metadata": skips(&skipped),
-            }),
-        );
-        let batch_size = handler.options.batch_size.unwrap_or(10);
-        let mut mapping = json!({
-            "EventSourceArn": arn(&queue),
-            "FunctionName": reference(&function),
-            "BatchSize": batch_size,
-            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        });
-        if batch_size > 10 {
-            // SQS takes batches over 10 only with a batching window.
-            mapping["MaximumBatchingWindowInSeconds"] = json!(1);
-        }
-        resources.insert(
-            format!("{id}Mapping"),
-            json!({ "Type": "AWS::Lambda::EventSourceMapping", "Properties": mapping }),
-        );
-        outputs.insert(
-            function.clone(),
-            json!({
-                "Description": format!("Function of `{}`", handler.function),
-                "Value": reference(&function),
-            }),
-        );
+        let stack = groups.entry(group(&handler.function)).or_default();
+        handler_resources(manifest, handler, kms_key, stack, &policy_arns, delays);
     }
 
-    let template = json!({
+    let mut nested = BTreeMap::new();
+    for (id, stack) in groups {
+        let mut parameters = serde_json::Map::new();
+        let mut passed = serde_json::Map::new();
+        parameters.insert(
+            APP.into(),
+            json!({ "Type": "String", "Description": "The name of the app's stack" }),
+        );
+        passed.insert(APP.into(), reference("AWS::StackName"));
+        for (name, description) in [
+            ("CodeBucket", "S3 bucket of bootstrap.zip"),
+            ("CodeKey", "S3 key of bootstrap.zip"),
+        ] {
+            parameters.insert(
+                name.into(),
+                json!({ "Type": "String", "Description": description }),
+            );
+            passed.insert(name.into(), reference(name));
+        }
+        for (name, (declaration, value)) in stack.parameters {
+            parameters.insert(name.clone(), declaration);
+            passed.insert(name, value);
+        }
+        let mut template = json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": format!("eventfn app `{}`: the handlers of {id}", manifest.app),
+            "Parameters": parameters,
+            "Resources": stack.resources,
+        });
+        if !stack.outputs.is_empty() {
+            template["Outputs"] = Value::Object(stack.outputs);
+        }
+        let key = nested_key(&manifest.app, &id, &template);
+        resources.insert(
+            id.clone(),
+            json!({
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {
+                    "TemplateURL": sub(format!(
+                        "https://${{CodeBucket}}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}/{key}"
+                    )),
+                    "Parameters": passed,
+                },
+            }),
+        );
+        nested.insert(id, template);
+    }
+
+    let mut parent = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!("eventfn app `{}`", manifest.app),
         "Parameters": {
@@ -469,11 +497,392 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> String {
             "CodeKey": { "Type": "String", "Description": "S3 key of bootstrap.zip" },
         },
         "Resources": resources,
-        "Outputs": outputs,
     });
-    let mut text = serde_json::to_string_pretty(&template).expect("a JSON value serializes");
-    text.push('\n');
-    text
+    if !outputs.is_empty() {
+        parent["Outputs"] = Value::Object(outputs);
+    }
+    Templates { parent, nested }
+}
+
+/// An SSM parameter named `name` (filled in by `Fn::Sub`) holding `value`.
+fn parameter(name: &str, value: Value, description: &str) -> Value {
+    json!({
+        "Type": "AWS::SSM::Parameter",
+        "Properties": {
+            "Name": sub(name.to_owned()),
+            "Type": "String",
+            "Value": value,
+            "Description": description,
+        }
+    })
+}
+
+/// The properties of a handler's dead-letter queue and of the queue it reads, which redrives to
+/// `dead` after `retries + 1` receives. Names are filled in with `${App}` in a nested stack and
+/// `${AWS::StackName}` in the parent.
+fn queue_pair(handler: &Handler, dead: &str) -> (Value, Value) {
+    let stack = if handler.kind == Kind::Queue {
+        "${AWS::StackName}"
+    } else {
+        "${App}"
+    };
+    let mut dead_properties = json!({
+        "MessageRetentionPeriod": DEAD_LETTER_RETENTION,
+        "SqsManagedSseEnabled": true,
+    });
+    let mut queue_properties = json!({
+        // Long enough for every attempt: the build checks that they fit.
+        "MessageRetentionPeriod": MAX_RETENTION_SECS,
+        "SqsManagedSseEnabled": true,
+        "VisibilityTimeout": 6 * handler.options.timeout,
+        "RedrivePolicy": {
+            "deadLetterTargetArn": arn(dead),
+            "maxReceiveCount": handler.options.retries + 1,
+        },
+    });
+    if handler.options.fifo == Some(true) {
+        // FIFO queues' names end in `.fifo`, so they are named here.
+        queue_properties["FifoQueue"] = json!(true);
+        queue_properties["QueueName"] = sub(format!(
+            "{stack}-{}.fifo",
+            resource_id(Kind::Queue, &handler.name)
+        ));
+        dead_properties["FifoQueue"] = json!(true);
+        dead_properties["QueueName"] = sub(format!(
+            "{stack}-{}-dead.fifo",
+            function_id(&handler.function)
+        ));
+    }
+    (dead_properties, queue_properties)
+}
+
+/// The resources of one handler, in its nested stack: its function, role, log group and event
+/// source mapping, and unless it reads an app queue, its own queue, dead-letter queue and what
+/// sends to it (a subscription or a rule, with their queue policies).
+fn handler_resources(
+    manifest: &Manifest,
+    handler: &Handler,
+    kms_key: Option<&str>,
+    stack: &mut Nested,
+    policy_arns: &[Value],
+    delays: bool,
+) {
+    let id = format!("Handler{}", function_id(&handler.function));
+    let dead = format!("{id}DeadLetters");
+    let function = format!("{id}Function");
+    let logs = format!("{id}Logs");
+    let function_name = format!("${{{APP}}}-{}", function_id(&handler.function));
+    let timeout = handler.options.timeout;
+
+    // The queue the function reads and its dead letters: the parent's for an app queue.
+    let (queue_arn, dead_url, dead_arn) = if handler.kind == Kind::Queue {
+        let queue = source_queue(handler);
+        let what = format!("queue `{}`", handler.name);
+        (
+            stack.import(
+                &format!("{queue}Arn"),
+                &format!("The ARN of {what}"),
+                arn(&queue),
+            ),
+            stack.import(
+                &dead,
+                &format!("The URL of the dead letters of {what}"),
+                reference(&dead),
+            ),
+            stack.import(
+                &format!("{dead}Arn"),
+                &format!("The ARN of the dead letters of {what}"),
+                arn(&dead),
+            ),
+        )
+    } else {
+        let queue = source_queue(handler);
+        let (dead_properties, queue_properties) = queue_pair(handler, &dead);
+        stack
+            .resources
+            .insert(dead.clone(), sqs_queue(dead_properties));
+        stack
+            .resources
+            .insert(queue.clone(), sqs_queue(queue_properties));
+        (arn(&queue), reference(&dead), arn(&dead))
+    };
+    stack.outputs.insert(
+        dead.clone(),
+        json!({
+            "Description": format!("Dead letters of `{}`", handler.function),
+            "Value": dead_url.clone(),
+        }),
+    );
+
+    // Who may send to the handler's own queue: its topic, or its rule.
+    let queue = source_queue(handler);
+    let sender = match handler.kind {
+        Kind::Event => {
+            let topic_id = format!("{}Topic", resource_id(Kind::Event, &handler.name));
+            let topic = stack.import(
+                &topic_id,
+                &format!("The SNS topic of event `{}`", handler.name),
+                reference(&topic_id),
+            );
+            let mut subscription = json!({
+                "Protocol": "sqs",
+                "TopicArn": topic.clone(),
+                "Endpoint": arn(&queue),
+                "RawMessageDelivery": true,
+            });
+            // The handler's filter, on the payload: the message body, as published.
+            if let Some(filter) = &handler.filter {
+                subscription["FilterPolicy"] = filter.clone();
+                subscription["FilterPolicyScope"] = json!("MessageBody");
+            }
+            stack.resources.insert(
+                format!("{id}Subscription"),
+                json!({ "Type": "AWS::SNS::Subscription", "Properties": subscription }),
+            );
+            Some(("sns.amazonaws.com", topic))
+        }
+        Kind::Schedule => {
+            let rule = format!("{}Rule", resource_id(Kind::Schedule, &handler.name));
+            stack.resources.insert(
+                rule.clone(),
+                json!({
+                    "Type": "AWS::Events::Rule",
+                    "Properties": {
+                        "Description": format!("Schedule `{}` of `{}`", handler.name, handler.function),
+                        "ScheduleExpression": handler.schedule.clone().unwrap_or_default(),
+                        "State": "ENABLED",
+                        "Targets": [{ "Arn": arn(&queue), "Id": "handler" }],
+                    }
+                }),
+            );
+            Some(("events.amazonaws.com", arn(&rule)))
+        }
+        Kind::Rule => {
+            let rule = format!("{}Rule", resource_id(Kind::Rule, &handler.name));
+            let bus = handler.bus.as_deref().unwrap_or("default");
+            let mut properties = json!({
+                "Description": format!("Rule `{}` of `{}` on bus `{bus}`", handler.name, handler.function),
+                "EventPattern": handler.pattern.clone().unwrap_or(Value::Null),
+                "State": "ENABLED",
+                "Targets": [{
+                    "Arn": arn(&queue),
+                    "Id": "handler",
+                    "RetryPolicy": {
+                        "MaximumRetryAttempts": RULE_MAX_RETRIES,
+                        "MaximumEventAgeInSeconds": RULE_MAX_EVENT_AGE,
+                    },
+                    "DeadLetterConfig": { "Arn": arn(&dead) },
+                }],
+            });
+            match Bus::parse(bus) {
+                Ok(Bus::Own(name)) => {
+                    let bus = bus_id(&name);
+                    properties["EventBusName"] = stack.import(
+                        &format!("{bus}Name"),
+                        &format!("The name of the app's bus `{name}`"),
+                        bus_name(&bus),
+                    );
+                }
+                Ok(Bus::Default) | Err(_) => {}
+                Ok(Bus::Partner(name) | Bus::Arn(name)) => {
+                    properties["EventBusName"] = json!(name);
+                }
+            }
+            stack.resources.insert(
+                rule.clone(),
+                json!({ "Type": "AWS::Events::Rule", "Properties": properties }),
+            );
+            // What the rule cannot deliver goes to the handler's dead letters.
+            stack.resources.insert(
+                format!("{id}DeadLettersPolicy"),
+                queue_policy(&dead, "events.amazonaws.com", arn(&rule)),
+            );
+            Some(("events.amazonaws.com", arn(&rule)))
+        }
+        Kind::Queue => None,
+    };
+    if let Some((service, source)) = sender {
+        stack.resources.insert(
+            format!("{id}QueuePolicy"),
+            queue_policy(&queue, service, source),
+        );
+    }
+
+    stack
+        .resources
+        .insert(logs.clone(), log_group(&function_name, kms_key));
+    let mut statements = own_statements(&function_name, queue_arn.clone(), APP, kms_key);
+    // Its last failed attempt goes to its dead letters with why (see `eventfn_core::dead`).
+    statements.push(json!({
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": dead_arn,
+    }));
+    let role = format!("{id}Role");
+    let publishes = (!policy_arns.is_empty()).then(|| {
+        stack.import_as(
+            "PublishPolicies",
+            "CommaDelimitedList",
+            "The managed policies of what every function may publish to",
+            json!({ "Fn::Join": [",", policy_arns] }),
+        )
+    });
+    stack
+        .resources
+        .insert(role.clone(), lambda_role(statements, publishes));
+    let mut environment = serde_json::Map::new();
+    environment.insert("EVENTFN_STACK".into(), reference(APP));
+    if delays {
+        environment.insert(
+            DELAY_ENV.into(),
+            stack.import(
+                "DelayRoute",
+                "Where delayed messages wait: the delay queue and schedule group",
+                delay_route(),
+            ),
+        );
+    }
+    environment.insert(DEAD_LETTERS_ENV.into(), dead_url);
+    environment.insert(
+        ATTEMPTS_ENV.into(),
+        json!((handler.options.retries + 1).to_string()),
+    );
+    let mut properties = function_properties(
+        manifest,
+        &function_name,
+        &handler.function,
+        &role,
+        &logs,
+        environment,
+        kms_key,
+    );
+    properties["Description"] = json!(format!(
+        "{} `{}`: {}",
+        handler.kind.as_str(),
+        handler.name,
+        handler.function
+    ));
+    properties["MemorySize"] = json!(handler.options.memory);
+    properties["Timeout"] = json!(timeout);
+    let mut skipped = function_skips(&dead, kms_key);
+    match handler.options.concurrency {
+        Some(concurrency) => {
+            properties["ReservedConcurrentExecutions"] = json!(concurrency);
+        }
+        None => skipped.push((
+            RESERVED_CONCURRENCY,
+            format!("No `concurrency` on the handler: {UNRESERVED}"),
+        )),
+    }
+    stack.resources.insert(
+        function.clone(),
+        json!({
+            "Type": "AWS::Lambda::Function",
+            "Properties": properties,
+            "Metadata": skips(&skipped),
+        }),
+    );
+    let batch_size = handler.options.batch_size.unwrap_or(10);
+    let mut mapping = json!({
+        "EventSourceArn": queue_arn,
+        "FunctionName": reference(&function),
+        "BatchSize": batch_size,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    });
+    if batch_size > 10 {
+        // SQS takes batches over 10 only with a batching window.
+        mapping["MaximumBatchingWindowInSeconds"] = json!(1);
+    }
+    stack.resources.insert(
+        format!("{id}Mapping"),
+        json!({ "Type": "AWS::Lambda::EventSourceMapping", "Properties": mapping }),
+    );
+    stack.outputs.insert(
+        function.clone(),
+        json!({
+            "Description": format!("Function of `{}`", handler.function),
+            "Value": reference(&function),
+        }),
+    );
+}
+
+/// The managed policies of what every function may publish to: the app's topics, buses and
+/// queues, and its delay queue and schedules. Shared rather than written into each role, so a
+/// role stays small however many events the app has, and adding an event changes these
+/// policies, not every nested stack. [`ARNS_PER_POLICY`] ARNs each.
+fn publish_policies(publishing: &Publishing) -> Vec<(String, Value)> {
+    let mut arns: Vec<(&str, Value)> = Vec::new();
+    arns.extend(publishing.topics.iter().map(|t| ("sns:Publish", t.clone())));
+    arns.extend(
+        publishing
+            .buses
+            .iter()
+            .map(|b| ("events:PutEvents", b.clone())),
+    );
+    arns.extend(
+        publishing
+            .queues
+            .iter()
+            .map(|q| ("sqs:SendMessage", q.clone())),
+    );
+    if publishing.delays {
+        arns.push(("sqs:SendMessage", arn("DelayQueue")));
+    }
+    let mut policies = Vec::new();
+    for (n, chunk) in arns.chunks(ARNS_PER_POLICY).enumerate() {
+        let mut statements = Vec::new();
+        for action in ["sns:Publish", "events:PutEvents", "sqs:SendMessage"] {
+            let resources: Vec<Value> = chunk
+                .iter()
+                .filter(|(a, _)| *a == action)
+                .map(|(_, arn)| arn.clone())
+                .collect();
+            if !resources.is_empty() {
+                statements
+                    .push(json!({ "Effect": "Allow", "Action": action, "Resource": resources }));
+            }
+        }
+        if n == 0 {
+            if !publishing.topics.is_empty() {
+                // Publishing to a topic encrypted with the AWS managed key: only through SNS.
+                statements.push(json!({
+                    "Effect": "Allow",
+                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                    "Resource": sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*".to_owned()),
+                    "Condition": { "StringEquals": { "kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com".to_owned()) } },
+                }));
+            }
+            if publishing.delays {
+                // One-time schedules in this stack's group, run with the scheduler's role only.
+                statements.push(json!({
+                    "Effect": "Allow",
+                    "Action": "scheduler:CreateSchedule",
+                    "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${AWS::StackName}/*".to_owned()),
+                }));
+                statements.push(json!({
+                    "Effect": "Allow",
+                    "Action": "iam:PassRole",
+                    "Resource": arn("SchedulerRole"),
+                    "Condition": { "StringEquals": { "iam:PassedToService": "scheduler.amazonaws.com" } },
+                }));
+            }
+        }
+        let id = match n {
+            0 => "PublishPolicy".to_owned(),
+            n => format!("PublishPolicy{}", n + 1),
+        };
+        policies.push((
+            id,
+            json!({
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "Description": "What every function of the app may publish to",
+                    "PolicyDocument": { "Version": "2012-10-17", "Statement": statements },
+                },
+            }),
+        ));
+    }
+    policies
 }
 
 /// How many times a rule's target retries a delivery to its queue, and for how long: EventBridge's
@@ -535,8 +944,7 @@ fn delay_resources(
     kms_key: Option<&str>,
     resources: &mut serde_json::Map<String, Value>,
     outputs: &mut serde_json::Map<String, Value>,
-    publishing: &Publishing,
-    addresses: &serde_json::Map<String, Value>,
+    policy_arns: &[Value],
 ) {
     resources.insert(
         "DelayDeadLetters".into(),
@@ -605,20 +1013,21 @@ fn delay_resources(
     resources.insert("DelayLogs".into(), log_group(function_name, kms_key));
     resources.insert(
         "DelayRole".into(),
-        lambda_role(role_statements(
-            function_name,
-            "DelayQueue",
-            publishing,
-            kms_key,
-        )),
+        lambda_role(
+            own_statements(function_name, arn("DelayQueue"), "AWS::StackName", kms_key),
+            Some(json!(policy_arns)),
+        ),
     );
+    let mut environment = serde_json::Map::new();
+    environment.insert("EVENTFN_STACK".into(), reference("AWS::StackName"));
+    environment.insert(DELAY_ENV.into(), delay_route());
     let mut properties = function_properties(
         manifest,
         function_name,
         DELAYED_HANDLER,
         "DelayRole",
         "DelayLogs",
-        addresses,
+        environment,
         kms_key,
     );
     properties["Description"] =
@@ -699,12 +1108,13 @@ fn function_skips(dead: &str, kms_key: Option<&str>) -> Vec<(&'static str, Strin
     skipped
 }
 
-/// What a function may do: write its own logs, read its own queue (`queue`, a logical ID), read
-/// this stack's parameters, publish, and decrypt with `kms_key` when set.
-fn role_statements(
+/// What a function may do with what is its own: write its logs, read its queue (`queue`, an ARN)
+/// and the app's SSM parameters (under the stack the parameter `stack` names), and decrypt with
+/// `kms_key`. What it may publish to is in the app's managed policies ([`publish_policies`]).
+fn own_statements(
     function_name: &str,
-    queue: &str,
-    publishing: &Publishing,
+    queue: Value,
+    stack: &str,
     kms_key: Option<&str>,
 ) -> Vec<Value> {
     let mut statements = vec![
@@ -718,58 +1128,14 @@ fn role_statements(
         json!({
             "Effect": "Allow",
             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
-            "Resource": arn(queue),
+            "Resource": queue,
         }),
         json!({
             "Effect": "Allow",
             "Action": ["ssm:GetParameter", "ssm:GetParameters"],
-            "Resource": sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/*".to_owned()),
+            "Resource": sub(format!("arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/${{{stack}}}/*")),
         }),
     ];
-    if !publishing.topics.is_empty() {
-        statements.push(json!({
-            "Effect": "Allow",
-            "Action": "sns:Publish",
-            "Resource": publishing.topics,
-        }));
-        // Publishing to a topic encrypted with the AWS managed key: only through SNS.
-        statements.push(json!({
-            "Effect": "Allow",
-            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-            "Resource": sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*".to_owned()),
-            "Condition": { "StringEquals": { "kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com".to_owned()) } },
-        }));
-    }
-    if !publishing.buses.is_empty() {
-        statements.push(json!({
-            "Effect": "Allow",
-            "Action": "events:PutEvents",
-            "Resource": publishing.buses,
-        }));
-    }
-    let mut queues = publishing.queues.clone();
-    if publishing.delays {
-        queues.push(arn("DelayQueue"));
-        // One-time schedules in this stack's group, run with the scheduler's role only.
-        statements.push(json!({
-            "Effect": "Allow",
-            "Action": "scheduler:CreateSchedule",
-            "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${AWS::StackName}/*".to_owned()),
-        }));
-        statements.push(json!({
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": arn("SchedulerRole"),
-            "Condition": { "StringEquals": { "iam:PassedToService": "scheduler.amazonaws.com" } },
-        }));
-    }
-    if !queues.is_empty() {
-        statements.push(json!({
-            "Effect": "Allow",
-            "Action": "sqs:SendMessage",
-            "Resource": queues,
-        }));
-    }
     if let Some(key) = kms_key {
         // Lambda decrypts the environment with the role's permissions when it starts the
         // function; the log group's encryption is CloudWatch Logs' own use of the key.
@@ -795,9 +1161,10 @@ fn assumed_by(service: &str, condition: Option<Value>) -> Value {
     json!({ "Version": "2012-10-17", "Statement": [statement] })
 }
 
-/// A role Lambda assumes, allowed `statements`.
-fn lambda_role(statements: Vec<Value>) -> Value {
-    json!({
+/// A role Lambda assumes, allowed `statements` and the managed policies `managed` (a list of
+/// ARNs) when given.
+fn lambda_role(statements: Vec<Value>, managed: Option<Value>) -> Value {
+    let mut role = json!({
         "Type": "AWS::IAM::Role",
         "Properties": {
             "AssumeRolePolicyDocument": assumed_by("lambda.amazonaws.com", None),
@@ -806,7 +1173,11 @@ fn lambda_role(statements: Vec<Value>) -> Value {
                 "PolicyDocument": { "Version": "2012-10-17", "Statement": statements },
             }],
         }
-    })
+    });
+    if let Some(managed) = managed.filter(|m| m.as_array().is_none_or(|m| !m.is_empty())) {
+        role["Properties"]["ManagedPolicyArns"] = managed;
+    }
+    role
 }
 
 /// The properties every function of the app has; the caller adds its description, memory and
@@ -817,12 +1188,10 @@ fn function_properties(
     handler: &str,
     role: &str,
     logs: &str,
-    addresses: &serde_json::Map<String, Value>,
+    mut environment: serde_json::Map<String, Value>,
     kms_key: Option<&str>,
 ) -> Value {
-    let mut environment = serde_json::Map::new();
     environment.insert("EVENTFN_HANDLER".into(), json!(handler));
-    environment.extend(addresses.clone());
     let mut properties = json!({
         "FunctionName": sub(function_name.to_owned()),
         "Runtime": "provided.al2023",
@@ -839,22 +1208,10 @@ fn function_properties(
     properties
 }
 
-/// `{"name": "<address>"}` as a string CloudFormation fills in, for the environment.
-fn json_of_references(map: &serde_json::Map<String, Value>) -> Value {
-    if map.is_empty() {
-        return json!("{}");
-    }
-    let mut pieces = Vec::new();
-    for (name, value) in map {
-        let id = value["Ref"].as_str().unwrap_or_default();
-        pieces.push(format!("{}:\"${{{id}}}\"", Value::String(name.clone())));
-    }
-    sub(format!("{{{}}}", pieces.join(",")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
@@ -881,7 +1238,7 @@ mod tests {
     }
 
     fn resources(kms_key: Option<&str>) -> serde_json::Map<String, Value> {
-        let template: Value = serde_json::from_str(&render(&manifest(), kms_key)).unwrap();
+        let template = render(&manifest(), kms_key).flat();
         template["Resources"].as_object().unwrap().clone()
     }
 
@@ -903,7 +1260,7 @@ mod tests {
                 architecture,
                 ..manifest()
             };
-            let template: Value = serde_json::from_str(&render(&manifest, None)).unwrap();
+            let template = render(&manifest, None).flat();
             let resources = template["Resources"].as_object().unwrap();
             let functions = of_type(resources, "AWS::Lambda::Function");
             assert!(functions.len() >= 2, "{functions:?}");
@@ -1020,18 +1377,183 @@ mod tests {
         }
     }
 
+    /// A manifest of `n` handlers of every kind, on `n / 3` events and with `n / 5` queues.
+    fn large(n: usize) -> Manifest {
+        let mut handlers = Vec::new();
+        for i in 0..n {
+            let (kind, name, extra) = match i % 5 {
+                0 => ("queue", format!("jobs-{i}"), json!({})),
+                1 => (
+                    "schedule",
+                    format!("tick-{i}"),
+                    json!({ "schedule": "rate(1 hour)" }),
+                ),
+                2 => (
+                    "rule",
+                    format!("watch-{i}"),
+                    json!({ "bus": "orders", "pattern": { "source": ["shop"] } }),
+                ),
+                _ => (
+                    "event",
+                    format!("happened-{}", i % (n / 3).max(1)),
+                    json!({}),
+                ),
+            };
+            let mut handler = json!({
+                "kind": kind, "name": name, "function": format!("big::handler_{i}"),
+                "payload": null, "context": false,
+                "options": { "timeout": 5, "retries": 2, "memory": 128 },
+                "source": { "file": "src/main.rs", "line": i + 1, "column": 1 },
+            });
+            for (key, value) in extra.as_object().unwrap() {
+                handler[key] = value.clone();
+            }
+            handlers.push(handler);
+        }
+        let mut manifest: Manifest = serde_json::from_value(json!({
+            "version": 1, "app": "big", "package": "big", "binary": "big",
+            "architecture": "x86_64", "region": null, "handlers": handlers,
+        }))
+        .unwrap();
+        manifest.sort();
+        manifest
+    }
+
     #[test]
-    fn addresses_reach_the_environment_as_json_filled_in_by_cloudformation() {
-        let mut map = serde_json::Map::new();
-        map.insert(
-            "account-signup".into(),
-            reference("EventAccountSignupTopic"),
+    fn handlers_go_to_the_nested_stack_their_functions_name_hashes_to() {
+        // Fixed by the name alone: a release that moved handlers would replace their queues.
+        assert_eq!(group("big::handler_0"), group("big::handler_0"));
+        let groups: BTreeSet<String> = (0..200).map(|i| group(&format!("a::f{i}"))).collect();
+        assert_eq!(groups.len(), GROUPS as usize, "{groups:?}");
+        assert!(
+            groups
+                .iter()
+                .all(|g| g.len() == "Handlers00".len() && g.starts_with("Handlers"))
         );
-        map.insert("say \"hi\"".into(), reference("EventSayHiTopic"));
+        let templates = render(&manifest(), None);
         assert_eq!(
-            json_of_references(&map),
-            json!({ "Fn::Sub": r#"{"account-signup":"${EventAccountSignupTopic}","say \"hi\"":"${EventSayHiTopic}"}"# })
+            templates.nested.keys().cloned().collect::<BTreeSet<_>>(),
+            [group("kms::welcome"), group("kms::job")]
+                .into_iter()
+                .collect()
         );
-        assert_eq!(json_of_references(&serde_json::Map::new()), json!("{}"));
+    }
+
+    #[test]
+    fn three_hundred_handlers_fit_cloudformations_limits_in_every_template() {
+        let templates = render(&large(300), None);
+        templates.check_limits().unwrap();
+        assert_eq!(templates.nested.len(), GROUPS as usize);
+        let flat = templates.flat();
+        let functions = of_type(
+            flat["Resources"].as_object().unwrap(),
+            "AWS::Lambda::Function",
+        );
+        assert_eq!(functions.len(), 301, "300 handlers and the delay function");
+        for (id, nested) in &templates.nested {
+            let resources = nested["Resources"].as_object().unwrap().len();
+            assert!(
+                resources > 20 && resources <= MAX_RESOURCES,
+                "{id}: {resources}"
+            );
+        }
+    }
+
+    #[test]
+    fn adding_a_handler_changes_its_nested_stack_and_no_other() {
+        let before = render(&large(300), None);
+        let mut grown = large(300);
+        let mut added = grown.handlers[0].clone();
+        added.function = "big::one_more".into();
+        added.name = "one-more".into();
+        grown.handlers.push(added);
+        grown.sort();
+        let after = render(&grown, None);
+        let changed: Vec<&String> = after
+            .nested
+            .iter()
+            .filter(|(id, t)| before.nested.get(*id) != Some(*t))
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(changed, [&group("big::one_more")]);
+        // The parent: that stack's address, and the new queue's resources.
+        let resources = |t: &Templates| t.parent["Resources"].as_object().unwrap().clone();
+        let (old, new) = (resources(&before), resources(&after));
+        for (id, resource) in &old {
+            if id != changed[0] && !id.starts_with("PublishPolicy") {
+                assert_eq!(Some(resource), new.get(id), "{id} changed");
+            }
+        }
+        // Existing resources in the changed stack are as they were.
+        let (old, new) = (&before.nested[changed[0]], &after.nested[changed[0]]);
+        for (id, resource) in old["Resources"].as_object().unwrap() {
+            assert_eq!(Some(resource), new["Resources"].get(id), "{id} changed");
+        }
+    }
+
+    #[test]
+    fn nested_stacks_name_things_after_the_apps_stack() {
+        let templates = render(&manifest(), None);
+        let nested = &templates.nested[&group("kms::welcome")];
+        let function = &nested["Resources"]["HandlerWelcomeFunction"]["Properties"];
+        assert_eq!(
+            function["FunctionName"],
+            json!({ "Fn::Sub": "${App}-Welcome" })
+        );
+        assert_eq!(
+            function["Environment"]["Variables"]["EVENTFN_STACK"],
+            json!({ "Ref": "App" })
+        );
+        let passed =
+            &templates.parent["Resources"][group("kms::welcome")]["Properties"]["Parameters"];
+        assert_eq!(passed["App"], json!({ "Ref": "AWS::StackName" }));
+        assert_eq!(
+            passed["EventSignupTopic"],
+            json!({ "Ref": "EventSignupTopic" })
+        );
+        // As one template, the stack's name is filled in where the nested stack had `App`.
+        let flat = templates.flat();
+        let function = &flat["Resources"]["HandlerWelcomeFunction"]["Properties"];
+        assert_eq!(
+            function["FunctionName"],
+            json!({ "Fn::Sub": "${AWS::StackName}-Welcome" })
+        );
+        assert_eq!(
+            flat["Resources"]["HandlerJobMapping"]["Properties"]["EventSourceArn"],
+            json!({ "Fn::GetAtt": ["QueueJobs", "Arn"] })
+        );
+        assert!(flat["Resources"].get(group("kms::welcome")).is_none());
+        // Every parameter a nested stack declares is passed, and nothing else.
+        for (id, nested) in &templates.nested {
+            let declared: BTreeSet<&String> =
+                nested["Parameters"].as_object().unwrap().keys().collect();
+            let passed: BTreeSet<&String> =
+                templates.parent["Resources"][id]["Properties"]["Parameters"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .collect();
+            assert_eq!(declared, passed, "{id}");
+        }
+    }
+
+    #[test]
+    fn a_template_past_a_limit_is_named_with_the_limit_and_its_count() {
+        let mut templates = render(&manifest(), None);
+        let id = group("kms::welcome");
+        let resources = templates.nested.get_mut(&id).unwrap()["Resources"]
+            .as_object_mut()
+            .unwrap();
+        for i in 0..MAX_RESOURCES {
+            resources.insert(format!("Extra{i}"), json!({ "Type": "AWS::SNS::Topic" }));
+        }
+        let count = resources.len();
+        let err = templates.check_limits().unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "nested stack {id} has {count} resources, CloudFormation allows 500"
+            )),
+            "{err}"
+        );
     }
 }

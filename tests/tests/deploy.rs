@@ -8,7 +8,7 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::Output;
+use std::process::{Command, Output};
 use std::sync::Mutex;
 
 use serde_json::Value;
@@ -43,6 +43,8 @@ fn run(moto: &Moto, args: &[&str]) -> Output {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // The generated app of `write_large_app` builds into the shared target dir too.
+        .env("CARGO_TARGET_DIR", target_dir())
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN");
     logged(command, args)
@@ -83,9 +85,21 @@ async fn event_count(cf: &aws_sdk_cloudformation::Client, stack: &str) -> usize 
         .len()
 }
 
+/// The templates of the last build of `app`, as one.
 fn template(app: &str) -> Value {
-    let path = target_dir().join("eventfn").join(app).join("template.json");
-    serde_json::from_str(&read(path)).unwrap()
+    flat_of(&built_template_paths(app))
+}
+
+/// The nested stack of the last build of `app` that holds `resource`.
+fn group_of(app: &str, resource: &str) -> String {
+    built_template_paths(app)[1..]
+        .iter()
+        .find(|path| {
+            let template: Value = serde_json::from_str(&read(path)).unwrap();
+            template["Resources"].get(resource).is_some()
+        })
+        .map(|path| path.file_stem().unwrap().to_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no nested stack of `{app}` holds {resource}"))
 }
 
 fn changes(summary: &Value) -> BTreeSet<(String, String)> {
@@ -100,17 +114,6 @@ fn changes(summary: &Value) -> BTreeSet<(String, String)> {
             )
         })
         .collect()
-}
-
-/// Whether the deployment bucket exists (moto does not check signatures, so a plain request
-/// does).
-fn bucket_exists(moto: &Moto) -> bool {
-    let url = format!("{}/eventfn-deploy-123456789012-us-east-1", moto.endpoint);
-    match ureq::head(&url).call() {
-        Ok(_) => true,
-        Err(ureq::Error::StatusCode(404)) => false,
-        Err(err) => panic!("HEAD {url}: {err}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -137,32 +140,38 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
         .filter(|(_, r)| !SKIPPED_BY_MOTO.contains(&r["Type"].as_str().unwrap()))
         .map(|(id, _)| id.clone())
         .collect();
-    let listed = cf
-        .list_stack_resources()
-        .stack_name("WelcomeStaging")
-        .send()
-        .await
-        .unwrap();
-    let deployed: BTreeSet<String> = listed
-        .stack_resource_summaries()
-        .iter()
-        .filter_map(|r| r.logical_resource_id())
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
+    let stacks = all_resources(&cf, "WelcomeStaging").await;
+    let nested: BTreeSet<&String> = stacks.keys().filter(|s| !s.is_empty()).collect();
+    assert_eq!(
+        nested.len(),
+        5,
+        "a nested stack per group its six handlers hash to"
+    );
+    let deployed: BTreeSet<String> = stacks
+        .values()
+        .flat_map(|r| r.keys())
+        .filter(|id| !nested.contains(id))
+        .cloned()
         .collect();
     assert_eq!(deployed, expected);
     assert_eq!(
         expected.len(),
-        51,
-        "welcome's 60 resources, less 3 subscriptions, 5 queue policies and the schedule group"
+        52,
+        "welcome's 61 resources, less 3 subscriptions, 5 queue policies and the schedule group"
     );
 
     // Every topic, queue and function is printed, with its address.
     let outputs = summary["outputs"].as_object().unwrap();
     let output_keys: BTreeSet<&String> = outputs.keys().collect();
-    let template_outputs: BTreeSet<&String> =
-        template["Outputs"].as_object().unwrap().keys().collect();
-    assert_eq!(output_keys, template_outputs);
+    // The templates' outputs (functions, dead letters), and the topics and app queues.
+    let mut listed: BTreeSet<&String> = template["Outputs"].as_object().unwrap().keys().collect();
+    for (id, resource) in template["Resources"].as_object().unwrap() {
+        let kind = resource["Type"].as_str().unwrap();
+        if kind == "AWS::SNS::Topic" || (kind == "AWS::SQS::Queue" && id.starts_with("Queue")) {
+            listed.insert(id);
+        }
+    }
+    assert_eq!(output_keys, listed);
     assert_eq!(
         outputs["HandlerSendWelcomeFunction"],
         "WelcomeStaging-SendWelcome"
@@ -246,7 +255,10 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
     let said = stderr(&destroyed);
     assert!(said.contains("Destroyed stack `WelcomeStaging`"), "{said}");
     assert!(
-        said.contains(": 2 AWS::Events::Rule, 8 AWS::IAM::Role"),
+        said.contains(
+            ": 5 AWS::CloudFormation::Stack, 2 AWS::Events::Rule, 1 AWS::IAM::ManagedPolicy, \
+             8 AWS::IAM::Role"
+        ),
         "{said}"
     );
     assert!(said.contains("7 AWS::Lambda::Function"), "{said}");
@@ -283,15 +295,18 @@ async fn a_changed_timeout_updates_that_handler_alone() {
     assert_eq!(created["stack"], "ShopStaging");
     let events = event_count(&cf, "ShopStaging").await;
 
-    // The handler's function and the visibility timeout of its queue (6 × the timeout).
+    // The handler's function and the visibility timeout of its queue (6 × the timeout), in the
+    // nested stack that holds them.
+    let group = group_of("shop", "HandlerNotifyWarehouseFunction");
     let expected = BTreeSet::from([
+        ("Modify".to_owned(), group.clone()),
         (
             "Modify".to_owned(),
-            "HandlerNotifyWarehouseFunction".to_owned(),
+            format!("{group}/HandlerNotifyWarehouseFunction"),
         ),
         (
             "Modify".to_owned(),
-            "HandlerNotifyWarehouseQueue".to_owned(),
+            format!("{group}/HandlerNotifyWarehouseQueue"),
         ),
     ]);
     let dry = deploy(
@@ -309,15 +324,16 @@ async fn a_changed_timeout_updates_that_handler_alone() {
     let updated = deploy(&moto, &["-p", "fixture-deploy-app", "-F", "slower"]);
     assert_eq!(updated["result"], "updated");
     assert_eq!(changes(&updated), expected);
-    let deployed = cf
-        .get_template()
-        .stack_name("ShopStaging")
-        .send()
-        .await
-        .unwrap();
+    // As deployed: the nested stack's template.
+    let nested = physical_id(&cf, "ShopStaging", &group).await;
+    let deployed = cf.get_template().stack_name(nested).send().await.unwrap();
     let deployed: Value = serde_json::from_str(deployed.template_body().unwrap()).unwrap();
     let function = &deployed["Resources"]["HandlerNotifyWarehouseFunction"]["Properties"];
     assert_eq!(function["Timeout"], 20);
+    let record = group_of("shop", "HandlerRecordOrderFunction");
+    let nested = physical_id(&cf, "ShopStaging", &record).await;
+    let deployed = cf.get_template().stack_name(nested).send().await.unwrap();
+    let deployed: Value = serde_json::from_str(deployed.template_body().unwrap()).unwrap();
     assert_eq!(
         deployed["Resources"]["HandlerRecordOrderFunction"]["Properties"]["Timeout"],
         5
@@ -325,54 +341,6 @@ async fn a_changed_timeout_updates_that_handler_alone() {
 
     let unchanged = deploy(&moto, &["-p", "fixture-deploy-app", "-F", "slower"]);
     assert_eq!(unchanged["result"], "unchanged");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_template_past_the_inline_limit_goes_through_s3() {
-    let moto = Moto::start();
-    let cf = cloudformation(&moto.config().await);
-
-    let created = deploy(&moto, &["-p", "fixture-big-app"]);
-    assert_eq!(created["result"], "created");
-    let compact = serde_json::to_string(&template("big")).unwrap();
-    assert!(compact.len() > 51_200, "{} bytes", compact.len());
-    let url = created["template_url"].as_str().unwrap();
-    let key = url
-        .strip_prefix("https://eventfn-deploy-123456789012-us-east-1.s3.us-east-1.amazonaws.com/")
-        .unwrap();
-    assert!(
-        key.starts_with("big/template-") && key.ends_with(".json"),
-        "{url}"
-    );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&moto.config().await)
-            .force_path_style(true)
-            .build(),
-    );
-    let object = s3
-        .get_object()
-        .bucket("eventfn-deploy-123456789012-us-east-1")
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let uploaded = object.body.collect().await.unwrap().into_bytes();
-    let uploaded = String::from_utf8(uploaded.to_vec()).unwrap();
-    assert_eq!(uploaded, compact);
-    assert_eq!(
-        status(&cf, "BigStaging").await.as_deref(),
-        Some("CREATE_COMPLETE")
-    );
-    let functions = created["outputs"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .filter(|key| key.ends_with("Function"))
-        .count();
-    assert_eq!(functions, 18);
-
-    let again = deploy(&moto, &["-p", "fixture-big-app"]);
-    assert_eq!(again["result"], "unchanged");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -462,27 +430,41 @@ async fn bad_input_is_refused_before_anything_is_deployed() {
     assert_eq!(dry["result"], "dry-run");
     let added = changes(&dry);
     assert!(added.iter().all(|(action, _)| action == "Add"), "{added:?}");
-    assert!(added.contains(&("Add".to_owned(), "HandlerPrintReceiptFunction".to_owned())));
+    assert!(
+        added
+            .iter()
+            .any(|(_, id)| id.ends_with("/HandlerPrintReceiptFunction")),
+        "{added:?}"
+    );
 
     assert_eq!(status(&cf, "ShopStaging").await, None);
-    assert!(!bucket_exists(&moto), "nothing was uploaded");
-}
-
-/// The physical id (a queue's URL) of a stack resource.
-async fn physical_id(cf: &aws_sdk_cloudformation::Client, stack: &str, logical: &str) -> String {
-    let listed = cf
-        .list_stack_resources()
-        .stack_name(stack)
+    // The nested stacks' templates are uploaded for CloudFormation to read; the code is not.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto.config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    let listed = s3
+        .list_objects_v2()
+        .bucket("eventfn-deploy-123456789012-us-east-1")
         .send()
         .await
         .unwrap();
-    listed
-        .stack_resource_summaries()
-        .iter()
-        .find(|r| r.logical_resource_id() == Some(logical))
-        .and_then(|r| r.physical_resource_id())
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert!(!keys.is_empty(), "the nested stacks' templates");
+    assert!(
+        keys.iter().all(|k| k.starts_with("shop/stacks/Handlers")),
+        "{keys:?}"
+    );
+}
+
+/// The physical id (a queue's URL) of a resource of the stack or of its nested stacks.
+async fn physical_id(cf: &aws_sdk_cloudformation::Client, stack: &str, logical: &str) -> String {
+    all_resources(cf, stack)
+        .await
+        .values()
+        .find_map(|resources| resources.get(logical).cloned())
         .unwrap_or_else(|| panic!("no resource {logical} in {stack}"))
-        .to_owned()
 }
 
 /// Dead letters of a deployed stage: what the functions sent there with their error, what the
@@ -1127,4 +1109,374 @@ async fn rules_deploy_on_their_buses_and_eventbridge_delivers_what_they_match() 
             ),
         ]
     );
+}
+
+/// The directory of the generated app of [`write_large_app`].
+fn large_app_dir() -> std::path::PathBuf {
+    target_dir().join("eventfn-tests/large-app")
+}
+
+/// Writes an app of 300 handlers of every kind, and one more (`extra_handler`, an event handler
+/// of an existing event) when `extra`, as a crate of its own built into the shared target dir
+/// with the workspace's lock file and profiles. Returns its `Cargo.toml`.
+///
+/// Handler `i` is: `i % 5 == 0` a queue of its own (60); `== 1` a schedule (60); `== 2` a rule,
+/// on the default bus or the app's bus `orders` (60); else a subscriber of one of 60 events
+/// (120).
+fn write_large_app(extra: bool) -> std::path::PathBuf {
+    use std::fmt::Write as _;
+    let dir = large_app_dir();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let mut source = String::from(
+        "//! Generated by tests/tests/deploy.rs: 300 handlers of every kind.\n\n\
+         use eventfn::{event, queue, rule, schedule};\n\n",
+    );
+    for i in 0..300 {
+        let attribute = match i % 5 {
+            0 => format!("#[queue(\"jobs-{i}\")]"),
+            1 => format!("#[schedule(\"rate({} hours)\")]", 2 + i % 7),
+            2 => format!(
+                "#[rule(bus = \"{}\", pattern = r#\"{{\"source\": [\"shop\"], \"detail-type\": [\"t{i}\"]}}\"#)]",
+                if i % 2 == 0 { "orders" } else { "default" }
+            ),
+            _ => format!("#[event(\"happened-{}-{}\")]", (i / 5) % 30, i % 5),
+        };
+        writeln!(
+            source,
+            "{attribute}\nasync fn handler_{i}() -> eventfn::Result<()> {{\n    Ok(())\n}}\n"
+        )
+        .unwrap();
+    }
+    if extra {
+        source.push_str(
+            "#[event(\"happened-0-3\")]\nasync fn extra_handler() -> eventfn::Result<()> {\n    Ok(())\n}\n\n",
+        );
+    }
+    source.push_str(
+        "#[tokio::main]\nasync fn main() -> eventfn::Result<()> {\n    eventfn::run().await\n}\n",
+    );
+    let path = dir.join("src/main.rs");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(source.as_str()) {
+        std::fs::write(&path, source).unwrap();
+    }
+    let workspace = read(root().join("Cargo.toml"));
+    let profiles = &workspace[workspace.find("[profile.").unwrap()..];
+    let manifest = format!(
+        "[package]\nname = \"large-app\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [package.metadata.eventfn]\napp = \"large\"\n\n[dependencies]\n\
+         eventfn = {{ path = \"{}\", default-features = false }}\n\
+         tokio = {{ version = \"1\", features = [\"macros\", \"rt\"] }}\n\n[workspace]\n\n{profiles}",
+        root().join("runtime").display()
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    dir.join("Cargo.toml")
+}
+
+/// The nested stacks' templates of the generated app's last build, by logical ID.
+fn nested_templates() -> std::collections::BTreeMap<String, Value> {
+    let dir = target_dir().join("eventfn/large/stacks");
+    let mut found = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let id = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        found.insert(id, serde_json::from_str(&read(&path)).unwrap());
+    }
+    found
+}
+
+/// Every resource of the stack `stack` and of its nested stacks: (stack's logical ID in the
+/// parent, or `""` for the parent) → logical ID → physical ID.
+async fn all_resources(
+    cf: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    let mut all = std::collections::BTreeMap::new();
+    let mut pending = vec![(String::new(), stack.to_owned())];
+    while let Some((group, stack)) = pending.pop() {
+        let mut resources = std::collections::BTreeMap::new();
+        let mut token = None;
+        loop {
+            let listed = cf
+                .list_stack_resources()
+                .stack_name(&stack)
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap();
+            for resource in listed.stack_resource_summaries() {
+                let (Some(id), Some(physical)) = (
+                    resource.logical_resource_id(),
+                    resource.physical_resource_id(),
+                ) else {
+                    continue;
+                };
+                if id.is_empty() {
+                    continue;
+                }
+                if resource.resource_type() == Some("AWS::CloudFormation::Stack") {
+                    pending.push((id.to_owned(), physical.to_owned()));
+                }
+                resources.insert(id.to_owned(), physical.to_owned());
+            }
+            token = listed.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        all.insert(group, resources);
+    }
+    all
+}
+
+/// An app of 300 handlers builds into a parent stack and nested stacks each within
+/// CloudFormation's limits (cfn-lint clean), deploys to moto, grows by one handler changing one
+/// nested stack and no queue elsewhere, redeploys unchanged without a change set, lists its dead
+/// letters across the stacks, and is destroyed whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn three_hundred_handlers_deploy_in_nested_stacks_and_grow_one_stack_at_a_time() {
+    let manifest = write_large_app(false);
+    let manifest = manifest.to_str().unwrap();
+    let target = target_dir();
+    let started = std::time::Instant::now();
+    let summary = build_ok(
+        &["--manifest-path", manifest],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    eprintln!(
+        "measured: build of 300 handlers took {:.1?}",
+        started.elapsed()
+    );
+    assert_eq!(summary["handlers"]["handlers"], 300);
+    let paths = template_paths(&summary);
+    assert_eq!(
+        paths.len(),
+        17,
+        "the parent and 16 nested stacks: {paths:?}"
+    );
+    let lint = Command::new(venv_tool("cfn-lint"))
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success() && lint.stdout.is_empty(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    let mut counts = Vec::new();
+    for path in &paths {
+        let template: Value = serde_json::from_str(&read(path)).unwrap();
+        let count = |section: &str| template[section].as_object().map_or(0, |m| m.len());
+        assert!(count("Resources") <= 500, "{}", path.display());
+        assert!(count("Outputs") <= 200, "{}", path.display());
+        assert!(count("Parameters") <= 60, "{}", path.display());
+        counts.push(count("Resources"));
+    }
+    let flat = flat_template(&summary);
+    let total = flat["Resources"].as_object().unwrap().len();
+    eprintln!(
+        "measured: {} stacks; resources: parent {}, nested {:?}; {total} in all, {:.1} per handler",
+        paths.len(),
+        counts[0],
+        &counts[1..],
+        total as f64 / 300.0
+    );
+
+    let moto = Moto::start();
+    let config = moto.config().await;
+    let cf = cloudformation(&config);
+    let started = std::time::Instant::now();
+    let created = deploy(&moto, &["--manifest-path", manifest]);
+    eprintln!(
+        "measured: first deploy to moto took {:.1?}",
+        started.elapsed()
+    );
+    assert_eq!(created["result"], "created");
+    // The parent passes CloudFormation's 51,200 bytes for a template sent inline: it went through
+    // S3, as did each nested stack, under the hash of its text.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let object = |key: String| {
+        let s3 = s3.clone();
+        async move {
+            let object = s3
+                .get_object()
+                .bucket("eventfn-deploy-123456789012-us-east-1")
+                .key(&key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+            let bytes = object.body.collect().await.unwrap().into_bytes();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        }
+    };
+    let parent: Value = serde_json::from_str(&read(&paths[0])).unwrap();
+    let compact = serde_json::to_string(&parent).unwrap();
+    assert!(compact.len() > 51_200, "{} bytes", compact.len());
+    let url = created["template_url"].as_str().unwrap();
+    let key = url
+        .strip_prefix("https://eventfn-deploy-123456789012-us-east-1.s3.us-east-1.amazonaws.com/")
+        .unwrap();
+    assert!(
+        key.starts_with("large/template-") && key.ends_with(".json"),
+        "{url}"
+    );
+    assert_eq!(object(key.to_owned()).await, compact);
+    for (id, stack) in parent["Resources"].as_object().unwrap() {
+        if stack["Type"] != "AWS::CloudFormation::Stack" {
+            continue;
+        }
+        let url = stack["Properties"]["TemplateURL"]["Fn::Sub"]
+            .as_str()
+            .unwrap();
+        let key = url
+            .strip_prefix("https://${CodeBucket}.s3.${AWS::Region}.${AWS::URLSuffix}/")
+            .unwrap();
+        let nested: Value = serde_json::from_str(&object(key.to_owned()).await).unwrap();
+        let built: Value = serde_json::from_str(&read(
+            target_dir()
+                .join("eventfn/large/stacks")
+                .join(format!("{id}.json")),
+        ))
+        .unwrap();
+        assert_eq!(nested, built, "{id}");
+    }
+    let before = all_resources(&cf, "LargeStaging").await;
+    assert_eq!(before.len(), 17);
+    let functions = before
+        .values()
+        .flat_map(|r| r.keys())
+        .filter(|id| id.ends_with("Function"))
+        .count();
+    assert_eq!(functions, 301, "300 handlers and the delay function");
+
+    // One more handler: its nested stack changes, and nothing else does.
+    let nested_before = nested_templates();
+    let manifest_grown = write_large_app(true);
+    assert_eq!(manifest_grown.to_str().unwrap(), manifest);
+    let grown = deploy(&moto, &["--manifest-path", manifest]);
+    assert_eq!(grown["result"], "updated");
+    let changed: Vec<(String, String)> = changes(&grown)
+        .into_iter()
+        .filter(|(_, id)| !id.contains('/'))
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    let (action, group) = &changed[0];
+    assert_eq!(action, "Modify");
+    let inside: BTreeSet<(String, String)> = changes(&grown)
+        .into_iter()
+        .filter(|(_, id)| id.starts_with(&format!("{group}/")))
+        .collect();
+    assert!(
+        inside.iter().all(|(action, _)| action == "Add"),
+        "{inside:?}"
+    );
+    assert!(
+        inside.contains(&(
+            "Add".to_owned(),
+            format!("{group}/HandlerExtraHandlerFunction")
+        )),
+        "{inside:?}"
+    );
+    // Of the templates, that one nested stack's changed, and only by what it adds: every
+    // resource it had is as it was, so CloudFormation updates it in place and its queues keep
+    // their messages.
+    let grown_templates = nested_templates();
+    for (id, template) in &nested_before {
+        let now = &grown_templates[id];
+        if id == group {
+            for (resource, definition) in template["Resources"].as_object().unwrap() {
+                assert_eq!(
+                    Some(definition),
+                    now["Resources"].get(resource),
+                    "{id}/{resource}"
+                );
+            }
+        } else {
+            assert_eq!(template, now, "nested stack {id} changed");
+        }
+    }
+    // In the stacks: the parent's resources are where they were. (The new binary has a new code
+    // key, which every nested stack passes to its functions: CloudFormation updates their code in
+    // place, while moto replaces a nested stack whose parameters changed, so the nested stacks'
+    // physical IDs are not compared.)
+    let after = all_resources(&cf, "LargeStaging").await;
+    for (id, physical) in &before[""] {
+        if !id.starts_with("Handlers") {
+            assert_eq!(Some(physical), after[""].get(id), "{id} changed");
+        }
+    }
+    assert_eq!(before[""].len(), after[""].len());
+    let queues = before[""]
+        .keys()
+        .filter(|id| id.starts_with("Queue") && !id.ends_with("Parameter"))
+        .count();
+    assert_eq!(queues, 60, "the app queues are the parent's and stayed");
+
+    // Unchanged: no change set, nothing uploaded.
+    let started = std::time::Instant::now();
+    let again = deploy(&moto, &["--manifest-path", manifest]);
+    eprintln!(
+        "measured: unchanged redeploy took {:.1?}",
+        started.elapsed()
+    );
+    assert_eq!(again["result"], "unchanged");
+    assert_eq!(again["code"]["uploaded"], false);
+
+    // Dead letters are found in the nested stacks: one put in handler 3's is listed as its.
+    let dead = after
+        .values()
+        .find_map(|r| r.get("HandlerHandler3DeadLetters"))
+        .expect("handler 3's dead letters");
+    aws_sdk_sqs::Client::new(&config)
+        .send_message()
+        .queue_url(dead)
+        .message_body(r#"{"probe":3}"#)
+        .send()
+        .await
+        .unwrap();
+    let listed = run(
+        &moto,
+        &[
+            "events",
+            "--manifest-path",
+            manifest,
+            "--stage",
+            "staging",
+            "--dead",
+            "--message-format",
+            "json",
+        ],
+    );
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let letters = listed["deadLetters"].as_array().unwrap();
+    assert_eq!(letters.len(), 1, "{listed}");
+    assert!(
+        letters[0].to_string().contains("large_app::handler_3"),
+        "{listed}"
+    );
+
+    let destroyed = run(
+        &moto,
+        &[
+            "destroy",
+            "--manifest-path",
+            manifest,
+            "--stage",
+            "staging",
+            "--yes",
+        ],
+    );
+    assert!(destroyed.status.success());
+    assert_eq!(status(&cf, "LargeStaging").await, None);
+    for (id, physical) in &after[""] {
+        if id.starts_with("Handlers") {
+            assert_eq!(status(&cf, physical).await, None, "nested stack {id}");
+        }
+    }
 }

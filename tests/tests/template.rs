@@ -12,24 +12,23 @@ use std::process::Command;
 use serde_json::Value;
 use support::*;
 
-fn template(package: &str) -> (PathBuf, Value) {
+/// The app's templates (`template.json` first, then its nested stacks), and all of them as one.
+fn template(package: &str) -> (Vec<PathBuf>, Value) {
     let summary = build_ok(&["-p", package], &[]);
-    let path = PathBuf::from(summary["files"]["template"].as_str().unwrap());
-    let template = serde_json::from_str(&read(&path)).unwrap();
-    (path, template)
+    (template_paths(&summary), flat_template(&summary))
 }
 
-fn cfn_lint_is_silent(path: &PathBuf) {
+/// cfn-lint reports nothing on any of `paths`, run once on them all.
+fn cfn_lint_is_silent(paths: &[PathBuf]) {
     let lint = target_dir().join("tools/venv/bin/cfn-lint");
     assert!(
         lint.exists(),
         "cfn-lint is not installed in target/tools/venv: run `scripts/setup` (the README's test command does)"
     );
-    let output = Command::new(lint).arg(path).output().unwrap();
+    let output = Command::new(lint).args(paths).output().unwrap();
     assert!(
         output.status.success() && output.stdout.is_empty(),
-        "cfn-lint on {}:\n{}{}",
-        path.display(),
+        "cfn-lint on {paths:?}:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
@@ -48,7 +47,7 @@ const SKIPPABLE: [&str; 6] = [
 
 /// Runs checkov (installed by `scripts/setup` in a venv of its own) on the template at `path` and
 /// checks that nothing failed and that every skipped check says why. Returns the IDs skipped.
-fn checkov_passes(path: &Path) -> BTreeSet<String> {
+fn checkov_passes(paths: &[PathBuf]) -> BTreeSet<String> {
     let checkov = target_dir().join("tools/checkov/bin/checkov");
     assert!(
         checkov.exists(),
@@ -62,15 +61,13 @@ fn checkov_passes(path: &Path) -> BTreeSet<String> {
             "--output",
             "json",
             "--skip-download",
-            "--file",
         ])
-        .arg(path)
+        .args(paths.iter().flat_map(|p| [Path::new("--file"), p]))
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
-            "checkov on {} printed no report ({e}):\n{}{}",
-            path.display(),
+            "checkov on {paths:?} printed no report ({e}):\n{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         )
@@ -89,8 +86,7 @@ fn checkov_passes(path: &Path) -> BTreeSet<String> {
         .collect();
     assert!(
         failed.is_empty() && output.status.success(),
-        "checkov on {}: {} failed:\n  {}",
-        path.display(),
+        "checkov on {paths:?}: {} failed:\n  {}",
         failed.len(),
         failed.join("\n  ")
     );
@@ -130,8 +126,8 @@ fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> 
 
 #[test]
 fn welcome_has_what_its_handlers_need_and_lints_clean() {
-    let (path, template) = template("welcome");
-    cfn_lint_is_silent(&path);
+    let (paths, template) = template("welcome");
+    cfn_lint_is_silent(&paths);
     let count = |kind| of_type(&template, kind).len();
     // Two events, one queue; six handlers, each with a function, a role, a log group, a source
     // queue (the app queue for `thumbnail`) and a dead-letter queue; and the delay queue with its
@@ -147,6 +143,8 @@ fn welcome_has_what_its_handlers_need_and_lints_clean() {
     assert_eq!(count("AWS::Events::Rule"), 2);
     assert_eq!(count("AWS::SSM::Parameter"), 4);
     assert_eq!(count("AWS::Scheduler::ScheduleGroup"), 1);
+    // What every function may publish to, shared.
+    assert_eq!(count("AWS::IAM::ManagedPolicy"), 1);
 
     let resources = &template["Resources"];
     // audit: retries = 3 → its queue redrives after 4 receives; timeout 10 s → visibility 60 s.
@@ -163,7 +161,7 @@ fn welcome_has_what_its_handlers_need_and_lints_clean() {
         serde_json::json!({ "Ref": "HandlerAuditDeadLetters" })
     );
     assert!(
-        statements(&resources["HandlerAuditRole"]).contains(&serde_json::json!({
+        statements(resources, "HandlerAuditRole").contains(&serde_json::json!({
             "Effect": "Allow",
             "Action": "sqs:SendMessage",
             "Resource": { "Fn::GetAtt": ["HandlerAuditDeadLetters", "Arn"] },
@@ -173,23 +171,39 @@ fn welcome_has_what_its_handlers_need_and_lints_clean() {
     assert_eq!(schedule["ScheduleExpression"], "cron(0 12 ? * MON-FRI *)");
 
     // Least privilege: nothing on every resource.
-    let text = read(&path);
-    assert!(!text.contains(r#""Resource": "*""#), "no wildcard resource");
-    for (_, role) in of_type(&template, "AWS::IAM::Role") {
-        for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-            .as_array()
-            .unwrap()
-        {
+    for path in &paths {
+        let text = read(path);
+        assert!(!text.contains(r#""Resource": "*""#), "no wildcard resource");
+    }
+    for (id, _) in of_type(&template, "AWS::IAM::Role") {
+        for statement in statements(resources, id) {
             assert_ne!(statement["Resource"], "*", "{statement}");
         }
     }
 }
 
-/// The statements of a role's policy.
-fn statements(role: &Value) -> &Vec<Value> {
-    role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+/// The statements of the role `role`: of its own policy, and of the managed policies of the
+/// app it has (listed, or joined into the list a nested stack takes).
+fn statements(resources: &Value, role: &str) -> Vec<Value> {
+    let properties = &resources[role]["Properties"];
+    let mut statements = properties["Policies"][0]["PolicyDocument"]["Statement"]
         .as_array()
         .unwrap()
+        .clone();
+    let managed = &properties["ManagedPolicyArns"];
+    let managed = managed["Fn::Join"][1].as_array().or(managed.as_array());
+    for policy in managed.into_iter().flatten() {
+        let id = policy["Ref"].as_str().unwrap();
+        assert_eq!(resources[id]["Type"], "AWS::IAM::ManagedPolicy", "{id}");
+        statements.extend(
+            resources[id]["Properties"]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .cloned(),
+        );
+    }
+    statements
 }
 
 #[test]
@@ -211,7 +225,7 @@ fn delays_wait_in_the_delay_queue_and_schedules_that_may_do_nothing_else() {
         }])
     );
     assert_eq!(
-        *statements(&resources["SchedulerRole"]),
+        statements(resources, "SchedulerRole"),
         [serde_json::json!({
             "Effect": "Allow",
             "Action": "sqs:SendMessage",
@@ -230,7 +244,7 @@ fn delays_wait_in_the_delay_queue_and_schedules_that_may_do_nothing_else() {
         let role = function["Properties"]["Role"]["Fn::GetAtt"][0]
             .as_str()
             .unwrap();
-        let statements = statements(&resources[role]);
+        let statements = statements(resources, role);
         let with = |action: &str| -> Vec<&Value> {
             statements
                 .iter()
@@ -251,10 +265,9 @@ fn delays_wait_in_the_delay_queue_and_schedules_that_may_do_nothing_else() {
         );
         let sends = with("sqs:SendMessage");
         assert!(
-            sends[0]["Resource"]
+            sends.iter().any(|send| send["Resource"]
                 .as_array()
-                .unwrap()
-                .contains(&arn_of("DelayQueue")),
+                .is_some_and(|r| r.contains(&arn_of("DelayQueue")))),
             "{id}"
         );
         let variables = &function["Properties"]["Environment"]["Variables"];
@@ -290,8 +303,8 @@ fn delays_wait_in_the_delay_queue_and_schedules_that_may_do_nothing_else() {
         6 * delay["Timeout"].as_u64().unwrap()
     );
     // Its role reads the delay queue, not a handler's.
-    let reads: Vec<&Value> = statements(&resources["DelayRole"])
-        .iter()
+    let reads: Vec<Value> = statements(resources, "DelayRole")
+        .into_iter()
         .filter(|s| s["Action"][0] == "sqs:ReceiveMessage")
         .collect();
     assert_eq!(reads.len(), 1);
@@ -300,10 +313,10 @@ fn delays_wait_in_the_delay_queue_and_schedules_that_may_do_nothing_else() {
 
 #[test]
 fn the_same_app_gives_the_same_bytes() {
-    let (path, _) = template("fixture-basic");
-    let first = read(&path);
-    let (path, _) = template("fixture-basic");
-    assert_eq!(first, read(&path));
+    let (paths, _) = template("fixture-basic");
+    let first: Vec<String> = paths.iter().map(read).collect();
+    let (paths, _) = template("fixture-basic");
+    assert_eq!(first, paths.iter().map(read).collect::<Vec<_>>());
 }
 
 /// The apps whose templates are checked whole: welcome first.
@@ -322,16 +335,16 @@ const EVERY_APP: &[&str] = &[
 fn every_fixture_lints_clean() {
     // welcome's is linted above, with its expected resources.
     for &package in &EVERY_APP[1..] {
-        let (path, _) = template(package);
-        cfn_lint_is_silent(&path);
+        let (paths, _) = template(package);
+        cfn_lint_is_silent(&paths);
     }
 }
 
 #[test]
 fn every_fixture_passes_checkov_saying_why_it_skips_what_it_skips() {
     for &package in EVERY_APP {
-        let (path, _) = template(package);
-        let skipped = checkov_passes(&path);
+        let (paths, _) = template(package);
+        let skipped = checkov_passes(&paths);
         // Without `kms_key`, log groups and environments say why they have no key of their own.
         assert!(skipped.contains("CKV_AWS_158"), "{package}: {skipped:?}");
         assert!(skipped.contains("CKV_AWS_173"), "{package}: {skipped:?}");
@@ -341,7 +354,7 @@ fn every_fixture_passes_checkov_saying_why_it_skips_what_it_skips() {
 /// fixture-basic again, as an app of its own with `kms_key` set: built into the shared target dir
 /// with the workspace's lock file and profiles, so only eventfn's own crates and the app compile
 /// again.
-fn basic_with_kms_key(key: &str) -> PathBuf {
+fn basic_with_kms_key(key: &str) -> (Vec<PathBuf>, Value) {
     let basic = root().join("tests/fixtures/basic");
     let dir = target_dir().join("eventfn-tests/basic-kms");
     std::fs::create_dir_all(&dir).unwrap();
@@ -369,19 +382,18 @@ fn basic_with_kms_key(key: &str) -> PathBuf {
         &["--manifest-path", manifest_path.to_str().unwrap()],
         &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
     );
-    PathBuf::from(summary["files"]["template"].as_str().unwrap())
+    (template_paths(&summary), flat_template(&summary))
 }
 
 #[test]
 fn a_kms_key_encrypts_logs_and_environments_and_passes_checkov_without_their_skips() {
     let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    let path = basic_with_kms_key(key);
-    cfn_lint_is_silent(&path);
-    let skipped = checkov_passes(&path);
+    let (paths, template) = basic_with_kms_key(key);
+    cfn_lint_is_silent(&paths);
+    let skipped = checkov_passes(&paths);
     assert!(!skipped.contains("CKV_AWS_158"), "{skipped:?}");
     assert!(!skipped.contains("CKV_AWS_173"), "{skipped:?}");
 
-    let template: Value = serde_json::from_str(&read(&path)).unwrap();
     let groups = of_type(&template, "AWS::Logs::LogGroup");
     assert_eq!(groups.len(), 12, "eleven handlers and the delay function");
     for (id, group) in groups {
@@ -394,7 +406,7 @@ fn a_kms_key_encrypts_logs_and_environments_and_passes_checkov_without_their_ski
             .as_str()
             .unwrap();
         assert!(
-            statements(&template["Resources"][role]).contains(&serde_json::json!({
+            statements(&template["Resources"], role).contains(&serde_json::json!({
                 "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key,
             })),
             "{role}"
@@ -404,8 +416,8 @@ fn a_kms_key_encrypts_logs_and_environments_and_passes_checkov_without_their_ski
 
 #[test]
 fn a_filtered_handler_subscribes_with_its_filter_on_the_message_body() {
-    let (path, template) = template("fixture-basic");
-    cfn_lint_is_silent(&path);
+    let (paths, template) = template("fixture-basic");
+    cfn_lint_is_silent(&paths);
     let subscriptions = of_type(&template, "AWS::SNS::Subscription");
     assert_eq!(subscriptions.len(), 5);
     let mut filtered = Vec::new();

@@ -284,3 +284,106 @@ pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
         .queue_url
         .unwrap()
 }
+
+/// The templates `cargo eventfn build` wrote, as its JSON summary lists them: `template.json`
+/// first, then each nested stack under `stacks/`.
+#[allow(dead_code)]
+pub fn template_paths(summary: &serde_json::Value) -> Vec<PathBuf> {
+    let files = &summary["files"];
+    let mut paths = vec![PathBuf::from(files["template"].as_str().unwrap())];
+    for stack in files["stacks"].as_array().unwrap() {
+        paths.push(PathBuf::from(stack.as_str().unwrap()));
+    }
+    paths
+}
+
+/// The app's templates read as one: each nested stack's resources and outputs beside the
+/// parent's, with what the parent passes in place of each of its parameters. Written here rather
+/// than taken from the tool (whose code the tests cannot use), so that it is also a second
+/// reading of how the stacks fit together: a parameter the parent does not pass fails here.
+#[allow(dead_code)]
+pub fn flat_template(summary: &serde_json::Value) -> serde_json::Value {
+    flat_of(&template_paths(summary))
+}
+
+/// The templates of the last build of app `app` (its `[package.metadata.eventfn] app`):
+/// `template.json` first, then each nested stack.
+#[allow(dead_code)]
+pub fn built_template_paths(app: &str) -> Vec<PathBuf> {
+    let dir = target_dir().join("eventfn").join(app);
+    let mut stacks: Vec<PathBuf> = std::fs::read_dir(dir.join("stacks"))
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    stacks.sort();
+    let mut paths = vec![dir.join("template.json")];
+    paths.extend(stacks);
+    paths
+}
+
+/// [`flat_template`] of the templates at `paths`, the parent first.
+#[allow(dead_code)]
+pub fn flat_of(paths: &[PathBuf]) -> serde_json::Value {
+    use serde_json::Value;
+    fn inline(value: &Value, passed: &serde_json::Map<String, Value>) -> Value {
+        match value {
+            Value::Object(map) if map.len() == 1 && map.contains_key("Ref") => {
+                let name = map["Ref"].as_str().unwrap();
+                passed.get(name).unwrap_or(value).clone()
+            }
+            Value::Object(map) if map.len() == 1 && map.contains_key("Fn::Sub") => {
+                let mut text = map["Fn::Sub"].as_str().unwrap().to_owned();
+                for (name, value) in passed {
+                    if let Some(target) = value["Ref"].as_str() {
+                        text = text.replace(&format!("${{{name}}}"), &format!("${{{target}}}"));
+                    }
+                }
+                serde_json::json!({ "Fn::Sub": text })
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), inline(v, passed)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|v| inline(v, passed)).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut flat: Value = serde_json::from_str(&read(&paths[0])).unwrap();
+    for path in &paths[1..] {
+        let id = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let nested: Value = serde_json::from_str(&read(path)).unwrap();
+        let stack = flat["Resources"]
+            .as_object_mut()
+            .unwrap()
+            .remove(&id)
+            .unwrap();
+        assert_eq!(stack["Type"], "AWS::CloudFormation::Stack", "{id}");
+        let passed = stack["Properties"]["Parameters"]
+            .as_object()
+            .unwrap()
+            .clone();
+        let declared = nested["Parameters"].as_object().unwrap();
+        for name in declared.keys() {
+            assert!(
+                passed.contains_key(name),
+                "{id}: parameter {name} is not passed"
+            );
+        }
+        for section in ["Resources", "Outputs"] {
+            let Some(entries) = nested[section].as_object() else {
+                continue;
+            };
+            if !flat[section].is_object() {
+                flat[section] = serde_json::json!({});
+            }
+            for (key, value) in entries {
+                let previous = flat[section]
+                    .as_object_mut()
+                    .unwrap()
+                    .insert(key.clone(), inline(value, &passed));
+                assert!(previous.is_none(), "{key} is in two stacks");
+            }
+        }
+    }
+    flat
+}
