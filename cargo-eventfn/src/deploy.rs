@@ -327,12 +327,15 @@ async fn deploy(
                 uploaded += 1;
             }
         }
+        let total = templates.nested.len();
         shell.verbose(
             "Uploaded",
-            format!(
-                "{uploaded} of {} nested stack templates (the others were there)",
-                templates.nested.len()
-            ),
+            match total - uploaded {
+                0 => format!("{uploaded} nested stack templates"),
+                there => format!(
+                    "{uploaded} of {total} nested stack templates; {there} unchanged were there"
+                ),
+            },
         );
     }
     // What is deployed, to tell what this deploy adds.

@@ -1,4 +1,15 @@
-//! `template.json`: the app as plain CloudFormation (no SAM transform), from its manifest.
+//! `template.json` and `stacks/*.json`: the app as plain CloudFormation (no SAM transform), from
+//! its manifest.
+//!
+//! The stage's stack (`template.json`) holds what handlers share: topics, buses, app queues, the
+//! delay queue and the managed policies of what functions may publish to. Each handler's own
+//! resources are in a nested stack (`AWS::CloudFormation::Stack`), `Handlers00` to `Handlers15`,
+//! the one the SHA-256 of its function's name picks ([`group`]). So however many handlers an app
+//! has, each template stays within CloudFormation's limits (500 resources, 200 outputs, 60
+//! parameters, 1 MB; [`Templates::check_limits`]), and adding a handler changes its nested stack's
+//! template only: the others keep their address in S3 and CloudFormation leaves their resources
+//! alone. A nested stack reads what it needs of the parent through parameters (the stack's name
+//! as `App`, a topic's ARN, an app queue's); [`Templates::flat`] puts them back together.
 //!
 //! Every handler is a Lambda function with its own log group, role and delivery path: an SQS
 //! queue of its own that redrives to its own dead-letter queue after `retries + 1` receives, read
@@ -22,8 +33,13 @@
 //!   partner bus needs that bus to exist (created from the partner's event source); one on an ARN
 //!   names a bus of the same account (EventBridge keeps a rule in its bus's account).
 //! - Queues are encrypted with SQS-managed keys, which SNS and EventBridge can deliver to.
-//! - Each function's role may write its own logs, read its own queue, publish to this app's topics,
-//!   send to this app's queues and read this stack's parameters: nothing else.
+//! - Each function's role may write its own logs, read its own queue and read this stack's
+//!   parameters; and through the app's managed policies (shared, [`publish_policies`], so a role
+//!   stays small however many events the app has), publish to this app's topics and buses and
+//!   send to its queues: nothing else.
+//! - Functions find topics, queues and buses by name in the stack's SSM parameters
+//!   (`EVENTFN_STACK`), not in their environment: Lambda allows 4 KB of it, and a map of every
+//!   address would tie each nested stack to every event of the app.
 //! - A function sends what fails on its last attempt to its dead-letter queue itself, with why
 //!   (see [`eventfn_core::dead`]); its role may send there.
 //! - When the app has an event or a queue, delayed messages wait in a delay queue read by a
@@ -34,7 +50,7 @@
 //!   group and every function's environment, and each function's role may decrypt with it (Lambda
 //!   decrypts the environment with the role's permissions when it starts the function).
 //!
-//! checkov (run on every fixture's template by the tests) passes the template. Where one of its
+//! checkov (run on every fixture's templates by the tests) passes them. Where one of its
 //! policies does not fit, the resource says why in a `Metadata` skip (see [`skips`]): the
 //! functions' Lambda-level dead-letter queues, VPC and, without `concurrency`, reserved
 //! concurrency; without `kms_key`, the log groups' and environments' customer managed keys; and

@@ -1,10 +1,12 @@
 //! Publishing on AWS: events go to SNS topics, queue jobs to SQS queues, events put on a bus to
 //! EventBridge (`PutEvents`).
 //!
-//! Each is found by name, first in the environment the template sets —
+//! Each is found by name, first in the environment when a process sets it —
 //! `EVENTFN_TOPICS` (`{"account-signup": "arn:aws:sns:..."}`) and `EVENTFN_QUEUES`
 //! (`{"thumbnails": "https://sqs..."}`) — then in SSM parameters `/<stack>/events/<name>` and
-//! `/<stack>/queues/<name>` when `EVENTFN_STACK` names the stack, as Architect does.
+//! `/<stack>/queues/<name>` when `EVENTFN_STACK` names the stack, as Architect does. The
+//! template sets only `EVENTFN_STACK` on a deployed function: each address is read from SSM once
+//! per instance, and the environment stays the same size however many events the app has.
 //!
 //! A delayed publish waits in SQS or in an EventBridge Scheduler schedule, found through
 //! `EVENTFN_DELAY` or the SSM parameter `/<stack>/delay` (see [`eventfn_core::delay`]).
