@@ -590,6 +590,45 @@ mod tests {
     }
 
     #[test]
+    fn a_nested_stacks_failures_are_named_after_it_and_its_status_does_not_end_the_watch() {
+        let shell = Shell {
+            quiet: true,
+            verbose: false,
+            color: crate::shell::ColorChoice::Never,
+        };
+        let mut watch = Watch::new(&shell, None, 3);
+        let failed = event(
+            "HandlerAuditFunction",
+            "AWS::Lambda::Function",
+            ResourceStatus::CreateFailed,
+            "Resource handler returned message: \"Memory exceeds the account's limit\"",
+        );
+        watch.record(&failed, Some("Handlers03"));
+        assert_eq!(
+            watch.failures[0].to_string(),
+            "Handlers03/HandlerAuditFunction (AWS::Lambda::Function) CREATE_FAILED: Resource \
+             handler returned message: \"Memory exceeds the account's limit\""
+        );
+        // The nested stack as a resource of the parent: not the watched stack's own event.
+        let nested = event(
+            "Handlers03",
+            "AWS::CloudFormation::Stack",
+            ResourceStatus::CreateInProgress,
+            "",
+        );
+        watch.record(&nested, None);
+        assert!(!watch.started);
+        let own = event(
+            "WelcomeStaging",
+            "AWS::CloudFormation::Stack",
+            ResourceStatus::CreateInProgress,
+            "User Initiated",
+        );
+        watch.record(&own, None);
+        assert!(watch.started);
+    }
+
+    #[test]
     fn only_working_stacks_are_in_progress() {
         assert!(in_progress("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"));
         assert!(in_progress("CREATE_IN_PROGRESS"));
