@@ -251,6 +251,16 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
             .collect(),
     };
     manifest.sort();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let passed = eventfn_core::manifest::passed_one_time_schedules(&manifest.handlers, now_ms);
+    if !passed.is_empty() {
+        bail!(
+            "the app's one-time schedules cannot fire:\n  {}",
+            passed.join("\n  ")
+        );
+    }
     let windows = eventfn_core::manifest::unfit_retry_windows(&manifest.handlers);
     if !windows.is_empty() {
         bail!(

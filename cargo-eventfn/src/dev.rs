@@ -20,6 +20,7 @@ const PORT_ENV: &str = "EVENTFN_SANDBOX_PORT";
 const DIR_ENV: &str = "EVENTFN_SANDBOX_DIR";
 const TIMEOUT_ENV: &str = "EVENTFN_SANDBOX_TIMEOUT";
 const RETRY_DELAY_ENV: &str = "EVENTFN_SANDBOX_RETRY_DELAY";
+const TIMEZONE_ENV: &str = "EVENTFN_SANDBOX_TIMEZONE";
 
 /// The store's files in its directory: the SQLite database and its write-ahead log.
 const STORE_FILES: [&str; 3] = ["sandbox.db", "sandbox.db-wal", "sandbox.db-shm"];
@@ -96,9 +97,13 @@ pub fn run(shell: &Shell, args: &DevArgs) -> Result<()> {
         .env(DIR_ENV, &dir)
         .env(TIMEOUT_ENV, config.defaults.timeout.to_string())
         .env(RETRY_DELAY_ENV, args.retry_delay.to_string())
+        .env_remove(TIMEZONE_ENV)
         // Off Lambda, whatever the shell had.
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .env_remove("EVENTFN_DESCRIBE");
+    if let Some(zone) = &config.defaults.timezone {
+        command.env(TIMEZONE_ENV, zone);
+    }
     if let Some(color) = shell.color.cargo_arg() {
         command.env("CARGO_TERM_COLOR", color);
     }

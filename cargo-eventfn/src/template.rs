@@ -441,6 +441,17 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> Templates {
         resources.insert(id.clone(), policy.clone());
     }
     let policy_arns: Vec<Value> = policies.iter().map(|(id, _)| reference(id)).collect();
+    // The stack's schedule group: the app's schedules, and one-time schedules of delayed
+    // messages. Its ID is the delays', which came first: a new ID would replace the group.
+    if delays || manifest.of_kind(Kind::Schedule).next().is_some() {
+        resources.insert(
+            SCHEDULE_GROUP.into(),
+            json!({
+                "Type": "AWS::Scheduler::ScheduleGroup",
+                "Properties": { "Name": reference("AWS::StackName") }
+            }),
+        );
+    }
     if delays {
         delay_resources(
             manifest,
@@ -658,20 +669,14 @@ fn handler_resources(
             Some(("sns.amazonaws.com", topic))
         }
         Kind::Schedule => {
-            let rule = format!("{}Rule", resource_id(Kind::Schedule, &handler.name));
-            stack.resources.insert(
-                rule.clone(),
-                json!({
-                    "Type": "AWS::Events::Rule",
-                    "Properties": {
-                        "Description": format!("Schedule `{}` of `{}`", handler.name, handler.function),
-                        "ScheduleExpression": handler.schedule.clone().unwrap_or_default(),
-                        "State": "ENABLED",
-                        "Targets": [{ "Arn": arn(&queue), "Id": "handler" }],
-                    }
-                }),
+            let group = stack.import(
+                "ScheduleGroup",
+                "The stack's schedule group",
+                reference(SCHEDULE_GROUP),
             );
-            Some(("events.amazonaws.com", arn(&rule)))
+            schedule_resources(stack, handler, &queue, &dead, group);
+            // The schedule sends with a role of its own: no queue policy.
+            None
         }
         Kind::Rule => {
             let rule = format!("{}Rule", resource_id(Kind::Rule, &handler.name));
@@ -819,6 +824,79 @@ fn handler_resources(
             "Description": format!("Function of `{}`", handler.function),
             "Value": reference(&function),
         }),
+    );
+}
+
+/// The logical ID of the stack's schedule group (see [`render`]).
+const SCHEDULE_GROUP: &str = "DelaySchedules";
+
+/// What a schedule sends to its handler's queue: an EventBridge event as a schedule's rule sends
+/// it (`Scheduled Event`), its time the time the schedule was due, filled in by EventBridge
+/// Scheduler, so that a handler reads the same whichever sends it.
+const SCHEDULED_EVENT: &str = r#"{"version":"0","id":"<aws.scheduler.execution-id>","detail-type":"Scheduled Event","source":"aws.scheduler","account":"${AWS::AccountId}","time":"<aws.scheduler.scheduled-time>","region":"${AWS::Region}","resources":["<aws.scheduler.schedule-arn>"],"detail":{}}"#;
+
+/// A schedule: an EventBridge Scheduler schedule in the stack's group `group`, read in its time
+/// zone, sending to its handler's queue `queue` with a role that may send there and to its dead
+/// letters `dead` only, retrying as a rule's target does.
+fn schedule_resources(
+    stack: &mut Nested,
+    handler: &Handler,
+    queue: &str,
+    dead: &str,
+    group: Value,
+) {
+    let id = resource_id(Kind::Schedule, &handler.name);
+    let role = format!("{id}Role");
+    stack.resources.insert(
+        role.clone(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": assumed_by(
+                    "scheduler.amazonaws.com",
+                    Some(json!({ "StringEquals": { "aws:SourceAccount": reference("AWS::AccountId") } })),
+                ),
+                "Policies": [{
+                    "PolicyName": "schedule",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Action": "sqs:SendMessage",
+                            "Resource": [arn(queue), arn(dead)],
+                        }],
+                    },
+                }],
+            }
+        }),
+    );
+    let window = match handler.flexible_window {
+        Some(minutes) => json!({ "Mode": "FLEXIBLE", "MaximumWindowInMinutes": minutes }),
+        None => json!({ "Mode": "OFF" }),
+    };
+    let mut properties = json!({
+        "Description": format!("Schedule `{}` of `{}`", handler.name, handler.function),
+        "GroupName": group,
+        "ScheduleExpression": handler.schedule.clone().unwrap_or_default(),
+        "FlexibleTimeWindow": window,
+        "State": "ENABLED",
+        "Target": {
+            "Arn": arn(queue),
+            "RoleArn": arn(&role),
+            "Input": sub(SCHEDULED_EVENT.to_owned()),
+            "RetryPolicy": {
+                "MaximumRetryAttempts": RULE_MAX_RETRIES,
+                "MaximumEventAgeInSeconds": RULE_MAX_EVENT_AGE,
+            },
+            "DeadLetterConfig": { "Arn": arn(dead) },
+        },
+    });
+    if let Some(zone) = &handler.timezone {
+        properties["ScheduleExpressionTimezone"] = json!(zone);
+    }
+    stack.resources.insert(
+        format!("{id}Schedule"),
+        json!({ "Type": "AWS::Scheduler::Schedule", "Properties": properties }),
     );
 }
 
@@ -980,13 +1058,6 @@ fn delay_resources(
                 "maxReceiveCount": DELAY_RECEIVES,
             },
         })),
-    );
-    resources.insert(
-        "DelaySchedules".into(),
-        json!({
-            "Type": "AWS::Scheduler::ScheduleGroup",
-            "Properties": { "Name": reference("AWS::StackName") }
-        }),
     );
     resources.insert(
         "DelayParameter".into(),

@@ -20,6 +20,7 @@ pub mod record;
 pub mod sandbox;
 pub mod schedule;
 pub mod settings;
+pub mod zone;
 
 pub use after::parse_after;
 pub use filter::FilterPolicy;

@@ -180,7 +180,7 @@ pub struct Handler {
     /// The event or queue it handles; for a schedule, its `name` option, else its function's
     /// name.
     pub name: String,
-    /// A schedule's `rate(...)` or `cron(...)` expression; `None` for events and queues.
+    /// A schedule's `rate(...)`, `cron(...)` or `at(...)` expression; `None` for others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
     /// An event handler's filter policy: the payloads it receives.
@@ -192,6 +192,12 @@ pub struct Handler {
     /// A rule's event pattern: the events of its bus it receives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<serde_json::Value>,
+    /// A schedule's IANA time zone, its own or the app's; `None`: UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// A schedule's flexible window, in minutes; `None`: it fires on the minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flexible_window: Option<u32>,
     /// The handler's Rust path, like `welcome::send_welcome`: what `EVENTFN_HANDLER` names on
     /// Lambda.
     pub function: String,
@@ -261,6 +267,47 @@ pub fn unfit_retry_windows<'a>(handlers: impl IntoIterator<Item = &'a Handler>) 
         .collect()
 }
 
+/// One-time schedules (`at(...)`) that would never fire: their time is not after `now_ms`
+/// (milliseconds since the Unix epoch), or the clocks of their zone skip it. Each message names
+/// the handler, where it is and the time in UTC. `cargo eventfn build` refuses them (a compile
+/// error would break a build of old code once its date passed).
+pub fn passed_one_time_schedules<'a>(
+    handlers: impl IntoIterator<Item = &'a Handler>,
+    now_ms: u64,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for handler in handlers {
+        let Some(Ok(crate::Schedule::At { at })) =
+            handler.schedule.as_deref().map(crate::Schedule::parse)
+        else {
+            continue;
+        };
+        let zone_name = handler.timezone.as_deref().unwrap_or("UTC");
+        let Ok(zone) = crate::zone::parse_timezone(zone_name) else {
+            continue;
+        };
+        let what = format!(
+            "schedule `{}` (`{}` at {}): at({}) in {zone_name}",
+            handler.name,
+            handler.function,
+            handler.source,
+            at.format("%Y-%m-%dT%H:%M:%S")
+        );
+        match crate::zone::local_to_utc(zone, at) {
+            None => found.push(format!(
+                "{what} is a time the clocks skip there (daylight saving): it would never fire"
+            )),
+            Some(instant) if instant.timestamp_millis() <= now_ms as i64 => found.push(format!(
+                "{what} was {}, which has passed: a one-time schedule fires once, at a time \
+                 ahead; give it a new time or remove it",
+                instant.format("%Y-%m-%d %H:%M:%S UTC")
+            )),
+            Some(_) => {}
+        }
+    }
+    found
+}
+
 impl Manifest {
     /// Sorts handlers into their canonical order.
     pub fn sort(&mut self) {
@@ -311,5 +358,43 @@ mod tests {
         }
         assert_eq!(Kind::parse("Event"), None);
         assert_eq!(Kind::parse(""), None);
+    }
+
+    #[test]
+    fn one_time_schedules_that_cannot_fire_are_named() {
+        let schedule = |at: &str, zone: Option<&str>| -> Handler {
+            serde_json::from_value(serde_json::json!({
+                "kind": "schedule", "name": "launch", "schedule": format!("at({at})"),
+                "timezone": zone, "function": "app::launch", "payload": null, "context": false,
+                "options": { "timeout": 5, "retries": 2, "memory": 128 },
+                "source": { "file": "src/main.rs", "line": 7, "column": 1 },
+            }))
+            .unwrap()
+        };
+        // 2027-01-01T00:00:00Z.
+        let now = 1_798_761_600_000;
+        let ahead = schedule("2027-06-01T09:00:00", Some("Europe/Amsterdam"));
+        assert!(passed_one_time_schedules([&ahead], now).is_empty());
+        // 00:30 in Amsterdam is 23:30 UTC the day before: passed.
+        let passed = schedule("2027-01-01T00:30:00", Some("Europe/Amsterdam"));
+        let found = passed_one_time_schedules([&passed], now);
+        assert_eq!(
+            found,
+            [
+                "schedule `launch` (`app::launch` at src/main.rs:7:1): at(2027-01-01T00:30:00) in \
+              Europe/Amsterdam was 2026-12-31 23:30:00 UTC, which has passed: a one-time \
+              schedule fires once, at a time ahead; give it a new time or remove it"
+            ]
+        );
+        // The same wall-clock time in UTC is still ahead.
+        assert!(
+            passed_one_time_schedules([&schedule("2027-01-01T00:30:00", None)], now).is_empty()
+        );
+        let skipped = schedule("2027-03-28T02:30:00", Some("Europe/Amsterdam"));
+        let found = passed_one_time_schedules([&skipped], now);
+        assert!(
+            found[0].contains("a time the clocks skip there"),
+            "{found:?}"
+        );
     }
 }

@@ -41,13 +41,19 @@ pub enum OptionKey {
     Bus,
     /// `pattern`: a rule's EventBridge event pattern ([`crate::pattern`]).
     Pattern,
+    /// `timezone`: the IANA time zone a schedule's expression is read in ([`crate::zone`]).
+    Timezone,
+    /// `flexible_window`: how late a schedule may fire ([`crate::zone::parse_window`]).
+    FlexibleWindow,
 }
 
 impl OptionKey {
     /// Every key, in the order [`OptionKey::list_for`] lists them.
-    pub const ALL: [OptionKey; 10] = [
+    pub const ALL: [OptionKey; 12] = [
         OptionKey::Bus,
         OptionKey::Pattern,
+        OptionKey::Timezone,
+        OptionKey::FlexibleWindow,
         OptionKey::Timeout,
         OptionKey::Retries,
         OptionKey::Memory,
@@ -71,6 +77,8 @@ impl OptionKey {
             OptionKey::Filter => "filter",
             OptionKey::Bus => "bus",
             OptionKey::Pattern => "pattern",
+            OptionKey::Timezone => "timezone",
+            OptionKey::FlexibleWindow => "flexible_window",
         }
     }
 
@@ -93,6 +101,7 @@ impl OptionKey {
             // Only events fan out through SNS, whose subscriptions filter.
             OptionKey::Filter => kind == Kind::Event,
             OptionKey::Bus | OptionKey::Pattern => kind == Kind::Rule,
+            OptionKey::Timezone | OptionKey::FlexibleWindow => kind == Kind::Schedule,
         }
     }
 
@@ -253,6 +262,8 @@ pub struct Defaults {
     pub retries: u32,
     /// A queue's `batch_size`: 10.
     pub batch_size: u32,
+    /// A schedule's `timezone`: UTC (`None`), or `timezone` of `[package.metadata.eventfn]`.
+    pub timezone: Option<String>,
 }
 
 impl Default for Defaults {
@@ -264,6 +275,7 @@ impl Default for Defaults {
             memory: 1024,
             retries: 2,
             batch_size: 10,
+            timezone: None,
         }
     }
 }

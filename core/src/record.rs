@@ -34,6 +34,12 @@ pub struct Registration {
     /// A rule's event pattern, checked ([`crate::pattern`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<serde_json::Value>,
+    /// A schedule's time zone, checked ([`crate::zone`]); `None`: the app's, else UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// A schedule's flexible window, in minutes ([`crate::zone::parse_window`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flexible_window: Option<u32>,
     /// The payload type as written in the handler's signature, like `Signup`; `None` when it
     /// takes none.
     pub payload: Option<String>,
@@ -217,6 +223,11 @@ impl Registration {
             filter: self.filter.clone(),
             bus: self.bus.clone(),
             pattern: self.pattern.clone(),
+            timezone: match self.kind {
+                Kind::Schedule => self.timezone.clone().or_else(|| defaults.timezone.clone()),
+                _ => None,
+            },
+            flexible_window: self.flexible_window,
             function: self.function.clone(),
             payload: self.payload.clone(),
             context: self.context,

@@ -1,4 +1,5 @@
-//! Schedule expressions: EventBridge's `rate(...)` and 6-field `cron(...)`.
+//! Schedule expressions: EventBridge's `rate(...)` and 6-field `cron(...)`, and EventBridge
+//! Scheduler's one-time `at(...)`.
 //!
 //! The rules are EventBridge's own (which Architect enforces too), so an expression that passes
 //! here is accepted by an EventBridge rule and by Architect's `@scheduled`:
@@ -12,6 +13,9 @@
 //!   takes `L` (last day), `LW` and `nW` (the weekday nearest day n); the day-of-week field takes
 //!   `L`, `nL` (the last weekday n of the month) and `n#k` (the k-th weekday n). Exactly one of
 //!   day-of-month and day-of-week is `?`.
+//! - `at(yyyy-mm-ddThh:mm:ss)`: once, at that wall-clock time in the schedule's time zone (UTC
+//!   without one), a valid date and time. That it lies ahead is checked by `cargo eventfn build`,
+//!   not here: code outlives dates.
 
 use std::fmt;
 
@@ -30,7 +34,15 @@ pub enum Schedule {
         /// Minutes, hours, day-of-month, month, day-of-week and year.
         fields: [String; 6],
     },
+    /// `at(...)`: once, at this wall-clock time in the schedule's time zone.
+    At {
+        /// The date and time, to the second.
+        at: chrono::NaiveDateTime,
+    },
 }
+
+/// The form of an `at(...)` time, as EventBridge Scheduler writes it.
+const AT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 
 /// The unit of a `rate(...)` expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,10 +84,12 @@ impl Schedule {
             parse_rate(inner)
         } else if let Some(inner) = strip_call(expr, "cron") {
             parse_cron(inner)
+        } else if let Some(inner) = strip_call(expr, "at") {
+            parse_at(inner)
         } else {
             Err(format!(
-                "`{expr}` is not a schedule expression: write `rate(1 day)`, `rate(5 minutes)` or a \
-                 6-field `cron(0 12 * * ? *)`"
+                "`{expr}` is not a schedule expression: write `rate(1 day)`, `rate(5 minutes)`, a \
+                 6-field `cron(0 12 * * ? *)` or a one-time `at(2026-12-31T23:00:00)`"
             ))
         }
     }
@@ -84,7 +98,7 @@ impl Schedule {
     pub fn period_seconds(&self) -> Option<u64> {
         match self {
             Schedule::Rate { value, unit } => Some(value.saturating_mul(unit.seconds())),
-            Schedule::Cron { .. } => None,
+            Schedule::Cron { .. } | Schedule::At { .. } => None,
         }
     }
 }
@@ -94,6 +108,7 @@ impl fmt::Display for Schedule {
         match self {
             Schedule::Rate { value, unit } => write!(f, "rate({value} {})", unit.word(*value != 1)),
             Schedule::Cron { fields } => write!(f, "cron({})", fields.join(" ")),
+            Schedule::At { at } => write!(f, "at({})", at.format(AT_FORMAT)),
         }
     }
 }
@@ -102,6 +117,25 @@ fn strip_call<'a>(expr: &'a str, name: &str) -> Option<&'a str> {
     expr.strip_prefix(name)?
         .strip_prefix('(')?
         .strip_suffix(')')
+}
+
+fn parse_at(inner: &str) -> Result<Schedule, String> {
+    let usage = "a date and time to the second, like `at(2026-12-31T23:00:00)`";
+    // Exactly `yyyy-mm-ddThh:mm:ss`: chrono would also take a longer year or a short field.
+    let shape = inner.len() == 19
+        && inner.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape {
+        return Err(format!("`at({inner})` is not {usage}"));
+    }
+    let at = chrono::NaiveDateTime::parse_from_str(inner, AT_FORMAT).map_err(|_| {
+        format!("`at({inner})` is no such date and time (check the day of the month and the hour)")
+    })?;
+    Ok(Schedule::At { at })
 }
 
 fn parse_rate(inner: &str) -> Result<Schedule, String> {
@@ -352,6 +386,19 @@ mod tests {
 
     fn err(expr: &str) -> String {
         Schedule::parse(expr).expect_err(expr)
+    }
+
+    #[test]
+    fn one_time_schedules() {
+        let at = Schedule::parse("at(2026-12-31T23:00:00)").unwrap();
+        assert_eq!(at.to_string(), "at(2026-12-31T23:00:00)");
+        assert_eq!(at.period_seconds(), None);
+        assert!(err("at(2026-02-30T10:00:00)").contains("no such date and time"));
+        assert!(err("at(2026-12-31T24:00:00)").contains("no such date and time"));
+        assert!(err("at(2026-12-31 23:00:00)").contains("is not a date and time to the second"));
+        assert!(err("at(2026-12-31T23:00)").contains("is not a date and time to the second"));
+        assert!(err("at(tomorrow)").contains("like `at(2026-12-31T23:00:00)`"));
+        assert!(err("every day").contains("one-time `at(2026-12-31T23:00:00)`"));
     }
 
     #[test]

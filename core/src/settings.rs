@@ -8,6 +8,7 @@
 //! timeout = "10s"            # for handlers that do not set `timeout`; default "5s"
 //! architecture = "arm64"     # or "x86_64", the default; `--arm64` overrides it
 //! kms_key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+//! timezone = "Europe/Amsterdam"  # for schedules that do not set `timezone`; default UTC
 //! ```
 //!
 //! `kms_key` (optional) is a symmetric customer managed KMS key, by ARN, in the region the app
@@ -36,6 +37,7 @@ struct Raw {
     timeout: Option<String>,
     architecture: Option<String>,
     kms_key: Option<String>,
+    timezone: Option<String>,
 }
 
 /// `[package.metadata.eventfn]`, checked.
@@ -64,7 +66,7 @@ impl Settings {
             Some(value) => Raw::deserialize(value).map_err(|e| {
                 format!(
                     "{manifest}: [package.metadata.eventfn]: {e}; the keys are `app`, `region`, \
-                     `memory`, `timeout`, `architecture`, `kms_key`"
+                     `memory`, `timeout`, `architecture`, `kms_key`, `timezone`"
                 )
             })?,
         };
@@ -80,6 +82,10 @@ impl Settings {
         if let Some(timeout) = &raw.timeout {
             defaults.timeout =
                 parse_timeout(timeout).map_err(|e| format!("{}: {e}", key("timeout")))?;
+        }
+        if let Some(zone) = &raw.timezone {
+            crate::zone::parse_timezone(zone).map_err(|e| format!("{}: {e}", key("timezone")))?;
+            defaults.timezone = Some(zone.clone());
         }
         let architecture = match raw.architecture.as_deref() {
             None | Some("x86_64") => Architecture::X86_64,

@@ -26,6 +26,10 @@ pub struct Args {
     pub bus: Option<String>,
     /// A rule's event pattern, checked.
     pub pattern: Option<serde_json::Value>,
+    /// A schedule's time zone, checked.
+    pub timezone: Option<String>,
+    /// A schedule's flexible window, in minutes.
+    pub flexible_window: Option<u32>,
     pub options: DeclaredOptions,
 }
 
@@ -88,6 +92,8 @@ fn example(key: &syn::Ident) -> &'static str {
         Some(OptionKey::Filter) => "r#\"{\"country\": [\"NL\"]}\"#",
         Some(OptionKey::Bus) => "\"default\"",
         Some(OptionKey::Pattern) => "r#\"{\"source\": [\"aws.s3\"]}\"#",
+        Some(OptionKey::Timezone) => "\"Europe/Amsterdam\"",
+        Some(OptionKey::FlexibleWindow) => "\"15 minutes\"",
         None => "\"...\"",
     }
 }
@@ -99,7 +105,9 @@ fn expected(option: OptionKey, key: &syn::Ident) -> String {
         | OptionKey::Name
         | OptionKey::Filter
         | OptionKey::Bus
-        | OptionKey::Pattern => {
+        | OptionKey::Pattern
+        | OptionKey::Timezone
+        | OptionKey::FlexibleWindow => {
             format!("`{key}` takes a string, like `{key} = {}`", example(key))
         }
         OptionKey::Retries | OptionKey::Memory | OptionKey::Concurrency | OptionKey::BatchSize => {
@@ -120,6 +128,8 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
         filter: None,
         bus: None,
         pattern: None,
+        timezone: None,
+        flexible_window: None,
         options: DeclaredOptions::default(),
     };
     let parser = |input: ParseStream| {
@@ -208,6 +218,10 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
                     "`filter` applies only to #[event]: {} has no subscription to filter",
                     kind.attribute()
                 ),
+                OptionKey::Timezone | OptionKey::FlexibleWindow => format!(
+                    "`{key}` applies only to #[schedule]: {} does not fire on a clock",
+                    kind.attribute()
+                ),
                 _ => format!("`{key}` applies only to #[queue]"),
             };
             errors.at(&key, only);
@@ -264,6 +278,18 @@ pub fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Args {
                 let pattern = EventPattern::parse(&s)
                     .map_err(|e| syn::Error::new(value.span(), format!("invalid pattern: {e}")))?;
                 args.pattern = Some(pattern.to_value().clone());
+                Ok(())
+            }),
+            OptionKey::Timezone => string(value, option, &key).and_then(|s| {
+                eventfn_core::zone::parse_timezone(&s)
+                    .map_err(|e| syn::Error::new(value.span(), e))?;
+                args.timezone = Some(s);
+                Ok(())
+            }),
+            OptionKey::FlexibleWindow => string(value, option, &key).and_then(|s| {
+                let minutes = eventfn_core::zone::parse_window(&s)
+                    .map_err(|e| syn::Error::new(value.span(), e))?;
+                args.flexible_window = Some(minutes);
                 Ok(())
             }),
             OptionKey::Name => string(value, option, &key).and_then(|s| {

@@ -160,6 +160,12 @@ fn registration(kind: Kind, args: &Args, function: &ItemFn, shape: &Shape) -> To
     if let Some(pattern) = &args.pattern {
         head["pattern"] = pattern.clone();
     }
+    if let Some(timezone) = &args.timezone {
+        head["timezone"] = timezone.clone().into();
+    }
+    if let Some(window) = args.flexible_window {
+        head["flexible_window"] = window.into();
+    }
     let mut head = head.to_string();
     head.pop(); // the closing brace: the source fields follow.
     let head = format!("{head},\"function\":\"");

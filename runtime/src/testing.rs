@@ -322,9 +322,16 @@ impl TestApp {
 
     /// Fires schedule `name` (its `name`, by default its function's name) now.
     pub async fn trigger(&self, name: &str) -> Result<Outcome> {
+        self.trigger_at(name, now_ms()).await
+    }
+
+    /// Fires schedule `name` as due at `time`, in milliseconds since the Unix epoch: the
+    /// handler's `Context::time()`, as EventBridge Scheduler sets it to the time the schedule
+    /// was due. For a schedule whose handler reads the day or hour it runs for.
+    pub async fn trigger_at(&self, name: &str, time: u64) -> Result<Outcome> {
         let entry = self.of(Kind::Schedule, name)?[0];
         Ok(self
-            .run(entry, "null".to_owned(), delivery(now_ms(), 0, 1))
+            .run(entry, "null".to_owned(), delivery(time, 0, 1))
             .await)
     }
 

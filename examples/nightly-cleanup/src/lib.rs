@@ -1,5 +1,7 @@
-//! A nightly cleanup as an eventfn app: a `cron` schedule at 03:00 UTC enqueues one job per
-//! table, and a queue consumes them in batches, each job retried on its own.
+//! A nightly cleanup as an eventfn app: a `cron` schedule at 03:00 in Amsterdam (whatever the
+//! season: EventBridge Scheduler reads it on the zone's clock), within a flexible window of 30
+//! minutes, enqueues one job per table, and a queue consumes them in batches, each job retried on
+//! its own.
 //!
 //! Run it in the sandbox and fire the schedule now (from the repository root):
 //!
@@ -26,7 +28,13 @@ pub struct Purge {
     pub before: u64,
 }
 
-#[schedule("cron(0 3 * * ? *)", name = "nightly-cleanup", timeout = "30s")]
+#[schedule(
+    "cron(0 3 * * ? *)",
+    name = "nightly-cleanup",
+    timezone = "Europe/Amsterdam",
+    flexible_window = "30 minutes",
+    timeout = "30s"
+)]
 async fn nightly(ctx: Context) -> eventfn::Result<()> {
     let jobs: Vec<Purge> = TABLES
         .iter()

@@ -36,6 +36,20 @@ async fn the_night_enqueues_one_purge_per_table_by_its_retention() {
     );
 }
 
+/// The cutoffs count from the time the schedule was due, which `trigger_at` sets as Scheduler
+/// does: 03:00 in Amsterdam on 15 January 2027 is 02:00 UTC.
+#[tokio::test]
+async fn the_cutoffs_count_from_the_time_the_night_was_due() {
+    let app = TestApp::new().unwrap();
+    let due = 1_799_978_400_000; // 2027-01-15T02:00:00Z
+    assert_eq!(
+        app.trigger_at("nightly-cleanup", due).await.unwrap(),
+        Outcome::Done
+    );
+    let sessions: Purge = serde_json::from_value(app.published()[0].payload.clone()).unwrap();
+    assert_eq!(sessions.before, due - 30 * DAY_MS);
+}
+
 #[tokio::test]
 async fn a_job_for_an_unknown_table_fails_alone() {
     let app = TestApp::new().unwrap();

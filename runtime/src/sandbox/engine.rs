@@ -97,6 +97,8 @@ pub struct Settings {
 struct Handler {
     entry: &'static Entry,
     options: Options,
+    /// A schedule's time zone, its own or the app's; `None`: UTC.
+    timezone: Option<String>,
     ready: mpsc::UnboundedSender<Vec<store::Delivery>>,
 }
 
@@ -192,7 +194,8 @@ impl Engine {
         let mut handlers = Vec::with_capacity(entries.len());
         let mut workers = Vec::with_capacity(entries.len());
         for entry in entries {
-            let options = entry.registration.resolve(&settings.defaults).options;
+            let resolved = entry.registration.resolve(&settings.defaults);
+            let options = resolved.options;
             let count = if options.fifo == Some(true) {
                 1
             } else {
@@ -205,6 +208,7 @@ impl Engine {
             handlers.push(Handler {
                 entry,
                 options,
+                timezone: resolved.timezone,
                 ready,
             });
         }
@@ -345,11 +349,17 @@ impl Engine {
 
     /// Fires schedule `name` now.
     pub async fn trigger(&self, name: &str) -> std::result::Result<i64, Refusal> {
+        self.trigger_at(name, now_ms()).await
+    }
+
+    /// Fires schedule `name` as due at `time` (milliseconds since the Unix epoch): its
+    /// `Context::time`.
+    pub async fn trigger_at(&self, name: &str, time: u64) -> std::result::Result<i64, Refusal> {
         let message = Message {
             kind: Kind::Schedule,
             name: name.to_owned(),
             body: "null".to_owned(),
-            time: now_ms(),
+            time,
             delay: 0,
             entry: None,
         };
@@ -404,9 +414,14 @@ impl Engine {
             let Some(expression) = &registration.schedule else {
                 continue;
             };
-            let clock = Clock::new(expression)
+            let clock = Clock::new(expression, handler.timezone.as_deref())
                 .map_err(|e| format!("schedule `{}`: {e}", registration.name))?;
-            tokio::spawn(tick(self.clone(), registration.name.clone(), clock));
+            tokio::spawn(tick(
+                self.clone(),
+                registration.name.clone(),
+                handler.timezone.clone(),
+                clock,
+            ));
         }
         Ok(())
     }
@@ -822,15 +837,25 @@ async fn work(
     }
 }
 
-/// A schedule's clock: fires it at each of its times.
-async fn tick(engine: Arc<Engine>, name: String, clock: Clock) {
+/// A schedule's clock: fires it at each of its times, each delivery's time the time it was due
+/// (`Context::time`), and says so in the log in the schedule's zone and in UTC.
+async fn tick(engine: Arc<Engine>, name: String, timezone: Option<String>, clock: Clock) {
     let start = now_ms();
     let mut after = start;
     while let Some(next) = clock.next(start, after) {
         sleep_until_ms(next).await;
         // After a suspend, the next time from now: missed times are not fired in a burst.
         after = next.max(now_ms());
-        if let Err(refusal) = engine.trigger(&name).await {
+        if !engine.log.is_quiet() {
+            engine.log.status(
+                "Firing",
+                &format!(
+                    "schedule `{name}`: {}",
+                    super::clock::describe(next, timezone.as_deref())
+                ),
+            );
+        }
+        if let Err(refusal) = engine.trigger_at(&name, next).await {
             engine
                 .log
                 .warn(&format!("schedule `{name}` did not fire: {refusal}"));

@@ -125,6 +125,11 @@ impl Log {
             .try_init();
     }
 
+    /// Whether delivery lines are left out (the benchmarks' log).
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// A line about the sandbox itself, like cargo's status lines.
     pub fn status(&self, word: &str, text: &str) {
         let (on, off) = self.paint(GREEN);

@@ -20,6 +20,7 @@
 //! | `EVENTFN_SANDBOX_DIR` | where the store lives | `<target>/eventfn/<binary>/sandbox` |
 //! | `EVENTFN_SANDBOX_TIMEOUT` | seconds, for handlers without a `timeout` | 5 |
 //! | `EVENTFN_SANDBOX_RETRY_DELAY` | milliseconds before the first retry; doubled for each next one | 1000 |
+//! | `EVENTFN_SANDBOX_TIMEZONE` | the IANA time zone of schedules without a `timezone` | UTC |
 
 pub mod clock;
 pub mod engine;
@@ -48,6 +49,10 @@ pub const TIMEOUT_ENV: &str = "EVENTFN_SANDBOX_TIMEOUT";
 /// The environment variable with the wait before a first retry, in milliseconds, doubled for
 /// each next one: 1000 when not set.
 pub const RETRY_DELAY_ENV: &str = "EVENTFN_SANDBOX_RETRY_DELAY";
+
+/// The environment variable with the time zone of schedules that set none (the app's
+/// `timezone`): UTC when not set.
+pub const TIMEZONE_ENV: &str = "EVENTFN_SANDBOX_TIMEZONE";
 
 /// The store's file name in the sandbox's directory.
 pub const STORE_FILE: &str = "sandbox.db";
@@ -98,6 +103,11 @@ pub(crate) async fn serve(entries: &'static [Entry]) -> Result<()> {
     if let Some(timeout) = number::<u32>(TIMEOUT_ENV, "a number of seconds from 1 to 900")? {
         defaults.timeout = eventfn_core::options::parse_timeout(&format!("{timeout}s"))
             .map_err(|e| message(format!("{TIMEOUT_ENV}: {e}")))?;
+    }
+    if let Ok(zone) = std::env::var(TIMEZONE_ENV) {
+        eventfn_core::zone::parse_timezone(&zone)
+            .map_err(|e| message(format!("{TIMEZONE_ENV}: {e}")))?;
+        defaults.timezone = Some(zone);
     }
     let retry_delay_ms: u64 = number(RETRY_DELAY_ENV, "a number of milliseconds")?.unwrap_or(1000);
     let store = dir.join(STORE_FILE);

@@ -130,3 +130,24 @@ async fn cron_last_friday() -> eventfn::Result<()> {
 }
 
 fn main() {}
+
+// Time zones, one-time schedules and flexible windows.
+#[schedule("cron(0 9 ? * MON-FRI *)", timezone = "Europe/Amsterdam")]
+async fn in_a_zone() -> eventfn::Result<()> {
+    Ok(())
+}
+
+#[schedule("at(2026-12-31T23:00:00)", timezone = "America/New_York", name = "new-year")]
+async fn one_time() -> eventfn::Result<()> {
+    Ok(())
+}
+
+#[schedule("rate(1 hour)", flexible_window = "15 minutes", timezone = "UTC")]
+async fn flexible() -> eventfn::Result<()> {
+    Ok(())
+}
+
+#[schedule("cron(30 2 * * ? *)", flexible_window = "24 hours")]
+async fn widest_window() -> eventfn::Result<()> {
+    Ok(())
+}
