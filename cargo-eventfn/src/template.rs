@@ -24,7 +24,11 @@
 //!   `/<stack>/events/<name>` holding its ARN.
 //! - A queue is the SQS queue its handler reads (FIFO when declared so), with the parameter
 //!   `/<stack>/queues/<name>` holding its URL.
-//! - A schedule is an EventBridge rule that sends to its handler's queue.
+//! - A schedule is an EventBridge Scheduler schedule in the stack's schedule group, with its
+//!   expression, time zone (`ScheduleExpressionTimezone`) and flexible window, that sends to its
+//!   handler's queue an event shaped like a schedule rule's (`Scheduled Event`, its time the
+//!   time it was due), with a role that may send to that queue and its dead letters only, and
+//!   the retry policy and dead-letter queue of a `#[rule]`'s target.
 //! - A `#[rule]` is an EventBridge rule on its bus, with its pattern, that sends to its handler's
 //!   queue, with a retry policy (EventBridge's longest: 185 retries over 24 hours) and the
 //!   handler's dead-letter queue for what it cannot deliver. Each bus of the app's own
@@ -336,6 +340,8 @@ struct Nested {
     outputs: serde_json::Map<String, Value>,
     /// Each parameter's declaration, and the value the parent passes.
     parameters: BTreeMap<String, (Value, Value)>,
+    /// It holds schedules, which go in the stack's schedule group.
+    needs_schedule_group: bool,
 }
 
 impl Nested {
@@ -501,18 +507,19 @@ pub fn render(manifest: &Manifest, kms_key: Option<&str>) -> Templates {
             template["Outputs"] = Value::Object(stack.outputs);
         }
         let key = nested_key(&manifest.app, &id, &template);
-        resources.insert(
-            id.clone(),
-            json!({
-                "Type": "AWS::CloudFormation::Stack",
-                "Properties": {
-                    "TemplateURL": sub(format!(
-                        "https://${{CodeBucket}}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}/{key}"
-                    )),
-                    "Parameters": passed,
-                },
-            }),
-        );
+        let mut resource = json!({
+            "Type": "AWS::CloudFormation::Stack",
+            "Properties": {
+                "TemplateURL": sub(format!(
+                    "https://${{CodeBucket}}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}/{key}"
+                )),
+                "Parameters": passed,
+            },
+        });
+        if stack.needs_schedule_group {
+            resource["DependsOn"] = json!(SCHEDULE_GROUP);
+        }
+        resources.insert(id.clone(), resource);
         nested.insert(id, template);
     }
 
@@ -669,12 +676,10 @@ fn handler_resources(
             Some(("sns.amazonaws.com", topic))
         }
         Kind::Schedule => {
-            let group = stack.import(
-                "ScheduleGroup",
-                "The stack's schedule group",
-                reference(SCHEDULE_GROUP),
-            );
-            schedule_resources(stack, handler, &queue, &dead, group);
+            // The group is named after the app's stack; the parent creates this nested stack
+            // after it.
+            stack.needs_schedule_group = true;
+            schedule_resources(stack, handler, &queue, &dead, reference(APP));
             // The schedule sends with a role of its own: no queue policy.
             None
         }

@@ -11,7 +11,7 @@
 //! 4. [Retries and dead letters](#4-retries-timeouts-and-dead-letters): attempts, timeouts, what
 //!    happens when they are spent
 //! 5. [Queues](#5-queues): batches, partial failures, FIFO
-//! 6. [Schedules](#6-schedules): `rate` and `cron`
+//! 6. [Schedules](#6-schedules): `rate`, `cron` and `at`, in a time zone
 //! 7. [Filters](#7-filters): which payloads reach a handler; [rules](#rules-events-of-an-eventbridge-bus):
 //!    `#[rule]` and [`put_event`], EventBridge buses
 //! 8. [The sandbox](#8-the-sandbox-cargo-eventfn-dev): the app on this machine, offline
@@ -336,16 +336,33 @@
 //! # 6. Schedules
 //!
 //! A schedule runs its handler on an EventBridge `rate(N unit)` (a singular unit when N is 1:
-//! `rate(1 hour)`, `rate(5 minutes)`) or a six-field `cron(minutes hours day-of-month month
-//! day-of-week year)` with `?` in exactly one day field, in UTC. Both are checked as the handler
-//! compiles. Its name, which `cargo eventfn trigger` uses, is the function's unless `name` says
-//! otherwise. A schedule takes no payload; on AWS, its EventBridge rule sends to the handler's
-//! queue, so it is retried like any other delivery.
+//! `rate(1 hour)`, `rate(5 minutes)`), a six-field `cron(minutes hours day-of-month month
+//! day-of-week year)` with `?` in exactly one day field, or once, at `at(2026-12-31T23:00:00)`.
+//! `cron` and `at` are read in the schedule's `timezone`, an IANA name (`Europe/Amsterdam`), else
+//! the app's (`timezone` in `[package.metadata.eventfn]`), else UTC: 09:00 stays 09:00 on the
+//! wall clock across daylight-saving changes. A time the clocks skip in spring does not fire that
+//! day, and one they repeat in autumn fires once, as EventBridge Scheduler does. With
+//! `flexible_window = "15 minutes"` (1 minute to 24 hours) the schedule may fire that much later,
+//! for jobs that need not run on the minute. All of it is checked as the handler compiles (a
+//! misspelt zone is told the closest name); an `at` time that has passed is refused by `cargo
+//! eventfn build`.
+//!
+//! Its name, which `cargo eventfn trigger` uses, is the function's unless `name` says otherwise.
+//! A schedule takes no payload, and [`Context::time`] is the time it was due. On AWS it is an
+//! EventBridge Scheduler schedule in the stack's schedule group that sends to the handler's
+//! queue, so it is retried like any other delivery. [`testing::TestApp::trigger_at`] fires one as
+//! due at a given time.
 //!
 //! ```standalone_crate
 //! use eventfn::schedule;
 //!
-//! #[schedule("cron(0 3 * * ? *)", name = "nightly-cleanup", retries = 1)]
+//! #[schedule(
+//!     "cron(0 3 * * ? *)",
+//!     name = "nightly-cleanup",
+//!     timezone = "Europe/Amsterdam",
+//!     flexible_window = "30 minutes",
+//!     retries = 1
+//! )]
 //! async fn nightly() -> eventfn::Result<()> {
 //!     for table in ["sessions", "carts"] {
 //!         eventfn::enqueue("cleanup", table).await?;
@@ -560,7 +577,7 @@
 //! | `batch_size` | 1 to 10000; 1 to 10 with `fifo` | Lambda's SQS event source |
 //! | `concurrency` | 1 to 1000 | reserved concurrency, within the account's limit (1000 by default) |
 //! | delay | more than 0 ms, at most a year; on AWS rounded up to whole seconds | SQS `DelaySeconds` up to 15 minutes; EventBridge Scheduler beyond |
-//! | schedule | `rate` of at least 1 minute; 6-field `cron`, UTC | EventBridge rules |
+//! | schedule | `rate` of at least 1 minute; 6-field `cron`; `at` ahead, to the second; IANA `timezone`; `flexible_window` 1 minute to 24 hours | EventBridge Scheduler |
 //! | filter | 5 keys, 150 combinations, numbers within ±10⁹ and 5 decimals, 256 KB | SNS filter policies |
 //! | dead letters | kept 14 days | SQS retention |
 //!

@@ -19,10 +19,11 @@ use support::*;
 static DEPLOYS: Mutex<()> = Mutex::new(());
 
 /// Resource types moto accepts in a template but does not create.
-const SKIPPED_BY_MOTO: [&str; 3] = [
+const SKIPPED_BY_MOTO: [&str; 4] = [
     "AWS::SNS::Subscription",
     "AWS::SQS::QueuePolicy",
     "AWS::Scheduler::ScheduleGroup",
+    "AWS::Scheduler::Schedule",
 ];
 
 /// `cargo eventfn <args>` against `moto`, with test credentials and nothing from the host's AWS
@@ -157,7 +158,8 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
     assert_eq!(
         expected.len(),
         52,
-        "welcome's 61 resources, less 3 subscriptions, 5 queue policies and the schedule group"
+        "welcome's 61 resources, less 3 subscriptions, 3 queue policies, the schedule group and \
+         its 2 schedules"
     );
 
     // Every topic, queue and function is printed, with its address.
@@ -256,8 +258,7 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
     assert!(said.contains("Destroyed stack `WelcomeStaging`"), "{said}");
     assert!(
         said.contains(
-            ": 5 AWS::CloudFormation::Stack, 2 AWS::Events::Rule, 1 AWS::IAM::ManagedPolicy, \
-             8 AWS::IAM::Role"
+            ": 5 AWS::CloudFormation::Stack, 1 AWS::IAM::ManagedPolicy, 10 AWS::IAM::Role"
         ),
         "{said}"
     );
@@ -1479,4 +1480,162 @@ async fn three_hundred_handlers_deploy_in_nested_stacks_and_grow_one_stack_at_a_
             assert_eq!(status(&cf, physical).await, None, "nested stack {id}");
         }
     }
+}
+
+/// A stage deployed when schedules were EventBridge rules (a rule sending to the handler's
+/// queue, admitted by a queue policy) updates cleanly to EventBridge Scheduler: the old shape is
+/// made from the new build's templates, created with CloudFormation directly, then `deploy`
+/// updates it; the rule goes, and the schedule's role comes. (moto reports a Scheduler schedule
+/// created without making one, so the schedule itself is checked in the template's test.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_with_schedule_rules_updates_to_scheduler_schedules() {
+    let moto = Moto::start();
+    let config = moto.config().await;
+    let cf = cloudformation(&config);
+    let summary = build_ok(&["-p", "nightly-cleanup"], &[]);
+    let paths = template_paths(&summary);
+    let group = group_of("nightly-cleanup", "ScheduleNightlyCleanupSchedule");
+    let path = paths
+        .iter()
+        .find(|p| p.file_stem().unwrap() == group.as_str())
+        .unwrap();
+
+    // The old shape of that nested stack.
+    let mut old: Value = serde_json::from_str(&read(path)).unwrap();
+    let resources = old["Resources"].as_object_mut().unwrap();
+    let expression =
+        resources["ScheduleNightlyCleanupSchedule"]["Properties"]["ScheduleExpression"].clone();
+    resources.remove("ScheduleNightlyCleanupSchedule");
+    resources.remove("ScheduleNightlyCleanupRole");
+    let queue_arn = serde_json::json!({ "Fn::GetAtt": ["HandlerNightlyQueue", "Arn"] });
+    let rule_arn = serde_json::json!({ "Fn::GetAtt": ["ScheduleNightlyCleanupRule", "Arn"] });
+    resources.insert(
+        "ScheduleNightlyCleanupRule".into(),
+        serde_json::json!({
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "ScheduleExpression": expression,
+                "State": "ENABLED",
+                "Targets": [{ "Arn": queue_arn, "Id": "handler" }],
+            },
+        }),
+    );
+    resources.insert(
+        "HandlerNightlyQueuePolicy".into(),
+        serde_json::json!({
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{ "Ref": "HandlerNightlyQueue" }],
+                "PolicyDocument": { "Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "Service": "events.amazonaws.com" },
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": { "ArnEquals": { "aws:SourceArn": rule_arn } },
+                }] },
+            },
+        }),
+    );
+
+    // Uploaded with the code, and the parent pointed at it.
+    let bucket = "eventfn-deploy-123456789012-us-east-1";
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    let mut parent: Value = serde_json::from_str(&read(&paths[0])).unwrap();
+    let mut uploads = vec![(
+        "old/bootstrap.zip".to_owned(),
+        std::fs::read(summary["files"]["zip"].as_str().unwrap()).unwrap(),
+    )];
+    for path in &paths[1..] {
+        let id = path.file_stem().unwrap().to_str().unwrap();
+        let body = if id == group {
+            serde_json::to_vec(&old).unwrap()
+        } else {
+            std::fs::read(path).unwrap()
+        };
+        let key = format!("old/{id}.json");
+        let stack = &mut parent["Resources"][id];
+        stack["Properties"]["TemplateURL"] =
+            format!("https://{bucket}.s3.us-east-1.amazonaws.com/{key}").into();
+        // Rules needed no schedule group.
+        stack.as_object_mut().unwrap().remove("DependsOn");
+        uploads.push((key, body));
+    }
+    for (key, body) in uploads {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+    // Once: moto answers an error of the stack's creation with a 500, which the SDK would retry.
+    let once = aws_sdk_cloudformation::Client::from_conf(
+        aws_sdk_cloudformation::config::Builder::from(&config)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    once.create_stack()
+        .stack_name("NightlyCleanupStaging")
+        .template_body(serde_json::to_string(&parent).unwrap())
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
+        .parameters(
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key("CodeBucket")
+                .parameter_value(bucket)
+                .build(),
+        )
+        .parameters(
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key("CodeKey")
+                .parameter_value("old/bootstrap.zip")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        status(&cf, "NightlyCleanupStaging").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    let eventbridge = aws_sdk_eventbridge::Client::new(&config);
+    let schedule_rules = || async {
+        eventbridge
+            .list_rules()
+            .send()
+            .await
+            .unwrap()
+            .rules()
+            .iter()
+            .filter(|r| r.schedule_expression() == Some("cron(0 3 * * ? *)"))
+            .count()
+    };
+    assert_eq!(schedule_rules().await, 1, "the old shape's rule");
+
+    let updated = deploy(&moto, &["-p", "nightly-cleanup"]);
+    assert_eq!(updated["result"], "updated");
+    let changed = changes(&updated);
+    for change in [
+        ("Modify", group.clone()),
+        ("Remove", format!("{group}/ScheduleNightlyCleanupRule")),
+        ("Remove", format!("{group}/HandlerNightlyQueuePolicy")),
+        ("Add", format!("{group}/ScheduleNightlyCleanupSchedule")),
+        ("Add", format!("{group}/ScheduleNightlyCleanupRole")),
+    ] {
+        assert!(
+            changed.contains(&(change.0.to_owned(), change.1.clone())),
+            "{change:?} in {changed:?}"
+        );
+    }
+    assert_eq!(
+        status(&cf, "NightlyCleanupStaging").await.as_deref(),
+        Some("UPDATE_COMPLETE")
+    );
+    assert_eq!(schedule_rules().await, 0, "the rule is gone");
+    physical_id(&cf, "NightlyCleanupStaging", "ScheduleNightlyCleanupRole").await;
 }

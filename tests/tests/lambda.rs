@@ -502,11 +502,31 @@ fn schedules_fire_from_eventbridge_rules_and_the_scheduler() {
         f.invoke(&fixture("eventbridge-scheduler.json")),
         (200, Value::Null)
     );
+    // What the template's Scheduler schedule sends to the handler's queue, as Scheduler fills it
+    // in: the time is the time it was due.
+    let mut queued = fixture("sqs-raw.json");
+    let record = &mut queued["Records"][0];
+    record["messageAttributes"] = json!({});
+    record["body"] = json!({
+        "version": "0",
+        "id": "4e1d7a1c-5d2b-4c55-9a55-0b6b8f1f2c3d",
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "123456789012",
+        "time": "2027-01-15T02:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/LambdaStaging/hourly-x"],
+        "detail": {}
+    })
+    .to_string()
+    .into();
+    assert_eq!(f.invoke(&queued), (200, json!({"batchItemFailures": []})));
     assert_eq!(
-        f.printed(2),
+        f.printed(3),
         [
-            "hourly id=53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-            "hourly id=c6f3f1a8-3b0c-4a8b-9c34-6d3b3f4a2e11"
+            "hourly id=53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa time=1444323186000",
+            "hourly id=c6f3f1a8-3b0c-4a8b-9c34-6d3b3f4a2e11 time=1714564800000",
+            "hourly id=059f36b4-87a3-44ab-83d2-661975830a7d time=1799978400000"
         ]
     );
 }

@@ -135,12 +135,14 @@ fn welcome_has_what_its_handlers_need_and_lints_clean() {
     // schedule group.
     assert_eq!(count("AWS::SNS::Topic"), 2);
     assert_eq!(count("AWS::Lambda::Function"), 7);
-    assert_eq!(count("AWS::IAM::Role"), 8);
+    // A role per function, the delay scheduler's, and one per schedule.
+    assert_eq!(count("AWS::IAM::Role"), 10);
     assert_eq!(count("AWS::Logs::LogGroup"), 7);
     assert_eq!(count("AWS::Lambda::EventSourceMapping"), 7);
     assert_eq!(count("AWS::SQS::Queue"), 14);
     assert_eq!(count("AWS::SNS::Subscription"), 3);
-    assert_eq!(count("AWS::Events::Rule"), 2);
+    assert_eq!(count("AWS::Events::Rule"), 0);
+    assert_eq!(count("AWS::Scheduler::Schedule"), 2);
     assert_eq!(count("AWS::SSM::Parameter"), 4);
     assert_eq!(count("AWS::Scheduler::ScheduleGroup"), 1);
     // What every function may publish to, shared.
@@ -167,7 +169,7 @@ fn welcome_has_what_its_handlers_need_and_lints_clean() {
             "Resource": { "Fn::GetAtt": ["HandlerAuditDeadLetters", "Arn"] },
         }))
     );
-    let schedule = &resources["ScheduleNoonReportRule"]["Properties"];
+    let schedule = &resources["ScheduleNoonReportSchedule"]["Properties"];
     assert_eq!(schedule["ScheduleExpression"], "cron(0 12 ? * MON-FRI *)");
 
     // Least privilege: nothing on every resource.
@@ -510,4 +512,77 @@ fn rules_listen_on_their_bus_and_send_to_their_handlers_queue() {
             );
         }
     }
+}
+
+/// A schedule: an EventBridge Scheduler schedule in the stack's group, read in its zone, with its
+/// flexible window, sending to its handler's queue (retried as a rule's target, then its dead
+/// letters) an event shaped like a schedule rule's, with a role that may send there only.
+#[test]
+fn schedules_are_scheduler_schedules_in_their_zone_sending_to_their_handlers_queue() {
+    let (paths, template) = template("nightly-cleanup");
+    cfn_lint_is_silent(&paths);
+    let resources = &template["Resources"];
+    let schedules = of_type(&template, "AWS::Scheduler::Schedule");
+    assert_eq!(schedules.len(), 1);
+    let (id, schedule) = schedules[0];
+    assert_eq!(id, "ScheduleNightlyCleanupSchedule");
+    let properties = &schedule["Properties"];
+    assert_eq!(properties["ScheduleExpression"], "cron(0 3 * * ? *)");
+    assert_eq!(properties["ScheduleExpressionTimezone"], "Europe/Amsterdam");
+    assert_eq!(
+        properties["FlexibleTimeWindow"],
+        serde_json::json!({ "Mode": "FLEXIBLE", "MaximumWindowInMinutes": 30 })
+    );
+    // The group, named after the stack, which the nested stack waits for.
+    assert_eq!(
+        properties["GroupName"],
+        serde_json::json!({ "Ref": "AWS::StackName" })
+    );
+    assert_eq!(
+        resources["DelaySchedules"]["Properties"]["Name"],
+        serde_json::json!({ "Ref": "AWS::StackName" })
+    );
+    let target = &properties["Target"];
+    assert_eq!(
+        target["Arn"],
+        serde_json::json!({ "Fn::GetAtt": ["HandlerNightlyQueue", "Arn"] })
+    );
+    assert_eq!(
+        target["RoleArn"],
+        serde_json::json!({ "Fn::GetAtt": ["ScheduleNightlyCleanupRole", "Arn"] })
+    );
+    assert_eq!(
+        target["RetryPolicy"],
+        serde_json::json!({ "MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400 })
+    );
+    assert_eq!(
+        target["DeadLetterConfig"],
+        serde_json::json!({ "Arn": { "Fn::GetAtt": ["HandlerNightlyDeadLetters", "Arn"] } })
+    );
+    // What the handler's queue receives reads as a schedule rule's event, due at its time.
+    let input = target["Input"]["Fn::Sub"].as_str().unwrap();
+    let input: Value = serde_json::from_str(input).unwrap();
+    assert_eq!(input["source"], "aws.scheduler");
+    assert_eq!(input["detail-type"], "Scheduled Event");
+    assert_eq!(input["time"], "<aws.scheduler.scheduled-time>");
+    // The schedule's role: assumed by Scheduler for this account, sending to that queue and
+    // its dead letters only; the queue needs no policy of its own.
+    let role = &resources["ScheduleNightlyCleanupRole"]["Properties"];
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "scheduler.amazonaws.com"
+    );
+    assert_eq!(
+        statements(resources, "ScheduleNightlyCleanupRole"),
+        [serde_json::json!({
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": [
+                { "Fn::GetAtt": ["HandlerNightlyQueue", "Arn"] },
+                { "Fn::GetAtt": ["HandlerNightlyDeadLetters", "Arn"] },
+            ],
+        })]
+    );
+    assert!(resources.get("HandlerNightlyQueuePolicy").is_none());
+    assert!(of_type(&template, "AWS::Events::Rule").is_empty());
 }

@@ -6,8 +6,8 @@
 //!   that has `EVENTFN_SANDBOX` set — is stored before it is acknowledged, with one delivery per
 //!   subscriber ([`store`]).
 //! - Deliveries run as on Lambda: the handler's timeout, retries with backoff, a dead letter
-//!   when they are spent, queues in batches of `batch_size`, schedules on their `rate` or
-//!   `cron` in UTC ([`engine`]).
+//!   when they are spent, queues in batches of `batch_size`, schedules on their `rate`, `cron`
+//!   or `at` in their time zone ([`clock`], [`engine`]).
 //! - The HTTP API on 127.0.0.1 ([`http`]) is what `cargo eventfn publish`, `trigger`,
 //!   `events` and `replay` talk to.
 //! - The live log on stdout has a line per attempt ([`log`]).
