@@ -2,7 +2,9 @@
 //! them) can read it: its events, queues and schedules by name. Options (a queue's `fifo` and
 //! batch size among them) live in `eventfn.json`: Architect reads them from per-function
 //! `config.arc` files, not from `app.arc`, and ignores settings written under `@queues`. So do
-//! event filters, which Architect has no notion of: they are in `eventfn.json` and the template.
+//! event filters, which Architect has no notion of: they are in `eventfn.json` and the template,
+//! as are a schedule's time zone and flexible window. One-time schedules (`at(...)`), which
+//! Architect's `@scheduled` does not take, are left out.
 
 use eventfn_core::{Kind, Manifest};
 use std::fmt::Write as _;
@@ -29,7 +31,10 @@ pub fn render(manifest: &Manifest) -> String {
         }
     }
 
-    let schedules: Vec<_> = manifest.of_kind(Kind::Schedule).collect();
+    let schedules: Vec<_> = manifest
+        .of_kind(Kind::Schedule)
+        .filter(|s| !s.schedule.as_deref().unwrap_or_default().starts_with("at("))
+        .collect();
     if !schedules.is_empty() {
         out.push_str("\n@scheduled\n");
         for schedule in schedules {
