@@ -539,8 +539,7 @@ fn background_task_moves_a_posted_task_through_its_statuses() {
 #[test]
 fn each_retry_setting_makes_as_many_attempts_in_the_sandbox_as_on_aws() {
     let summary = build_ok(&["-p", "fixture-retry-table"], &[]);
-    let template: Value =
-        serde_json::from_str(&read(summary["files"]["template"].as_str().unwrap())).unwrap();
+    let template = flat_template(&summary);
     let manifest: eventfn_core::Manifest =
         serde_json::from_str(&read(summary["files"]["manifest"].as_str().unwrap())).unwrap();
     assert_eq!(manifest.handlers.len(), 5);
