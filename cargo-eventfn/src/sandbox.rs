@@ -540,6 +540,10 @@ fn show_detail(detail: &DeliveryDetail, now: u64) -> String {
     // Due as published; a retry or a replay is due again later.
     let due = d.time.saturating_add(d.delay);
     field("due", local_time(due, full));
+    if let Some(zone) = d.timezone.as_deref() {
+        // A schedule's firing: when it was due on the clock it reads, and in UTC.
+        field("scheduled", zoned_time(d.time, zone));
+    }
     if d.state == "pending" && d.due != due {
         field(
             "next attempt",
@@ -652,6 +656,23 @@ fn local_time(ms: u64, format: &str) -> String {
         .timestamp_millis_opt(ms as i64)
         .single()
         .map_or_else(|| format!("{ms}ms"), |t| t.format(format).to_string())
+}
+
+/// `ms` in the time zone `zone` and in UTC: `2027-01-15 03:00:00 CET (Europe/Amsterdam),
+/// 02:00:00 UTC`.
+fn zoned_time(ms: u64, zone: &str) -> String {
+    use chrono::TimeZone as _;
+    let Some(utc) = chrono::Utc.timestamp_millis_opt(ms as i64).single() else {
+        return format!("{ms}ms");
+    };
+    match eventfn_core::zone::parse_timezone(zone) {
+        Ok(tz) => format!(
+            "{} ({zone}), {}",
+            utc.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z"),
+            utc.format("%H:%M:%S UTC")
+        ),
+        Err(_) => utc.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    }
 }
 
 /// How long until `time`, at `now`: `in 5s`, `now`.
@@ -795,6 +816,7 @@ mod tests {
             body: Some(r#"{"user":"u1","n":[1,2.50]}"#.into()),
             size: 26,
             published_by: None,
+            timezone: None,
         }
     }
 
@@ -918,6 +940,19 @@ mod tests {
             "{shown}"
         );
         assert!(!shown.contains("published 1 event"), "{shown}");
+
+        // A schedule's firing says when it was due in its zone and in UTC.
+        let mut fired = detail.clone();
+        fired.delivery.kind = Kind::Schedule;
+        fired.delivery.time = 1_799_978_400_000; // 2027-01-15T02:00:00Z
+        fired.delivery.timezone = Some("Europe/Amsterdam".into());
+        let shown = show_detail(&fired, now);
+        assert!(
+            shown.contains(
+                "scheduled     2027-01-15 03:00:00 CET (Europe/Amsterdam), 02:00:00 UTC\n"
+            ),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -198,6 +198,9 @@ pub struct DeliveryView {
     /// The delivery whose handler published its event, when a handler did.
     #[serde(default)]
     pub published_by: Option<i64>,
+    /// A schedule's firing in full: the schedule's time zone, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// One delivery in full: what `GET /v1/deliveries/{id}` answers.

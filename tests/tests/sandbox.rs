@@ -272,7 +272,13 @@ fn nightly_cleanup_fans_the_night_out_to_its_queue() {
     let sandbox = Sandbox::start("nightly-cleanup", &dir);
     let fired = sandbox.eventfn(&["trigger", "nightly-cleanup"]);
     assert!(fired.status.success(), "{}", stderr(&fired));
-    sandbox.wait_for("nightly_cleanup::nightly", all_done(1));
+    let night = sandbox.wait_for("nightly_cleanup::nightly", all_done(1));
+    // Its firing in full says when it was due on Amsterdam's clock, and in UTC.
+    let id = night[0]["id"].to_string();
+    let shown = sandbox.eventfn(&["events", &id]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("(Europe/Amsterdam), "), "{shown}");
+    assert!(shown.contains(" UTC\n"), "{shown}");
     let purged = sandbox.wait_for("nightly_cleanup::purge", all_done(3));
     assert!(
         purged

@@ -352,6 +352,12 @@ impl Engine {
         self.trigger_at(name, now_ms()).await
     }
 
+    /// The time zone of the schedule whose handler is `function`, when it has one.
+    pub fn timezone_of(&self, function: &str) -> Option<String> {
+        let index = *self.by_function.get(function)?;
+        self.handlers[index].timezone.clone()
+    }
+
     /// Fires schedule `name` as due at `time` (milliseconds since the Unix epoch): its
     /// `Context::time`.
     pub async fn trigger_at(&self, name: &str, time: u64) -> std::result::Result<i64, Refusal> {

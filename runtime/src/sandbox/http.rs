@@ -337,7 +337,14 @@ impl Server {
                 }
             }
             Route::Delivery(id) => match engine.detail(id).await {
-                Ok(detail) => json(StatusCode::OK, &detail_view(detail)),
+                Ok(detail) => {
+                    let mut detail = detail_view(detail);
+                    let delivery = &mut detail.delivery;
+                    if delivery.kind == Kind::Schedule {
+                        delivery.timezone = engine.timezone_of(&delivery.handler);
+                    }
+                    json(StatusCode::OK, &detail)
+                }
                 Err(e) => refusal(e),
             },
             Route::Replay => {
@@ -661,6 +668,7 @@ fn view(delivery: store::Delivery) -> DeliveryView {
         body: (!delivery.body.is_empty()).then_some(delivery.body),
         size: delivery.size as u64,
         published_by: delivery.published_by,
+        timezone: None,
     }
 }
 
