@@ -149,12 +149,17 @@ impl Sandbox {
         Ok(format!("{base}{path}"))
     }
 
-    fn agent() -> ureq::Agent {
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into()
+    /// The process's one agent: its connections are kept alive, so the requests of one command
+    /// (a replay of every dead letter, say) share one.
+    fn agent() -> &'static ureq::Agent {
+        static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
+        AGENT.get_or_init(|| {
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(30)))
+                .build()
+                .into()
+        })
     }
 
     /// Sends a request and reads the answer, or the sandbox's reason for refusing it.

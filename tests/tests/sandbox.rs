@@ -1268,7 +1268,7 @@ fn bad_input_is_refused_with_its_reason_and_stores_nothing() {
 fn a_killed_sandbox_loses_no_accepted_event() {
     let dir = test_dir("kill");
     let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
-    // 64 publishers at once; the sandbox is killed (SIGKILL) in the middle of the burst.
+    // 10,000 events from 64 publishers at once; the sandbox is killed (SIGKILL) half-way.
     let accepted = Arc::new(Mutex::new(Vec::new()));
     let next = Arc::new(AtomicUsize::new(0));
     let url = sandbox.url.clone();
@@ -1279,7 +1279,7 @@ fn a_killed_sandbox_loses_no_accepted_event() {
                 let probe = Sandbox::probe(&url);
                 loop {
                     let n = next.fetch_add(1, Ordering::SeqCst);
-                    if n >= 1000 {
+                    if n >= 10_000 {
                         return;
                     }
                     if probe.post("burst", &json!(n)) {
@@ -1289,7 +1289,7 @@ fn a_killed_sandbox_loses_no_accepted_event() {
             })
         })
         .collect();
-    while accepted.lock().unwrap().len() < 300 {
+    while accepted.lock().unwrap().len() < 5_000 {
         std::thread::sleep(Duration::from_millis(1));
     }
     let mut sandbox = sandbox;
@@ -1301,7 +1301,7 @@ fn a_killed_sandbox_loses_no_accepted_event() {
     let accepted = accepted.lock().unwrap().clone();
     let delivered_before = lines(&dir, "burst").len();
     println!(
-        "accepted {} of 1000 before the kill; {delivered_before} delivered",
+        "accepted {} of 10000 before the kill; {delivered_before} delivered",
         accepted.len()
     );
     drop(sandbox);
