@@ -74,9 +74,24 @@ pub struct Counts {
     pub handlers: usize,
 }
 
-/// The cargo workspace of `--manifest-path`, or of the current directory.
+/// The cargo workspace of `--manifest-path`, or of the current directory, with every package
+/// of its dependency graph: what the Lambda build needs to tell which crates link eventfn.
 pub(crate) fn workspace(app: &AppSelection) -> Result<Metadata> {
+    metadata(app, false)
+}
+
+/// The workspace's own packages only (`cargo metadata --no-deps`, several times faster than
+/// resolving the whole graph): the app's package, binaries, settings and its dependency on
+/// eventfn, which is what `dev` and reading the settings need.
+pub(crate) fn members(app: &AppSelection) -> Result<Metadata> {
+    metadata(app, true)
+}
+
+fn metadata(app: &AppSelection, no_deps: bool) -> Result<Metadata> {
     let mut command = MetadataCommand::new();
+    if no_deps {
+        command.no_deps();
+    }
     if let Some(path) = &app.manifest_path {
         if !path.is_file() {
             bail!(
@@ -142,7 +157,7 @@ fn runtime_dependency(package: &Package) -> Option<(&str, bool)> {
 
 /// The app's `[package.metadata.eventfn]` settings, read without building it.
 pub(crate) fn app_config(app: &AppSelection) -> Result<AppConfig> {
-    let metadata = workspace(app)?;
+    let metadata = members(app)?;
     let package = select_package(&metadata, app)?;
     AppConfig::from_package(package)
 }
@@ -570,7 +585,10 @@ pub(crate) fn host_build(
     package: &Package,
     bin: &Target,
 ) -> Result<PathBuf> {
-    let cargo_args = package_args(app, package, bin, "sandbox");
+    let mut cargo_args = package_args(app, package, bin, "sandbox");
+    if !app.release {
+        cargo_args.extend(optimized_dependencies());
+    }
     let artifacts = run_cargo(
         shell,
         Toolchain::Native,
@@ -591,6 +609,38 @@ pub(crate) fn host_build(
                 bin.name
             )
         })
+}
+
+/// The crates the sandbox spends its time in, each handling every publish and delivery: its
+/// store (SQLite), its HTTP server (hyper), JSON and the async runtime.
+const HOT_DEPENDENCIES: [&str; 10] = [
+    "libsqlite3-sys",
+    "rusqlite",
+    "tokio",
+    "mio",
+    "hyper",
+    "hyper-util",
+    "httparse",
+    "http",
+    "bytes",
+    "serde_json",
+];
+
+/// `--config` flags that build [`HOT_DEPENDENCIES`] optimized in the dev profile of `cargo
+/// eventfn dev`: the app's own code stays unoptimized for its debugger, and the user's
+/// Cargo.toml is not touched. cargo keeps these builds beside the plain ones (a profile setting
+/// is part of an artifact's hash), so `cargo build` and `cargo eventfn dev` do not undo each
+/// other's.
+fn optimized_dependencies() -> Vec<String> {
+    HOT_DEPENDENCIES
+        .iter()
+        .flat_map(|name| {
+            [
+                "--config".to_owned(),
+                format!("profile.dev.package.{name}.opt-level=3"),
+            ]
+        })
+        .collect()
 }
 
 /// The rlibs an artifact message reports, if it is a library's.

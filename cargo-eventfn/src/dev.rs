@@ -11,7 +11,7 @@ use anyhow::{Result, anyhow, bail};
 use eventfn_core::sandbox::DEFAULT_PORT;
 
 use crate::AppSelection;
-use crate::build::{host_build, select_bin, select_package, workspace};
+use crate::build::{host_build, members, select_bin, select_package};
 use crate::config::AppConfig;
 use crate::shell::Shell;
 
@@ -50,7 +50,7 @@ pub struct DevArgs {
 }
 
 pub fn run(shell: &Shell, args: &DevArgs) -> Result<()> {
-    let metadata = workspace(&args.app)?;
+    let metadata = members(&args.app)?;
     let package = select_package(&metadata, &args.app)?;
     let bin = select_bin(package, &args.app)?;
     let config = AppConfig::from_package(package)?;

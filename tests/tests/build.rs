@@ -582,3 +582,57 @@ fn errors_name_an_endpoint_without_its_password() {
     );
     assert!(!err.contains("secret"), "{err}");
 }
+
+/// `cargo build -p <app>` (as the user runs it), then `cargo eventfn build` and `cargo eventfn
+/// dev`'s build, each with its own features and settings: once each has run, running any of them
+/// again compiles nothing. cargo keeps each build's artifacts under its own hash, and eventfn
+/// sets no environment variable that a build script tracks.
+#[test]
+fn cargo_build_and_eventfn_builds_do_not_rebuild_each_other() {
+    let cargo_build = || {
+        let output = Command::new(env!("CARGO"))
+            .args(["build", "-p", "fixture-deploy-app"])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        stderr(&output)
+    };
+    let dev_build = || {
+        // `dev` with a store in a directory that is not one: it builds, then stops.
+        let store = target_dir().join("eventfn-tests/not-a-dir");
+        std::fs::create_dir_all(store.parent().unwrap()).unwrap();
+        std::fs::write(&store, "a file").unwrap();
+        let output = eventfn(
+            &[
+                "dev",
+                "-p",
+                "fixture-deploy-app",
+                "--port",
+                "0",
+                "--store",
+                store.to_str().unwrap(),
+            ],
+            &[],
+        );
+        stderr(&output)
+    };
+    cargo_build();
+    build_ok(&["-p", "fixture-deploy-app"], &[]);
+    dev_build();
+    for round in 0..2 {
+        for (what, said) in [
+            ("cargo build", cargo_build()),
+            (
+                "cargo eventfn build",
+                stderr(&eventfn(&["build", "-p", "fixture-deploy-app"], &[])),
+            ),
+            ("cargo eventfn dev", dev_build()),
+        ] {
+            assert!(
+                !said.contains("Compiling "),
+                "round {round}: {what} compiled again:\n{said}"
+            );
+        }
+    }
+}

@@ -589,7 +589,7 @@ fn a_bootstrap_built_through_zig_for_glibc_2_17_serves_every_trigger() {
     );
     assert_eq!(
         hourly.printed(1),
-        ["hourly id=53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa"]
+        ["hourly id=53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa time=1444323186000"]
     );
 }
 
