@@ -854,26 +854,7 @@ fn schedule_resources(
     let role = format!("{id}Role");
     stack.resources.insert(
         role.clone(),
-        json!({
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": assumed_by(
-                    "scheduler.amazonaws.com",
-                    Some(json!({ "StringEquals": { "aws:SourceAccount": reference("AWS::AccountId") } })),
-                ),
-                "Policies": [{
-                    "PolicyName": "schedule",
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [{
-                            "Effect": "Allow",
-                            "Action": "sqs:SendMessage",
-                            "Resource": [arn(queue), arn(dead)],
-                        }],
-                    },
-                }],
-            }
-        }),
+        scheduler_role("schedule", [arn(queue), arn(dead)]),
     );
     let window = match handler.flexible_window {
         Some(minutes) => json!({ "Mode": "FLEXIBLE", "MaximumWindowInMinutes": minutes }),
@@ -1080,26 +1061,7 @@ fn delay_resources(
     // letters), and only for schedules of this account.
     resources.insert(
         "SchedulerRole".into(),
-        json!({
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": assumed_by(
-                    "scheduler.amazonaws.com",
-                    Some(json!({ "StringEquals": { "aws:SourceAccount": reference("AWS::AccountId") } })),
-                ),
-                "Policies": [{
-                    "PolicyName": "delay-queue",
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [{
-                            "Effect": "Allow",
-                            "Action": "sqs:SendMessage",
-                            "Resource": [arn("DelayQueue"), arn("DelayDeadLetters")],
-                        }],
-                    },
-                }],
-            }
-        }),
+        scheduler_role("delay-queue", [arn("DelayQueue"), arn("DelayDeadLetters")]),
     );
     let function_name = "${AWS::StackName}-eventfn-delay";
     resources.insert("DelayLogs".into(), log_group(function_name, kms_key));
@@ -1238,6 +1200,31 @@ fn own_statements(
         }));
     }
     statements
+}
+
+/// A role EventBridge Scheduler assumes for schedules of this account only, which may send to
+/// `queues` (a queue and its dead letters) and do nothing else.
+fn scheduler_role(policy_name: &str, queues: [Value; 2]) -> Value {
+    json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": assumed_by(
+                "scheduler.amazonaws.com",
+                Some(json!({ "StringEquals": { "aws:SourceAccount": reference("AWS::AccountId") } })),
+            ),
+            "Policies": [{
+                "PolicyName": policy_name,
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Action": "sqs:SendMessage",
+                        "Resource": queues,
+                    }],
+                },
+            }],
+        }
+    })
 }
 
 /// The trust policy of a role that `service` may assume, on `condition` when given.
