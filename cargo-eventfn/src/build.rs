@@ -613,7 +613,13 @@ pub(crate) fn host_build(
 
 /// The crates the sandbox spends its time in, each handling every publish and delivery: its
 /// store (SQLite), its HTTP server (hyper), JSON and the async runtime.
-const HOT_DEPENDENCIES: [&str; 10] = [
+const HOT_DEPENDENCIES: [&str; 16] = [
+    "eventfn",
+    "eventfn-core",
+    "foldhash",
+    "hashbrown",
+    "hashlink",
+    "chrono",
     "libsqlite3-sys",
     "rusqlite",
     "tokio",

@@ -2,12 +2,14 @@
 //! run as it runs it, and publishers reaching it over its HTTP API with 64 requests in flight,
 //! each a publish of one event (or one queue job) to a handler that does nothing.
 //!
-//! Two ways in the same run, so the figures that matter are ratios:
+//! Three ways in the same run, so the figures that matter are ratios:
 //! - **now**: `cargo eventfn dev` (its dev build with the sandbox's hot dependencies optimized),
 //!   publishers on kept-alive connections, as `eventfn::publish` with `EVENTFN_SANDBOX` sends;
-//! - **before**: the plain debug build of the app with the `sandbox` feature, run with the same
-//!   settings, publishers opening a connection per publish, as `EVENTFN_SANDBOX` publishes did
-//!   before they were pooled.
+//! - **kept-alive only**: the plain debug build of the app with the `sandbox` feature, run with
+//!   the same settings, publishers on kept-alive connections: what the pooled connections give
+//!   without the optimized dependencies;
+//! - **before**: the same plain debug build, publishers opening a connection per publish, as
+//!   `EVENTFN_SANDBOX` publishes did before they were pooled.
 //!
 //! For each, events and queue jobs, 1,000 and 10,000 of them: delivered per second (from the first
 //! publish until the sandbox's log has said `ok` for every one), the publish round trip (p50,
@@ -38,6 +40,7 @@ const PACKAGE: &str = "fixture-noop-app";
 #[derive(Clone, Copy, PartialEq)]
 enum Way {
     Now,
+    KeptAlive,
     Before,
 }
 
@@ -45,6 +48,7 @@ impl Way {
     fn name(self) -> &'static str {
         match self {
             Way::Now => "now (cargo eventfn dev, kept-alive)",
+            Way::KeptAlive => "kept-alive only (plain debug)",
             Way::Before => "before (plain debug, a connection per publish)",
         }
     }
@@ -121,7 +125,7 @@ fn start(way: Way, setup: &Setup) -> Sandbox {
                 .current_dir(root());
             command
         }
-        Way::Before => {
+        Way::KeptAlive | Way::Before => {
             let mut command = Command::new(&setup.binary);
             command
                 .env("EVENTFN_SANDBOX_PORT", port.to_string())
@@ -219,7 +223,7 @@ async fn publish(
                     .unwrap();
                 let started = Instant::now();
                 let response = match way {
-                    Way::Now => client.request(request).await.unwrap(),
+                    Way::Now | Way::KeptAlive => client.request(request).await.unwrap(),
                     Way::Before => {
                         let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
                             .await
@@ -304,14 +308,19 @@ fn main() {
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
     cargo_build(&["-p", PACKAGE, "--features", "eventfn/sandbox"]);
+    // `cargo eventfn dev` writes its build of the app to the same path (cargo puts a binary there
+    // whenever it builds, even with nothing to compile): the plain build is run from a copy.
+    let plain = tempfile::tempdir().unwrap();
+    let binary = plain.path().join(PACKAGE);
+    std::fs::copy(target_dir().join("debug").join(PACKAGE), &binary).unwrap();
     cargo_build(&["-p", "cargo-eventfn"]);
     let setup = Setup {
-        binary: target_dir().join("debug").join(PACKAGE),
+        binary,
         tool: target_dir().join("debug").join("cargo-eventfn"),
     };
     // Builds the app as `cargo eventfn dev` does before anything is timed.
@@ -320,8 +329,14 @@ fn main() {
     for target in [("event", "noop"), ("queue", "noop-jobs")] {
         for count in [1_000, 10_000] {
             let before = load(&runtime, Way::Before, &setup, target, count);
+            let kept_alive = load(&runtime, Way::KeptAlive, &setup, target, count);
             let now = load(&runtime, Way::Now, &setup, target, count);
-            ratios.push(format!("{} {count}: {:.2}×", target.0, now / before));
+            ratios.push(format!(
+                "{} {count}: {:.2}× ({:.2}× kept-alive only)",
+                target.0,
+                now / before,
+                kept_alive / before
+            ));
         }
     }
     println!("delivered/s, now ÷ before: {}", ratios.join(", "));
