@@ -307,6 +307,8 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
+    // The publishers run on one thread: on 2 cores, a second one takes its CPU from the sandbox
+    // being measured.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
