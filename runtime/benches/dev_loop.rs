@@ -22,7 +22,7 @@
 //! `tests/fixtures/noop-app`.
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +32,10 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+
+mod support;
+use support::root;
+use support::target_dir;
 
 const IN_FLIGHT: usize = 64;
 const PACKAGE: &str = "fixture-noop-app";
@@ -58,18 +62,6 @@ impl Way {
 struct Setup {
     binary: PathBuf,
     tool: PathBuf,
-}
-
-/// The workspace's root.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
 /// `cargo build --quiet <args>` in the workspace.

@@ -12,34 +12,12 @@ use std::hint::black_box;
 use aws_lambda_events::event::sns::SnsEvent;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use eventfn::lambda::{Dispatcher, Incoming, select};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Serialize, Deserialize)]
-struct Order {
-    id: String,
-    customer: String,
-    email: String,
-    items: Vec<Item>,
-}
+#[path = "../examples/parity/order.rs"]
+mod order;
 
-#[derive(Serialize, Deserialize)]
-struct Item {
-    sku: String,
-    description: String,
-    quantity: u32,
-    price_cents: u64,
-}
-
-/// The work both handlers do: touch the data, as a real handler would.
-fn handle(order: &Order) -> u64 {
-    order
-        .items
-        .iter()
-        .map(|i| u64::from(i.quantity) * i.price_cents)
-        .sum::<u64>()
-        + order.email.len() as u64
-}
+use order::{Item, Order, handle};
 
 #[eventfn::event("order.placed")]
 async fn eventfn_handler(order: Order) -> eventfn::Result<()> {

@@ -33,22 +33,17 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
+mod support;
+use support::root;
+
 // The bench builds orders; the handlers' work is the examples'.
 #[allow(dead_code)]
 #[path = "../examples/parity/order.rs"]
 mod order;
 
-/// The workspace's root.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
+/// Where the builds of the comparison go, kept from run to run.
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root().join("target"), PathBuf::from)
+    support::target_dir()
         .join("eventfn-bench")
         .join("release-lto")
 }
