@@ -155,8 +155,8 @@ struct Opened {
     queues: Vec<DeadQueue>,
 }
 
-/// Finds the stage's stack and its dead-letter queues; an error when there is no such stack.
-async fn open(stage: &Stage, name: &str) -> Result<Opened> {
+/// Finds the stage's stack: its session and name; an error when there is no such stack.
+pub(crate) async fn open_stack(stage: &Stage, name: &str) -> Result<(Session, String)> {
     stack::check_stage(name)?;
     let config = stage.app.config()?;
     let stack_name = stack::stack_name(&config.app, name);
@@ -170,6 +170,13 @@ async fn open(stage: &Stage, name: &str) -> Result<Opened> {
             session.endpoint_name()
         );
     }
+    Ok((session, stack_name))
+}
+
+/// Finds the stage's stack and its dead-letter queues; an error when there is no such stack.
+async fn open(stage: &Stage, name: &str) -> Result<Opened> {
+    let (session, stack_name) = open_stack(stage, name).await?;
+    let cf = session.cloudformation();
     let deployed = stack::deployed_app(&session, &cf, &stack_name).await?;
     let (template, physical) = (deployed.template, deployed.physical);
     let queues = dead_queues(&template, &physical);

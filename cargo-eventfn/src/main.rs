@@ -13,6 +13,7 @@ mod dead;
 mod deploy;
 mod dev;
 mod preflight;
+mod publish;
 mod redact;
 mod sandbox;
 mod shell;
@@ -95,10 +96,12 @@ enum Command {
     /// publish into it with EVENTFN_SANDBOX set to the address it prints.
     Dev(dev::DevArgs),
 
-    /// Publish an event (or enqueue a job) into the running sandbox, and print its event id.
+    /// Publish an event (or enqueue a job) into the running sandbox, and print its event id; with
+    /// --stage NAME, into that deployed stage.
     ///
     /// Each handler of the event gets a delivery of it, with an id of its own: `cargo eventfn
-    /// events` lists them.
+    /// events` lists them. Into a stage, it goes as a handler of that stage publishes: the topic,
+    /// queue or bus found through the stack's SSM parameters, the payload sent as written.
     Publish(sandbox::PublishArgs),
 
     /// Fire a schedule of the running sandbox now.

@@ -70,6 +70,11 @@ pub struct PublishArgs {
 
     #[command(flatten)]
     pub sandbox: Sandbox,
+
+    /// With --stage NAME: into that deployed stage instead of the sandbox, as a handler of it
+    /// publishes (its topics, queues and buses found through the stack's SSM parameters).
+    #[command(flatten)]
+    pub stage: crate::dead::Stage,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -232,27 +237,41 @@ fn put(shell: &Shell, args: &PublishArgs, bus: &str) -> Result<()> {
     })?;
     eventfn_core::pattern::check_entry(&args.source, &detail_type, &body, true)
         .map_err(|e| anyhow!("cannot put an event on bus `{quoted}`: {e}"))?;
-    let request = PublishRequest {
-        messages: vec![OutgoingMessage {
-            kind: Kind::Rule,
-            name: bus.to_owned(),
-            body,
-            time: Some(now_ms()),
-            delay: 0,
-            source: Some(args.source.clone()),
-            detail_type: Some(detail_type.clone()),
-        }],
+    let message = OutgoingMessage {
+        kind: Kind::Rule,
+        name: bus.to_owned(),
+        body,
+        time: Some(now_ms()),
+        delay: 0,
+        source: Some(args.source.clone()),
+        detail_type: Some(detail_type.clone()),
     };
-    let published: Published = args.sandbox.call("/v1/publish", Some(&request))?;
+    let into = send(args, message)?;
     shell.status(
         "Put",
         format!(
-            "event `{detail_type}` from `{}` on bus `{quoted}` (event {})",
+            "event `{detail_type}` from `{}` on bus `{quoted}` {into}",
             args.source,
-            published.events.first().copied().unwrap_or_default()
         ),
     );
     Ok(())
+}
+
+/// Sends `message` to the running sandbox, or with --stage into a deployed stage: where it went,
+/// said as `(event ID)` or `into stage ...`.
+fn send(args: &PublishArgs, message: OutgoingMessage) -> Result<String> {
+    if let Some(stage) = &args.stage.stage {
+        return crate::publish::publish(&args.stage, stage, message);
+    }
+    args.stage.without_stage()?;
+    let request = PublishRequest {
+        messages: vec![message],
+    };
+    let published: Published = args.sandbox.call("/v1/publish", Some(&request))?;
+    Ok(format!(
+        "(event {})",
+        published.events.first().copied().unwrap_or_default()
+    ))
 }
 
 pub fn publish(shell: &Shell, args: &PublishArgs) -> Result<()> {
@@ -287,18 +306,16 @@ pub fn publish(shell: &Shell, args: &PublishArgs) -> Result<()> {
         None => 0,
         Some(after) => parse_after(after, time).map_err(|e| anyhow!("--after: {e}"))?,
     };
-    let request = PublishRequest {
-        messages: vec![OutgoingMessage {
-            kind,
-            name: name.clone(),
-            body,
-            time: Some(time),
-            delay,
-            source: None,
-            detail_type: None,
-        }],
+    let message = OutgoingMessage {
+        kind,
+        name: name.clone(),
+        body,
+        time: Some(time),
+        delay,
+        source: None,
+        detail_type: None,
     };
-    let published: Published = args.sandbox.call("/v1/publish", Some(&request))?;
+    let into = send(args, message)?;
     let when = if delay > 0 {
         format!(", delivered after {}", human_delay(delay))
     } else {
@@ -307,9 +324,8 @@ pub fn publish(shell: &Shell, args: &PublishArgs) -> Result<()> {
     shell.status(
         if args.queue { "Enqueued" } else { "Published" },
         format!(
-            "{}`{name}` (event {}){when}",
+            "{}`{name}` {into}{when}",
             if args.queue { "to queue " } else { "event " },
-            published.events.first().copied().unwrap_or_default()
         ),
     );
     Ok(())

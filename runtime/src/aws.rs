@@ -20,6 +20,9 @@
 //! it on itself: `eventfn = { version = "0.1", features = ["aws"] }`. Without it, a publish on
 //! AWS is an error that says so.
 
+#[cfg(feature = "aws")]
+pub use crate::aws_sdk::connect_stack;
+
 /// The environment variable mapping event names to their SNS topics' ARNs, as a JSON object.
 pub const TOPICS_ENV: &str = "EVENTFN_TOPICS";
 /// The environment variable mapping queue names to their SQS queues' URLs, as a JSON object.

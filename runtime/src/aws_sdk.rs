@@ -64,6 +64,22 @@ pub(crate) struct AwsBus {
     addresses: Mutex<Addresses>,
     /// `EVENTFN_TOPICS` and `EVENTFN_QUEUES`, read once.
     environment: std::sync::OnceLock<std::result::Result<Addresses, String>>,
+    /// The stack whose SSM parameters say where things are, when given rather than read from
+    /// `EVENTFN_STACK` ([`connect_stack`]).
+    stack: Option<String>,
+}
+
+/// Connects this process's publishes to the deployed stack `stack` (`<app>-<stage>`) through the
+/// SDK configuration `config`, rather than from the environment: what a tool that publishes
+/// into a stage it was asked for does (`cargo eventfn publish --stage`). The addresses are
+/// found through the stack's SSM parameters, as a deployed function finds them.
+pub fn connect_stack(config: SdkConfig, stack: &str) -> Result<()> {
+    let bus: &'static AwsBus = Box::leak(Box::new(AwsBus {
+        config: OnceCell::new_with(Some(config)),
+        stack: Some(stack.to_owned()),
+        ..AwsBus::default()
+    }));
+    crate::publish::connect(Box::new(bus))
 }
 
 impl AwsBus {
@@ -73,6 +89,11 @@ impl AwsBus {
     pub(crate) fn shared() -> &'static AwsBus {
         static SHARED: std::sync::LazyLock<AwsBus> = std::sync::LazyLock::new(AwsBus::default);
         &SHARED
+    }
+
+    /// The stack given to [`connect_stack`], or `EVENTFN_STACK`.
+    fn stack(&self) -> Option<String> {
+        self.stack.clone().or_else(|| std::env::var(STACK_ENV).ok())
     }
 
     async fn config(&self) -> &SdkConfig {
@@ -176,7 +197,7 @@ impl AwsBus {
             // Messages are made only to events, queues and buses.
             Kind::Event | Kind::Schedule => ("event", TOPICS_ENV, "events"),
         };
-        let Ok(stack) = std::env::var(STACK_ENV) else {
+        let Some(stack) = self.stack() else {
             return Err(error(format!(
                 "unknown {what} `{name}`: it is not in {var}, and {STACK_ENV} is not set to look \
                  for it in SSM"
@@ -203,7 +224,7 @@ impl AwsBus {
                 let (text, from) = match std::env::var(DELAY_ENV) {
                     Ok(text) => (text, DELAY_ENV.to_owned()),
                     Err(_) => {
-                        let Ok(stack) = std::env::var(STACK_ENV) else {
+                        let Some(stack) = self.stack() else {
                             return Err(error(format!(
                                 "{}: {DELAY_ENV} is not set, nor {STACK_ENV} to find the stack's \
                                  delay queue in SSM; the template of `cargo eventfn build` sets \

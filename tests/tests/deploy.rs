@@ -215,22 +215,99 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
         .send()
         .await
         .unwrap();
-    sns.publish()
-        .topic_arn(topic)
-        .message(r#"{"email":"ada@example.com"}"#)
-        .send()
-        .await
-        .unwrap();
+    // Published by `publish --stage`, through the runtime's own publishing: the topic found
+    // through SSM, the payload sent as written, with the attributes a handler reads.
+    let published = run(
+        &moto,
+        &[
+            "publish",
+            "-p",
+            "welcome",
+            "--stage",
+            "staging",
+            "account-signup",
+            r#"{"email": "ada@example.com", "n": 1.50}"#,
+        ],
+    );
+    assert!(published.status.success(), "{}", stderr(&published));
+    let said = String::from_utf8_lossy(&published.stderr);
+    assert!(
+        said.contains("Published event `account-signup` into stage `staging` (stack `WelcomeStaging`, account 123456789012"),
+        "{said}"
+    );
     let received = sqs
         .receive_message()
         .queue_url(probe_url)
+        .message_attribute_names("All")
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap();
+    let message = &received.messages()[0];
+    assert_eq!(
+        message.body(),
+        Some(r#"{"email": "ada@example.com", "n": 1.50}"#)
+    );
+    let attributes = message.message_attributes().unwrap();
+    assert_eq!(
+        attributes["eventfn.name"].string_value(),
+        Some("account-signup")
+    );
+    // A queue job, into the queue's own SQS queue.
+    let enqueued = run(
+        &moto,
+        &[
+            "publish",
+            "-p",
+            "welcome",
+            "--stage",
+            "staging",
+            "--queue",
+            "thumbnails",
+            r#"{"bucket":"b","key":"k.png","width":64}"#,
+        ],
+    );
+    assert!(enqueued.status.success(), "{}", stderr(&enqueued));
+    let jobs = sqs
+        .receive_message()
+        .queue_url(outputs["QueueThumbnails"].as_str().unwrap())
         .wait_time_seconds(5)
         .send()
         .await
         .unwrap();
     assert_eq!(
-        received.messages()[0].body(),
-        Some(r#"{"email":"ada@example.com"}"#)
+        jobs.messages()[0].body(),
+        Some(r#"{"bucket":"b","key":"k.png","width":64}"#)
+    );
+    // What the stage does not have, and a stage not deployed, are named.
+    for (args, expected) in [
+        (
+            ["--stage", "staging", "account-closed"],
+            "stage `staging` (stack `WelcomeStaging`, account 123456789012, ",
+        ),
+        (
+            ["--stage", "staging", "account-closed"],
+            "unknown event `account-closed`: it is not in EVENTFN_TOPICS, and SSM parameter `/WelcomeStaging/events/account-closed`",
+        ),
+        (
+            ["--stage", "prod", "account-signup"],
+            "there is no stack `WelcomeProd` (app `welcome`, stage `prod`)",
+        ),
+    ] {
+        let mut all = vec!["publish", "-p", "welcome"];
+        all.extend(args);
+        all.push("{}");
+        let refused = run(&moto, &all);
+        assert!(!refused.status.success());
+        let said = failure(&refused);
+        assert!(said.contains(expected), "{said}");
+    }
+    assert!(
+        failure(&run(
+            &moto,
+            &["publish", "-p", "welcome", "account-signup", "{}"]
+        ))
+        .contains("-p/--package applies only to a deployed stage")
     );
 
     // Unchanged: nothing uploaded, no change set, no stack event.
