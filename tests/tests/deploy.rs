@@ -217,19 +217,17 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
         .unwrap();
     // Published by `publish --stage`, through the runtime's own publishing: the topic found
     // through SSM, the payload sent as written, with the attributes a handler reads.
-    let published = run(
-        &moto,
-        &[
-            "publish",
-            "-p",
-            "welcome",
-            "--stage",
-            "staging",
-            "account-signup",
-            r#"{"email": "ada@example.com", "n": 1.50}"#,
-        ],
-    );
-    assert!(published.status.success(), "{}", stderr(&published));
+    let publish = |args: &[&str]| {
+        let mut all = vec!["publish", "-p", "welcome", "--stage", "staging"];
+        all.extend_from_slice(args);
+        let output = run(&moto, &all);
+        assert!(output.status.success(), "{}", stderr(&output));
+        output
+    };
+    let published = publish(&[
+        "account-signup",
+        r#"{"email": "ada@example.com", "n": 1.50}"#,
+    ]);
     let said = String::from_utf8_lossy(&published.stderr);
     assert!(
         said.contains("Published event `account-signup` into stage `staging` (stack `WelcomeStaging`, account 123456789012"),
@@ -254,20 +252,11 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
         Some("account-signup")
     );
     // A queue job, into the queue's own SQS queue.
-    let enqueued = run(
-        &moto,
-        &[
-            "publish",
-            "-p",
-            "welcome",
-            "--stage",
-            "staging",
-            "--queue",
-            "thumbnails",
-            r#"{"bucket":"b","key":"k.png","width":64}"#,
-        ],
-    );
-    assert!(enqueued.status.success(), "{}", stderr(&enqueued));
+    publish(&[
+        "--queue",
+        "thumbnails",
+        r#"{"bucket":"b","key":"k.png","width":64}"#,
+    ]);
     let jobs = sqs
         .receive_message()
         .queue_url(outputs["QueueThumbnails"].as_str().unwrap())
