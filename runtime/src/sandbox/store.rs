@@ -18,7 +18,7 @@
 //! pages by default, inside the commit that passes the mark: a publish arriving then waited
 //! 3–5 ms, and at 64 publishes in flight those waits were the slowest percent. The store's own
 //! connection therefore never checkpoints at that size; a second connection on a thread of its
-//! own ([`Checkpointer`]) does, a quarter of a second after commits, while commits go on (WAL
+//! own (the checkpointer) does, a quarter of a second after commits, while commits go on (WAL
 //! lets a checkpoint and a writer run at once). One sandbox per store is kept by a lock on a file
 //! beside it (`sandbox.db-lock`), which the system releases when the process dies.
 //!
