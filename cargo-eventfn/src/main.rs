@@ -12,6 +12,7 @@ mod config;
 mod dead;
 mod deploy;
 mod dev;
+mod logs;
 mod preflight;
 mod publish;
 mod redact;
@@ -133,6 +134,15 @@ enum Command {
 
     /// Drop the dead letters of a deployed stage for good (`purge --stage NAME --dead --yes`).
     Purge(dead::PurgeArgs),
+
+    /// Show what a deployed stage's handlers did (`logs --stage NAME [HANDLER...]`): each
+    /// attempt as the sandbox's live log shows it, with what the handler printed beneath it.
+    ///
+    /// Read from the functions' CloudWatch log groups, where the runtime writes one JSON line per
+    /// attempt (time, event, handler, message id, attempt, duration, outcome, error); the lines
+    /// the handler printed during the attempt are shown beneath it, and Lambda's own (START,
+    /// END, REPORT) are left out. Oldest first, from --since on.
+    Logs(logs::LogsArgs),
 }
 
 /// Which app to build, and how: shared by `build`, `deploy` and `dev`.
@@ -304,6 +314,7 @@ fn main() -> ExitCode {
         Command::Events(events) => sandbox::events(&events),
         Command::Replay(replay) => sandbox::replay(&shell, &replay),
         Command::Purge(purge) => dead::purge(&shell, &purge),
+        Command::Logs(args) => logs::logs(&shell, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

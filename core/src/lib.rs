@@ -7,6 +7,7 @@
 //! expression or an option value is valid wherever it is checked, so the three can never disagree.
 
 pub mod after;
+pub mod attempt;
 pub mod dead;
 pub mod delay;
 pub mod filter;

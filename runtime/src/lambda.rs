@@ -71,6 +71,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sns::{MessageAttribute, SnsMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use eventfn_core::Kind;
+use eventfn_core::attempt;
 #[cfg(feature = "aws")]
 use eventfn_core::dead::{ATTEMPTS_ATTRIBUTE, ERROR_ATTRIBUTE, HANDLER_ATTRIBUTE, shorten};
 use eventfn_core::dead::{ATTEMPTS_ENV, DEAD_LETTERS_ENV};
@@ -376,22 +377,29 @@ impl Dispatcher {
         Ok(targets)
     }
 
+    /// The attempts a message gets (`EVENTFN_ATTEMPTS`), when the function has dead letters.
+    fn attempts(&self) -> Option<u32> {
+        self.dead.as_ref().map(|d| d.attempts)
+    }
+
     /// Delivers a message to every handler it goes to; fails if any of them does.
     async fn deliver(&self, message: Message, lambda_deadline: u64) -> Result<(), Failure> {
         let targets = match self.selection {
             Selection::One(entry) => {
                 Self::check(entry, &message)?;
-                return run(entry, message, lambda_deadline).await;
+                return run(entry, message, lambda_deadline, self.attempts()).await;
             }
             Selection::All(entries) => self.targets(entries, &message)?,
             Selection::Delayed => unreachable!("delayed messages are forwarded, not delivered"),
         };
         if let [one] = targets.as_slice() {
-            return run(one, message, lambda_deadline).await;
+            return run(one, message, lambda_deadline, self.attempts()).await;
         }
         let mut failures = Vec::new();
         for entry in targets {
-            if let Err(failure) = run(entry, message.clone(), lambda_deadline).await {
+            if let Err(failure) =
+                run(entry, message.clone(), lambda_deadline, self.attempts()).await
+            {
                 failures.push(failure);
             }
         }
@@ -715,22 +723,52 @@ async fn forward_one(id: &str, body: Option<&str>) -> Result<(), Failure> {
     })
 }
 
-/// Runs one handler on one message, within its deadline, catching its panics.
-async fn run(entry: &'static Entry, message: Message, lambda_deadline: u64) -> Result<(), Failure> {
+/// Runs one handler on one message, within its deadline, catching its panics, and writes the
+/// attempt's line ([`eventfn_core::attempt`]) on stdout: `attempts` is how many the message gets
+/// (`None`: the function has no dead letters), which tells a retry from a dead letter.
+async fn run(
+    entry: &'static Entry,
+    message: Message,
+    lambda_deadline: u64,
+    attempts: Option<u32>,
+) -> Result<(), Failure> {
     // A schedule takes no payload; a rule's handler reads the whole event (`Entry::invoke`).
     let body = if entry.registration.kind == Kind::Schedule {
         "null".to_owned()
     } else {
         message.body
     };
+    let (id, attempt) = (message.id.clone(), message.attempt);
     let delivery = Delivery {
         id: message.id,
         time: message.time,
         delay: message.delay,
-        attempt: message.attempt,
+        attempt,
         deadline: deadline(entry.registration.options.timeout, lambda_deadline),
     };
-    call(entry, body, delivery, Naming::Message).await
+    let (time, started) = (now_ms(), std::time::Instant::now());
+    let result = call(entry, body, delivery, Naming::Message).await;
+    let outcome = match &result {
+        Ok(()) => attempt::Outcome::Ok,
+        Err(failure) if failure.is_permanent() || attempts.is_some_and(|a| attempt >= a) => {
+            attempt::Outcome::Dead
+        }
+        Err(_) => attempt::Outcome::Retry,
+    };
+    let line = attempt::Attempt {
+        eventfn: attempt::ATTEMPT.to_owned(),
+        time,
+        kind: entry.registration.kind,
+        name: entry.registration.name.clone(),
+        handler: entry.registration.function.clone(),
+        id,
+        attempt,
+        duration_us: started.elapsed().as_micros() as u64,
+        outcome,
+        error: result.as_ref().err().map(|f| f.message.clone()),
+    };
+    println!("{}", line.to_line());
+    result
 }
 
 /// Lambda's deadline as milliseconds since the epoch, read at `now` (0: none). Lambda sends it

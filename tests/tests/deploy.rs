@@ -215,6 +215,12 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
         .send()
         .await
         .unwrap();
+    // `logs --stage`: a function's log as the runtime writes it, shown as the sandbox's log.
+    // Before anything reaches the queues: moto's event source mappings then invoke functions,
+    // and moto, without docker, logs that it could not with a timestamp the SDK cannot read (a
+    // float), which `logs` warns of.
+    check_logs(&moto, &config, &cf).await;
+
     // Published by `publish --stage`, through the runtime's own publishing: the topic found
     // through SSM, the payload sent as written, with the attributes a handler reads.
     let publish = |args: &[&str]| {
@@ -526,6 +532,151 @@ async fn bad_input_is_refused_before_anything_is_deployed() {
 }
 
 /// The physical id (a queue's URL) of a resource of the stack or of its nested stacks.
+/// Writes the audit function's log as the runtime and Lambda write it, and reads it back with
+/// `logs --stage staging`: each attempt with the lines printed before it beneath it, Lambda's own
+/// lines left out, by handler, time, text and as JSON.
+async fn check_logs(
+    moto: &Moto,
+    config: &aws_config::SdkConfig,
+    cf: &aws_sdk_cloudformation::Client,
+) {
+    use eventfn_core::attempt::{ATTEMPT, Attempt, Outcome};
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let function = physical_id(cf, "WelcomeStaging", "HandlerAuditFunction").await;
+    let group = format!("/aws/lambda/{function}");
+    let stream = "2026/11/29/[$LATEST]0123456789abcdef";
+    // The template's log group, which moto may or may not have made.
+    let _ = logs.create_log_group().log_group_name(&group).send().await;
+    logs.create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let attempt = |time: i64, id: &str, outcome: Outcome, error: Option<&str>| {
+        Attempt {
+            eventfn: ATTEMPT.to_owned(),
+            time: time as u64,
+            kind: eventfn_core::Kind::Event,
+            name: "account-signup".to_owned(),
+            handler: "welcome::audit".to_owned(),
+            id: id.to_owned(),
+            attempt: if outcome == Outcome::Ok { 1 } else { 2 },
+            duration_us: 1_500,
+            outcome,
+            error: error.map(str::to_owned),
+        }
+        .to_line()
+    };
+    let lines = [
+        (now - 3_600_000, "audit: user u0 signed up".to_owned()),
+        (
+            now - 3_599_990,
+            attempt(now - 3_600_000, "m-0", Outcome::Ok, None),
+        ),
+        (
+            now - 3_000,
+            "START RequestId: r1 Version: $LATEST".to_owned(),
+        ),
+        (now - 2_990, "audit: user u1 signed up".to_owned()),
+        (now - 2_980, attempt(now - 2_990, "m-1", Outcome::Ok, None)),
+        (now - 2_970, "END RequestId: r1".to_owned()),
+        (
+            now - 2_960,
+            "REPORT RequestId: r1 Duration: 1.52 ms".to_owned(),
+        ),
+        (now - 2_000, "audit: user u2 signed up".to_owned()),
+        (
+            now - 1_990,
+            attempt(
+                now - 2_000,
+                "m-2",
+                Outcome::Retry,
+                Some("audit log is full"),
+            ),
+        ),
+    ];
+    let mut put = logs
+        .put_log_events()
+        .log_group_name(&group)
+        .log_stream_name(stream);
+    for (time, message) in &lines {
+        put = put.log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(*time)
+                .message(message)
+                .build()
+                .unwrap(),
+        );
+    }
+    put.send().await.unwrap();
+
+    let read = |args: &[&str]| {
+        let mut all = vec!["logs", "-p", "welcome", "--stage", "staging"];
+        all.extend_from_slice(args);
+        let output = run(moto, &all);
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let shown = read(&[]);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 5, "{shown}");
+    assert!(
+        lines[0]
+            .ends_with(" event account-signup → welcome::audit (event m-1, attempt 1) 1.5ms ok"),
+        "{shown}"
+    );
+    assert_eq!(lines[1], "    audit: user u1 signed up");
+    assert!(
+        lines[2].ends_with(
+            " event account-signup → welcome::audit (event m-2, attempt 2) 1.5ms failed, to be retried"
+        ),
+        "{shown}"
+    );
+    assert_eq!(lines[3], "    error: audit log is full");
+    assert_eq!(lines[4], "    audit: user u2 signed up");
+    // Further back, the hour-old attempt too; by text, the one that names it.
+    assert!(read(&["--since", "2h"]).contains("(event m-0, attempt 1)"));
+    let filtered = read(&["--filter", "u2"]);
+    assert!(
+        filtered.contains("(event m-2") && !filtered.contains("(event m-1"),
+        "{filtered}"
+    );
+    // Another handler has nothing of these.
+    assert_eq!(read(&["send_welcome"]), "");
+    let json = read(&["audit", "--message-format", "json"]);
+    let objects: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 2, "{json}");
+    assert_eq!(objects[0]["function"], function.as_str());
+    assert_eq!(objects[1]["attempt"]["error"], "audit log is full");
+    assert_eq!(
+        objects[1]["output"],
+        serde_json::json!(["audit: user u2 signed up"])
+    );
+    // What the stage has not, named with what it has.
+    let refused = run(
+        moto,
+        &["logs", "-p", "welcome", "--stage", "staging", "nope"],
+    );
+    assert!(
+        failure(&refused).contains("`nope` is not a handler of this stage; its handlers are: ")
+    );
+    let refused = run(
+        moto,
+        &[
+            "logs", "-p", "welcome", "--stage", "staging", "--since", "soon",
+        ],
+    );
+    assert!(failure(&refused).contains("--since `soon` is not a count and unit"));
+}
+
 async fn physical_id(cf: &aws_sdk_cloudformation::Client, stack: &str, logical: &str) -> String {
     all_resources(cf, stack)
         .await

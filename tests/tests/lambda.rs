@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use eventfn_core::attempt::{Attempt, Outcome};
 use serde_json::{Value, json};
 use support::*;
 
@@ -101,8 +102,11 @@ impl Emulator {
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
                 // The runtime's own log lines (`ERROR Lambda runtime invoke...`, ` WARN ...`) go
-                // to stdout too, for CloudWatch; the handlers' lines start in lower case.
-                if !line.trim_start().starts_with(char::is_uppercase) {
+                // to stdout too, for CloudWatch, as do eventfn's attempt lines; the handlers'
+                // lines start in lower case.
+                if !line.trim_start().starts_with(char::is_uppercase)
+                    && Attempt::parse(&line).is_none()
+                {
                     sink.lock().unwrap().push(line.clone());
                 }
                 log_sink.lock().unwrap().push(line);
@@ -483,6 +487,47 @@ fn a_queue_batch_reports_its_failed_records_only() {
         ]})
     );
     assert_eq!(f.printed(1), ["job n=4 id=m-4 attempt=1"]);
+    // One JSON line per attempt: what `cargo eventfn logs` and Logs Insights read. The record
+    // whose payload is not a `Job` fails in a way no retry mends: it is dead at once.
+    let log = f.settled_log();
+    let attempts: Vec<Attempt> = log.lines().filter_map(Attempt::parse).collect();
+    let seen: Vec<(&str, Outcome, bool)> = attempts
+        .iter()
+        .map(|a| (a.id.as_str(), a.outcome, a.error.is_some()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("m-1", Outcome::Retry, true),
+            ("m-2", Outcome::Dead, true),
+            ("m-3", Outcome::Retry, true),
+            ("m-4", Outcome::Ok, false),
+        ],
+        "{log}"
+    );
+    let first = &attempts[0];
+    assert_eq!(
+        (
+            first.kind,
+            first.name.as_str(),
+            first.handler.as_str(),
+            first.attempt
+        ),
+        (
+            eventfn_core::Kind::Queue,
+            "jobs",
+            "fixture_lambda_app::jobs",
+            1
+        )
+    );
+    assert!(
+        first
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("job 13 is unlucky"),
+        "{first:?}"
+    );
 
     // A direct invoke of the queue's handler fails as a whole, with the panic's message.
     f.assert_fails(r#"{"n": 666}"#, "Panic", "panicked: job 666 panics");

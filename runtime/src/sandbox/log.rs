@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::io::{IsTerminal, Write};
 
-use eventfn_core::sandbox::{duration_ms, duration_us};
+use eventfn_core::attempt;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -77,12 +77,10 @@ pub struct Line<'a> {
 }
 
 const RESET: &str = "\x1b[0m";
-const DIM: &str = "\x1b[2m";
 const BOLD: &str = "\x1b[1m";
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";
 const RED: &str = "\x1b[1;31m";
-const CYAN: &str = "\x1b[36m";
 
 impl Log {
     /// A log with colors when stdout is a terminal and `NO_COLOR` is not set, or as
@@ -156,33 +154,27 @@ impl Log {
         if self.quiet {
             return;
         }
-        let (dim, off) = self.paint(DIM);
-        let (cyan, _) = self.paint(CYAN);
-        let (outcome, color, error) = match &line.outcome {
-            Shown::Done => ("ok".to_owned(), GREEN, None),
-            Shown::Retry { wait_ms, error } => (
-                format!("failed, retry in {}", duration_ms(*wait_ms)),
-                YELLOW,
-                Some(*error),
-            ),
-            Shown::Dead { error } => ("failed, dead letter".to_owned(), RED, Some(*error)),
+        let (outcome, error) = match &line.outcome {
+            Shown::Done => (attempt::Shown::Ok, None),
+            Shown::Retry { wait_ms, error } => {
+                (attempt::Shown::Retry(Some(*wait_ms)), Some(*error))
+            }
+            Shown::Dead { error } => (attempt::Shown::Dead, Some(*error)),
         };
-        let (on, _) = self.paint(color);
-        let mut text = format!(
-            "{dim}{}{off} {} {cyan}{}{off} → {} {dim}(event {}, delivery {}, attempt {}){off} {} \
-             {on}{outcome}{off}\n",
-            clock(line.time),
-            line.kind,
-            line.name,
-            line.handler,
-            line.event,
-            line.delivery,
-            line.attempt,
-            duration_us(line.duration_us),
-        );
-        if let Some(error) = error {
-            text.push_str(&format!("    {on}error{off}: {error}\n"));
-        }
+        let clock = clock(line.time);
+        let ids = format!("event {}, delivery {}", line.event, line.delivery);
+        let view = attempt::View {
+            clock: &clock,
+            kind: line.kind,
+            name: line.name,
+            handler: line.handler,
+            ids: &ids,
+            attempt: line.attempt,
+            duration_us: line.duration_us,
+            outcome,
+            error,
+        };
+        let mut text = attempt::render(&view, attempt::Paint { color: self.color });
         for captured_line in String::from_utf8_lossy(captured).lines() {
             text.push_str("    ");
             text.push_str(captured_line);
