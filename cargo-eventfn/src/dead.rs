@@ -94,14 +94,14 @@ pub struct PurgeArgs {
 
 /// A dead-letter queue of the stack, and what it is the dead letters of.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct DeadQueue {
+pub(crate) struct DeadQueue {
     /// Its logical ID, like `HandlerAuditDeadLetters`.
     id: String,
     url: String,
     /// The URL of the queue it is the dead letters of: where a replay goes.
     source: String,
     /// The Rust path of the handler that reads the source queue, or `@delayed`.
-    handler: String,
+    pub(crate) handler: String,
     /// `event`, `queue` or `schedule`, and its name, from the function's description.
     kind: String,
     name: String,
@@ -149,9 +149,9 @@ struct Listed<'a> {
 }
 
 /// The stage's stack, opened: its session, name and dead-letter queues.
-struct Opened {
-    session: Session,
-    stack: String,
+pub(crate) struct Opened {
+    pub(crate) session: Session,
+    pub(crate) stack: String,
     queues: Vec<DeadQueue>,
 }
 
@@ -174,7 +174,7 @@ pub(crate) async fn open_stack(stage: &Stage, name: &str) -> Result<(Session, St
 }
 
 /// Finds the stage's stack and its dead-letter queues; an error when there is no such stack.
-async fn open(stage: &Stage, name: &str) -> Result<Opened> {
+pub(crate) async fn open(stage: &Stage, name: &str) -> Result<Opened> {
     let (session, stack_name) = open_stack(stage, name).await?;
     let cf = session.cloudformation();
     let deployed = stack::deployed_app(&session, &cf, &stack_name).await?;
@@ -452,7 +452,7 @@ async fn delete(
 
 /// How many messages each dead-letter queue of the stage holds, visible or not: SQS's
 /// approximate counts, exact for a queue nothing is writing to.
-async fn counts<'a>(
+pub(crate) async fn counts<'a>(
     opened: &'a Opened,
     sqs: &aws_sdk_sqs::Client,
 ) -> Result<Vec<(&'a DeadQueue, u64)>> {

@@ -44,7 +44,15 @@ pub struct LogsArgs {
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
 
-    /// `json`: one JSON object per attempt, with its function and output, on stdout.
+    #[command(flatten)]
+    pub out: StageOutput,
+}
+
+/// A deployed stage to read, and how to print what is read (`logs`, `status`).
+#[derive(Args, Debug, Clone)]
+pub struct StageOutput {
+    /// `json`: what is shown, as JSON on stdout (`logs`: one object per attempt, with its
+    /// function and output).
     #[arg(
         long = "message-format",
         alias = "format",
@@ -59,13 +67,13 @@ pub struct LogsArgs {
 
 /// A function of the stage whose log is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Function {
+pub(crate) struct Function {
     /// The handler's Rust path (`EVENTFN_HANDLER`), or `@delayed`.
-    handler: String,
+    pub(crate) handler: String,
     /// The function's name.
-    name: String,
+    pub(crate) name: String,
     /// Its log group: the template's (`LoggingConfig`), else Lambda's `/aws/lambda/<name>`.
-    group: String,
+    pub(crate) group: String,
 }
 
 /// One attempt with what its handler printed during it.
@@ -107,7 +115,7 @@ fn since(text: &str, now: u64) -> Result<u64> {
 
 /// The stage's functions, from its template as deployed: each `AWS::Lambda::Function` with its
 /// `EVENTFN_HANDLER`, its name and its log group.
-fn functions(
+pub(crate) fn functions(
     template: &Value,
     physical: &std::collections::HashMap<String, String>,
 ) -> Vec<Function> {
@@ -188,11 +196,11 @@ fn lambdas_own(line: &str) -> bool {
 
 /// A log event as read: when, its stream, its id and text.
 #[derive(Debug, Clone)]
-struct Event {
+pub(crate) struct Event {
     time: i64,
     stream: String,
     id: String,
-    message: String,
+    pub(crate) message: String,
 }
 
 /// Gathers the lines of each stream into attempts: the lines before an attempt's own line are
@@ -226,7 +234,7 @@ fn attempts<'a>(
 }
 
 /// Reads `function`'s log events from `start` (ms since the epoch), every page.
-async fn read(
+pub(crate) async fn read(
     session: &crate::aws::Session,
     logs: &aws_sdk_cloudwatchlogs::Client,
     function: &Function,
@@ -311,17 +319,17 @@ fn print(shown: &Shown<'_>, filter: Option<&str>, format: MessageFormat, color: 
 
 /// `cargo eventfn logs --stage NAME`.
 pub fn logs(shell: &Shell, args: &LogsArgs) -> Result<()> {
-    let Some(name) = &args.stage.stage else {
+    let Some(name) = &args.out.stage.stage else {
         bail!(
             "`logs` reads a deployed stage's logs: add --stage NAME (the sandbox's log is what \
              `cargo eventfn dev` prints)"
         );
     };
     let start = since(&args.since, now_ms())?;
-    let color = args.message_format == MessageFormat::Human
+    let color = args.out.message_format == MessageFormat::Human
         && anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
     runtime()?.block_on(async {
-        let (session, stack_name) = open_stack(&args.stage, name).await?;
+        let (session, stack_name) = open_stack(&args.out.stage, name).await?;
         let cf = session.cloudformation();
         let deployed = stack::deployed_app(&session, &cf, &stack_name).await?;
         let functions = select(
@@ -370,7 +378,12 @@ pub fn logs(shell: &Shell, args: &LogsArgs) -> Result<()> {
             from = newest;
             all.sort_by_key(|(time, _)| *time);
             for (_, shown) in &all {
-                if print(shown, args.filter.as_deref(), args.message_format, color) {
+                if print(
+                    shown,
+                    args.filter.as_deref(),
+                    args.out.message_format,
+                    color,
+                ) {
                     count += 1;
                 }
             }

@@ -19,6 +19,7 @@ mod redact;
 mod sandbox;
 mod shell;
 mod stack;
+mod status;
 mod template;
 mod toolchain;
 
@@ -143,6 +144,13 @@ enum Command {
     /// the handler printed during the attempt are shown beneath it, and Lambda's own (START,
     /// END, REPORT) are left out. Oldest first, from --since on.
     Logs(logs::LogsArgs),
+
+    /// Show what a deployed stage has and how it is doing (`status --stage NAME`).
+    ///
+    /// The stack's state and last update, then a line per handler: its function and trigger,
+    /// its last attempt and its attempts and failed attempts over the last hour (counted from the
+    /// attempt lines the runtime writes to the functions' logs), and its dead letters now.
+    Status(status::StatusArgs),
 }
 
 /// Which app to build, and how: shared by `build`, `deploy` and `dev`.
@@ -315,6 +323,7 @@ fn main() -> ExitCode {
         Command::Replay(replay) => sandbox::replay(&shell, &replay),
         Command::Purge(purge) => dead::purge(&shell, &purge),
         Command::Logs(args) => logs::logs(&shell, &args),
+        Command::Status(args) => status::status(&shell, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

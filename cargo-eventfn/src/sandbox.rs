@@ -705,7 +705,7 @@ fn until(time: u64, now: u64) -> String {
 }
 
 /// How long ago `time` was, at `now`: `5s ago`, `1h 30m ago`, `now`.
-fn age(time: u64, now: u64) -> String {
+pub(crate) fn age(time: u64, now: u64) -> String {
     match now.saturating_sub(time) {
         0..1000 => "now".to_owned(),
         ms => format!("{} ago", human_delay(ms)),

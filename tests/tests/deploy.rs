@@ -675,6 +675,61 @@ async fn check_logs(
         ],
     );
     assert!(failure(&refused).contains("--since `soon` is not a count and unit"));
+
+    // `status --stage`: the stack, and per handler its trigger, the hour's attempts counted from
+    // those lines (the hour-old one left out) and its dead letters.
+    let output = run(
+        moto,
+        &[
+            "status",
+            "-p",
+            "welcome",
+            "--stage",
+            "staging",
+            "--message-format",
+            "json",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["stack"], "WelcomeStaging");
+    assert_eq!(status["status"], "CREATE_COMPLETE");
+    assert_eq!(status["account"], "123456789012");
+    assert_eq!(status["region"], "us-east-1");
+    let handlers = status["handlers"].as_array().unwrap();
+    assert_eq!(
+        handlers.len(),
+        7,
+        "six handlers and the delayed messages': {status:#}"
+    );
+    let audit = handlers
+        .iter()
+        .find(|h| h["handler"] == "welcome::audit")
+        .unwrap();
+    assert_eq!(audit["trigger"], "event `account-signup`");
+    assert_eq!(audit["function"], function.as_str());
+    assert_eq!(audit["attempts"], 2, "{audit}");
+    assert_eq!(audit["failed"], 1, "{audit}");
+    assert_eq!(audit["lastAttempt"], now - 2_000);
+    assert_eq!(audit["deadLetters"], 0);
+    let output = run(moto, &["status", "-p", "welcome", "--stage", "staging"]);
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        table.starts_with(
+            "stage `staging`: stack `WelcomeStaging`, account 123456789012, us-east-1: \
+             CREATE_COMPLETE"
+        ),
+        "{table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("welcome::audit "))
+        .unwrap();
+    let last: Vec<&str> = row.split_whitespace().rev().take(3).collect();
+    assert!(
+        row.contains("event `account-signup`") && last == ["0", "1", "2"],
+        "{table}"
+    );
 }
 
 async fn physical_id(cf: &aws_sdk_cloudformation::Client, stack: &str, logical: &str) -> String {
