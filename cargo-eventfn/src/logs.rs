@@ -233,12 +233,14 @@ fn attempts<'a>(
     shown
 }
 
-/// Reads `function`'s log events from `start` (ms since the epoch), every page.
+/// Reads `function`'s log events from `start` (ms since the epoch), every page; with `pattern`,
+/// only those CloudWatch's filter pattern matches.
 pub(crate) async fn read(
     session: &crate::aws::Session,
     logs: &aws_sdk_cloudwatchlogs::Client,
     function: &Function,
     start: u64,
+    pattern: Option<&str>,
 ) -> Result<Vec<Event>> {
     let group = &function.group;
     let mut events = Vec::new();
@@ -248,6 +250,7 @@ pub(crate) async fn read(
             .filter_log_events()
             .log_group_name(group)
             .start_time(start as i64)
+            .set_filter_pattern(pattern.map(str::to_owned))
             .set_next_token(token)
             .send()
             .await;
@@ -359,7 +362,7 @@ pub fn logs(shell: &Shell, args: &LogsArgs) -> Result<()> {
             let mut newest = from;
             for (function, pending) in functions.iter().zip(pending.iter_mut()) {
                 // One log that cannot be read does not hide the others.
-                let mut events = match read(&session, &logs, function, from).await {
+                let mut events = match read(&session, &logs, function, from, None).await {
                     Ok(events) => events,
                     Err(error) => {
                         shell.warn(format!("{error:#}"));

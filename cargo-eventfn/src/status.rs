@@ -23,6 +23,9 @@ use crate::{MessageFormat, stack};
 /// How far back attempts are counted.
 const HOUR_MS: u64 = 3_600_000;
 
+/// CloudWatch's filter for the attempt lines: only they are read, not the handlers' output.
+const ATTEMPT_LINES: &str = r#"{ $.eventfn = "attempt" }"#;
+
 #[derive(Args, Debug, Clone)]
 pub struct StatusArgs {
     #[command(flatten)]
@@ -126,14 +129,21 @@ pub fn status(shell: &Shell, args: &StatusArgs) -> Result<()> {
         let logs = aws_sdk_cloudwatchlogs::Client::new(&session.config);
         let mut handlers = Vec::new();
         for function in functions(&deployed.template, &deployed.physical) {
-            let (last_attempt, attempts, failed) =
-                match read(session, &logs, &function, now.saturating_sub(HOUR_MS)).await {
-                    Ok(events) => count(events.iter().map(|e| e.message.as_str())),
-                    Err(error) => {
-                        shell.warn(format!("{error:#}"));
-                        (None, 0, 0)
-                    }
-                };
+            let (last_attempt, attempts, failed) = match read(
+                session,
+                &logs,
+                &function,
+                now.saturating_sub(HOUR_MS),
+                Some(ATTEMPT_LINES),
+            )
+            .await
+            {
+                Ok(events) => count(events.iter().map(|e| e.message.as_str())),
+                Err(error) => {
+                    shell.warn(format!("{error:#}"));
+                    (None, 0, 0)
+                }
+            };
             handlers.push(HandlerStatus {
                 trigger: trigger(&deployed.template, &function),
                 dead_letters: dead.get(function.handler.as_str()).copied().unwrap_or(0),
