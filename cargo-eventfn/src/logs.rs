@@ -7,7 +7,7 @@
 //! time). Each attempt is shown as its line, with those lines beneath it, as in the sandbox.
 //! Lambda's own lines (`START`, `END`, `REPORT`, `INIT_START`) are left out.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
@@ -320,6 +320,35 @@ fn print(shown: &Shown<'_>, filter: Option<&str>, format: MessageFormat, color: 
     true
 }
 
+/// Lines of `stream` with no attempt line after them, as `format` says.
+fn trailing(
+    function: &Function,
+    stream: &str,
+    output: &[String],
+    filter: Option<&str>,
+    format: MessageFormat,
+) {
+    if filter.is_some_and(|text| !output.iter().any(|line| line.contains(text))) {
+        return;
+    }
+    match format {
+        MessageFormat::Json => println!(
+            "{}",
+            serde_json::json!({"function": function.name, "stream": stream, "output": output})
+        ),
+        MessageFormat::Human => {
+            println!(
+                "{} ({stream}), with no attempt line after them yet (an invocation running, or \
+                 stopped before it ended):",
+                function.handler
+            );
+            for line in output {
+                println!("    {line}");
+            }
+        }
+    }
+}
+
 /// `cargo eventfn logs --stage NAME`.
 pub fn logs(shell: &Shell, args: &LogsArgs) -> Result<()> {
     let Some(name) = &args.out.stage.stage else {
@@ -354,7 +383,8 @@ pub fn logs(shell: &Shell, args: &LogsArgs) -> Result<()> {
         let logs = aws_sdk_cloudwatchlogs::Client::new(&session.config);
         let mut pending: Vec<BTreeMap<String, Vec<String>>> =
             vec![BTreeMap::new(); functions.len()];
-        let mut seen: HashSet<String> = HashSet::new();
+        // The ids read, with their times: a read from `from` on returns those at `from` again.
+        let mut seen: HashMap<String, i64> = HashMap::new();
         let mut from = start;
         let mut count = 0;
         loop {
@@ -369,7 +399,7 @@ pub fn logs(shell: &Shell, args: &LogsArgs) -> Result<()> {
                         continue;
                     }
                 };
-                events.retain(|e| seen.insert(e.id.clone()));
+                events.retain(|e| seen.insert(e.id.clone(), e.time).is_none());
                 events.sort_by_key(|e| e.time);
                 if let Some(last) = events.last() {
                     newest = newest.max(last.time.max(0) as u64);
@@ -379,6 +409,7 @@ pub fn logs(shell: &Shell, args: &LogsArgs) -> Result<()> {
             // The next read starts at the newest line read (the same millisecond may have more):
             // what was read already is known by its id.
             from = newest;
+            seen.retain(|_, time| *time >= from as i64);
             all.sort_by_key(|(time, _)| *time);
             for (_, shown) in &all {
                 if print(
@@ -391,6 +422,14 @@ pub fn logs(shell: &Shell, args: &LogsArgs) -> Result<()> {
                 }
             }
             if !args.follow {
+                // Lines after a stream's last attempt line: an invocation still running, or one
+                // stopped before it ended (out of memory, Lambda's own timeout).
+                for (function, pending) in functions.iter().zip(&pending) {
+                    for (stream, output) in pending.iter().filter(|(_, o)| !o.is_empty()) {
+                        let filter = args.filter.as_deref();
+                        trailing(function, stream, output, filter, args.out.message_format);
+                    }
+                }
                 break;
             }
             tokio::time::sleep(FOLLOW_EVERY).await;

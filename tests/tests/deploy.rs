@@ -599,6 +599,7 @@ async fn check_logs(
                 Some("audit log is full"),
             ),
         ),
+        (now - 1_000, "audit: user u3 signing up".to_owned()),
     ];
     let mut put = logs
         .put_log_events()
@@ -624,7 +625,7 @@ async fn check_logs(
     };
     let shown = read(&[]);
     let lines: Vec<&str> = shown.lines().collect();
-    assert_eq!(lines.len(), 5, "{shown}");
+    assert_eq!(lines.len(), 7, "{shown}");
     assert!(
         lines[0]
             .ends_with(" event account-signup → welcome::audit (event m-1, attempt 1) 1.5ms ok"),
@@ -639,6 +640,15 @@ async fn check_logs(
     );
     assert_eq!(lines[3], "    error: audit log is full");
     assert_eq!(lines[4], "    audit: user u2 signed up");
+    // What follows the stream's last attempt line is shown too, as such.
+    assert_eq!(
+        lines[5],
+        format!(
+            "welcome::audit ({stream}), with no attempt line after them yet (an invocation \
+             running, or stopped before it ended):"
+        )
+    );
+    assert_eq!(lines[6], "    audit: user u3 signing up");
     // Further back, the hour-old attempt too; by text, the one that names it.
     assert!(read(&["--since", "2h"]).contains("(event m-0, attempt 1)"));
     let filtered = read(&["--filter", "u2"]);
@@ -653,7 +663,12 @@ async fn check_logs(
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(objects.len(), 2, "{json}");
+    assert_eq!(objects.len(), 3, "{json}");
+    assert_eq!(objects[2]["stream"], stream);
+    assert_eq!(
+        objects[2]["output"],
+        serde_json::json!(["audit: user u3 signing up"])
+    );
     assert_eq!(objects[0]["function"], function.as_str());
     assert_eq!(objects[1]["attempt"]["error"], "audit log is full");
     assert_eq!(
