@@ -27,13 +27,14 @@ use std::sync::Arc;
 use std::sync::mpsc as sync_mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
+use eventfn_core::attempt;
 use eventfn_core::options::Defaults;
 use eventfn_core::{Kind, Options};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::clock::Clock;
 use super::journal::{Begun, Journal};
-use super::log::{Line, Log, Shown, capture};
+use super::log::{self, Log, capture};
 use super::store::{self, Filter, NewEvent, Outcome, Store};
 use crate::publish::{Bus, Message};
 use crate::registry::{Entry, Payload};
@@ -566,24 +567,26 @@ impl Engine {
             }
             Err((false, error)) => Outcome::Dead { error },
         };
+        let (shown, error) = match &outcome {
+            Outcome::Done => (attempt::Shown::Ok, None),
+            Outcome::Retry { due, error } => (
+                attempt::Shown::Retry(Some(due - finished)),
+                Some(error.as_str()),
+            ),
+            Outcome::Dead { error } => (attempt::Shown::Dead, Some(error.as_str())),
+        };
+        let ids = format!("event {}, delivery {}", delivery.event, delivery.id);
         self.log.delivery(
-            &Line {
-                time: started_at,
+            &attempt::View {
+                clock: &log::clock(started_at),
                 kind: registration.kind.as_str(),
                 name: &registration.name,
                 handler: &registration.function,
-                event: delivery.event,
-                delivery: delivery.id,
+                ids: &ids,
                 attempt,
                 duration_us: duration.as_micros() as u64,
-                outcome: match &outcome {
-                    Outcome::Done => Shown::Done,
-                    Outcome::Retry { due, error } => Shown::Retry {
-                        wait_ms: due - finished,
-                        error,
-                    },
-                    Outcome::Dead { error } => Shown::Dead { error },
-                },
+                outcome: shown,
+                error,
             },
             &captured,
         );

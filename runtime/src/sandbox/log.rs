@@ -36,46 +36,6 @@ pub struct Log {
     quiet: bool,
 }
 
-/// What became of an attempt, as logged.
-pub enum Shown<'a> {
-    /// The handler succeeded.
-    Done,
-    /// The handler failed, and is tried again.
-    Retry {
-        /// How long until the retry, in milliseconds.
-        wait_ms: u64,
-        /// Why it failed.
-        error: &'a str,
-    },
-    /// The handler failed on its last attempt: the delivery is a dead letter.
-    Dead {
-        /// Why it failed.
-        error: &'a str,
-    },
-}
-
-/// One attempt at a delivery, as logged.
-pub struct Line<'a> {
-    /// When it started, in milliseconds since the Unix epoch.
-    pub time: u64,
-    /// `event`, `queue` or `schedule`.
-    pub kind: &'a str,
-    /// The event, queue or schedule name.
-    pub name: &'a str,
-    /// The handler's Rust path.
-    pub handler: &'a str,
-    /// The id of the event delivered.
-    pub event: i64,
-    /// The delivery's id in the store.
-    pub delivery: i64,
-    /// Which attempt, from 1.
-    pub attempt: u32,
-    /// How long it took, in microseconds.
-    pub duration_us: u64,
-    /// What became of it.
-    pub outcome: Shown<'a>,
-}
-
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
 const GREEN: &str = "\x1b[32m";
@@ -150,31 +110,11 @@ impl Log {
 
     /// Writes one attempt's line and the tracing output captured during it, at once, so that
     /// concurrent deliveries do not interleave.
-    pub fn delivery(&self, line: &Line<'_>, captured: &[u8]) {
+    pub fn delivery(&self, view: &attempt::View<'_>, captured: &[u8]) {
         if self.quiet {
             return;
         }
-        let (outcome, error) = match &line.outcome {
-            Shown::Done => (attempt::Shown::Ok, None),
-            Shown::Retry { wait_ms, error } => {
-                (attempt::Shown::Retry(Some(*wait_ms)), Some(*error))
-            }
-            Shown::Dead { error } => (attempt::Shown::Dead, Some(*error)),
-        };
-        let clock = clock(line.time);
-        let ids = format!("event {}, delivery {}", line.event, line.delivery);
-        let view = attempt::View {
-            clock: &clock,
-            kind: line.kind,
-            name: line.name,
-            handler: line.handler,
-            ids: &ids,
-            attempt: line.attempt,
-            duration_us: line.duration_us,
-            outcome,
-            error,
-        };
-        let mut text = attempt::render(&view, attempt::Paint { color: self.color });
+        let mut text = attempt::render(view, attempt::Paint { color: self.color });
         for captured_line in String::from_utf8_lossy(captured).lines() {
             text.push_str("    ");
             text.push_str(captured_line);
@@ -236,7 +176,7 @@ impl Write for CaptureWriter {
 }
 
 /// `HH:MM:SS.mmm`, in the machine's time zone: the time `cargo eventfn events` shows too.
-fn clock(ms: u64) -> String {
+pub(crate) fn clock(ms: u64) -> String {
     clock_in(&chrono::Local, ms)
 }
 
