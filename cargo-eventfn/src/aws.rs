@@ -76,7 +76,11 @@ impl Session {
             check_region(region)?;
             loader = loader.region(Region::new(region.to_owned()));
         }
-        if let Some(url) = &target.endpoint_url {
+        // An endpoint from AWS_ENDPOINT_URL is left to the SDK, which reads it itself and lets a
+        // service's own (AWS_ENDPOINT_URL_LAMBDA, ...) take precedence, as every AWS SDK and the
+        // AWS CLI do; --endpoint-url sends every request to its endpoint.
+        let from_environment = std::env::var("AWS_ENDPOINT_URL").ok() == target.endpoint_url;
+        if let Some(url) = target.endpoint_url.as_ref().filter(|_| !from_environment) {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
@@ -122,6 +126,18 @@ impl Session {
         match &self.endpoint {
             Some(url) => redact::url(url).into_owned(),
             None => format!("AWS ({})", self.region),
+        }
+    }
+
+    /// Where requests to one service go, for messages: the service's own endpoint
+    /// (`AWS_ENDPOINT_URL_<SERVICE>`, e.g. `LAMBDA`) when the SDK takes it, which it does unless
+    /// --endpoint-url was given.
+    pub fn service_endpoint_name(&self, service: &str) -> String {
+        let from_flag =
+            self.endpoint.is_some() && std::env::var("AWS_ENDPOINT_URL").ok() != self.endpoint;
+        match std::env::var(format!("AWS_ENDPOINT_URL_{service}")) {
+            Ok(url) if !from_flag && !url.is_empty() => redact::url(&url).into_owned(),
+            _ => self.endpoint_name(),
         }
     }
 

@@ -146,7 +146,7 @@ pub(crate) fn functions(
 }
 
 /// The functions `wanted` names (all when none); an error names what is not a handler.
-fn select(all: Vec<Function>, wanted: &[String]) -> Result<Vec<Function>> {
+pub(crate) fn select(all: Vec<Function>, wanted: &[String]) -> Result<Vec<Function>> {
     if wanted.is_empty() {
         return Ok(all);
     }
@@ -182,7 +182,7 @@ fn select(all: Vec<Function>, wanted: &[String]) -> Result<Vec<Function>> {
 }
 
 /// Whether a line is Lambda's own, not the function's.
-fn lambdas_own(line: &str) -> bool {
+pub(crate) fn lambdas_own(line: &str) -> bool {
     [
         "START RequestId:",
         "END RequestId:",
@@ -281,7 +281,7 @@ pub(crate) async fn read(
 }
 
 /// `HH:MM:SS.mmm` in the machine's time zone, as the sandbox's log shows times.
-fn clock(ms: u64) -> String {
+pub(crate) fn clock(ms: u64) -> String {
     use chrono::TimeZone as _;
     chrono::Local
         .timestamp_millis_opt(ms as i64)

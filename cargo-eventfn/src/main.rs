@@ -12,6 +12,7 @@ mod config;
 mod dead;
 mod deploy;
 mod dev;
+mod invoke;
 mod logs;
 mod preflight;
 mod publish;
@@ -151,6 +152,19 @@ enum Command {
     /// its last attempt and its attempts and failed attempts over the last hour (counted from the
     /// attempt lines the runtime writes to the functions' logs), and its dead letters now.
     Status(status::StatusArgs),
+
+    /// Call one handler of a deployed stage now (`invoke --stage NAME HANDLER [JSON]`), with the
+    /// event its trigger would hand it, and show what came of it.
+    ///
+    /// The event is what the handler's queue would pass its function: one SQS record holding the
+    /// payload with the attributes a publish sets (an event's or a queue's handler), the
+    /// EventBridge Scheduler event (a schedule's, which takes no JSON) or the EventBridge event
+    /// with the JSON as its detail (a rule's, with --detail-type and --source). The function is
+    /// called synchronously; its attempt line and what the handler printed are shown from the
+    /// log tail Lambda returns. It exits with 1 when the handler failed: a failure that retrying
+    /// cannot mend goes to the handler's dead letters, as a delivery's would; one that could be
+    /// retried is not (an invoke's message is on no queue).
+    Invoke(invoke::InvokeArgs),
 }
 
 /// Which app to build, and how: shared by `build`, `deploy` and `dev`.
@@ -324,6 +338,7 @@ fn main() -> ExitCode {
         Command::Purge(purge) => dead::purge(&shell, &purge),
         Command::Logs(args) => logs::logs(&shell, &args),
         Command::Status(args) => status::status(&shell, &args),
+        Command::Invoke(args) => invoke::invoke(&shell, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

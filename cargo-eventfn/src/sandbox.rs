@@ -209,7 +209,7 @@ impl Sandbox {
 }
 
 /// The JSON an argument holds: itself, or stdin's for `-`.
-fn json_argument(argument: &str) -> Result<String> {
+pub(crate) fn json_argument(argument: &str) -> Result<String> {
     if argument != "-" {
         return Ok(argument.to_owned());
     }

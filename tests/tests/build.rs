@@ -500,7 +500,8 @@ const SECRET_ENDPOINT: &str = "http://user:secret@127.0.0.1:1";
 #[test]
 fn help_never_shows_an_endpoints_password() {
     for command in [
-        "deploy", "destroy", "events", "replay", "purge", "publish", "trigger",
+        "deploy", "destroy", "events", "replay", "purge", "publish", "trigger", "logs", "status",
+        "invoke",
     ] {
         let output = eventfn(
             &[command, "--help"],

@@ -8,10 +8,10 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::*;
 
 /// Deploys build the same fixture with and without a feature: one at a time, so no build
@@ -220,6 +220,7 @@ async fn welcome_deploys_its_topics_deliver_and_destroy_removes_it() {
     // and moto, without docker, logs that it could not with a timestamp the SDK cannot read (a
     // float), which `logs` warns of.
     check_logs(&moto, &config, &cf).await;
+    check_invoke(&moto, &cf).await;
 
     // Published by `publish --stage`, through the runtime's own publishing: the topic found
     // through SSM, the payload sent as written, with the attributes a handler reads.
@@ -745,6 +746,186 @@ async fn check_logs(
         row.contains("event `account-signup`") && last == ["0", "1", "2"],
         "{table}"
     );
+}
+
+/// Functions of a stage run by the emulator of `cargo lambda watch`, under their deployed names
+/// (moto makes functions but cannot run them): the emulator serves a function per binary of the
+/// manifest it reads, so it reads one whose binaries are named after the functions.
+struct Functions {
+    port: u16,
+    /// Where each function's stdout goes: `<dir>/<name>.log`.
+    dir: std::path::PathBuf,
+    _processes: Vec<Process>,
+}
+
+impl Functions {
+    /// Runs `bootstrap` as each function of `functions` (name, handler).
+    fn start(bootstrap: &std::path::Path, functions: &[(String, &str)]) -> Functions {
+        let dir = tempfile_dir("invoke-emulator");
+        let mut manifest = String::from(
+            "[package]\nname = \"invoke-emulator\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+             [workspace]\n",
+        );
+        for (name, _) in functions {
+            manifest.push_str(&format!(
+                "\n[[bin]]\nname = \"{name}\"\npath = \"main.rs\"\n"
+            ));
+        }
+        std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+        std::fs::write(dir.join("main.rs"), "fn main() {}\n").unwrap();
+        let port = free_port();
+        let mut processes = vec![Process(
+            Command::new(venv_tool("cargo-lambda"))
+                .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
+                .arg("-P")
+                .arg(port.to_string())
+                .arg("--manifest-path")
+                .arg(dir.join("Cargo.toml"))
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start cargo lambda watch"),
+        )];
+        wait_for_port(port, "the emulator");
+        for (name, handler) in functions {
+            processes.push(Process(
+                Command::new(bootstrap)
+                    .env(
+                        "AWS_LAMBDA_RUNTIME_API",
+                        format!("http://127.0.0.1:{port}/.rt/{name}"),
+                    )
+                    .env("AWS_LAMBDA_FUNCTION_NAME", name)
+                    .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+                    .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                    .env("EVENTFN_HANDLER", handler)
+                    .stdout(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start the bootstrap"),
+            ));
+        }
+        Functions {
+            port,
+            dir,
+            _processes: processes,
+        }
+    }
+
+    /// The attempt lines function `name` wrote, waiting a little for `count` of them.
+    fn attempts(&self, name: &str, count: usize) -> Vec<eventfn_core::attempt::Attempt> {
+        let started = std::time::Instant::now();
+        loop {
+            let log =
+                std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
+            let found: Vec<_> = log
+                .lines()
+                .filter_map(eventfn_core::attempt::Attempt::parse)
+                .collect();
+            if found.len() >= count || started.elapsed() > std::time::Duration::from_secs(5) {
+                return found;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// `invoke --stage`: the function found through the stack, called with the event its trigger
+/// would hand it (its queue's SQS record) through Lambda's Invoke API, served here by the
+/// emulator (`AWS_ENDPOINT_URL_LAMBDA`, which the SDK prefers to `AWS_ENDPOINT_URL`).
+async fn check_invoke(moto: &Moto, cf: &aws_sdk_cloudformation::Client) {
+    let mut functions = Vec::new();
+    for (logical, handler) in [
+        ("HandlerAuditFunction", "welcome::audit"),
+        ("HandlerCheckEmailFunction", "welcome::check_email"),
+        ("HandlerNoonReportFunction", "welcome::noon_report"),
+        ("HandlerThumbnailFunction", "welcome::thumbnail"),
+    ] {
+        functions.push((physical_id(cf, "WelcomeStaging", logical).await, handler));
+    }
+    let bootstrap = target_dir().join("eventfn/welcome/bootstrap");
+    let emulator = Functions::start(&bootstrap, &functions);
+    let lambda = format!("http://127.0.0.1:{}", emulator.port);
+    let invoke = |args: &[&str]| {
+        let mut all = vec!["invoke", "-p", "welcome", "--stage", "staging"];
+        all.extend_from_slice(args);
+        let _one_at_a_time = DEPLOYS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut command = command(&all);
+        command
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ENDPOINT_URL_LAMBDA", &lambda)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE");
+        logged(command, &all)
+    };
+
+    let ok = invoke(&["audit", r#"{"user_id": "u1", "email": "ada@example.com"}"#]);
+    let said = stderr(&ok);
+    assert!(ok.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "Invoking `welcome::audit` (event `account-signup`) of stage `staging`: function `{}` \
+             (stack `WelcomeStaging`, account 123456789012, {lambda})",
+            functions[0].0
+        )),
+        "{said}"
+    );
+    // The emulator returns no log tail: the function's answer alone is known, and said so.
+    assert!(
+        said.contains("`welcome::audit` reported no failure (the endpoint returned no log tail"),
+        "{said}"
+    );
+
+    // A handler's error: the record is reported failed, and the command fails.
+    let failed = invoke(&["check_email", r#"{"user_id": "u1", "email": "nope"}"#]);
+    let said = stderr(&failed);
+    assert_eq!(failed.status.code(), Some(1), "{said}");
+    assert!(said.contains("`welcome::check_email` failed"), "{said}");
+    assert!(
+        said.contains("an invoke is not (its message is on no queue)"),
+        "{said}"
+    );
+
+    // A schedule's handler gets Scheduler's event, a queue's its job; as JSON, Lambda's answer.
+    let fired = invoke(&["noon_report", "--message-format", "json"]);
+    assert!(fired.status.success(), "{}", stderr(&fired));
+    let answer: Value = serde_json::from_slice(&fired.stdout).unwrap();
+    assert_eq!(answer["result"], "ok");
+    assert_eq!(answer["response"], json!({ "batchItemFailures": [] }));
+    let fired = emulator.attempts(&functions[2].0, 1);
+    assert_eq!(
+        (fired[0].kind.as_str(), fired[0].name.as_str()),
+        ("schedule", "noon-report")
+    );
+    let job = invoke(&[
+        "welcome::thumbnail",
+        r#"{"bucket": "b", "key": "cat.png", "width": 64}"#,
+    ]);
+    assert!(job.status.success(), "{}", stderr(&job));
+    let thumbnail = emulator.attempts(&functions[3].0, 1);
+    assert_eq!(
+        (thumbnail[0].kind.as_str(), thumbnail[0].outcome),
+        ("queue", eventfn_core::attempt::Outcome::Ok)
+    );
+
+    // Mistakes are named before anything is invoked.
+    for (args, expected) in [
+        (
+            vec!["nope", "{}"],
+            "`nope` is not a handler of this stage; its handlers are: ",
+        ),
+        (vec!["noon_report", "{}"], "which takes no payload"),
+        (vec!["audit", "{oops"], "the payload is not JSON"),
+    ] {
+        let output = invoke(&args);
+        let said = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {said}");
+        assert!(said.contains(expected), "{args:?}: {said}");
+        assert!(!said.contains("Invoking"), "{args:?}: {said}");
+    }
 }
 
 async fn physical_id(cf: &aws_sdk_cloudformation::Client, stack: &str, logical: &str) -> String {
