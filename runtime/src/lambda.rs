@@ -51,9 +51,11 @@
 //!
 //! # Logs
 //!
-//! The function logs to stdout as `lambda_runtime` does: `RUST_LOG` filters what is logged, as
-//! `tracing_subscriber`'s `EnvFilter` reads it; without it, `AWS_LAMBDA_LOG_LEVEL` sets the
-//! level (`INFO` by default); `AWS_LAMBDA_LOG_FORMAT=JSON` makes each line a JSON object.
+//! The function logs to stdout as `lambda_runtime` does: `RUST_LOG` filters what is logged, with
+//! a level and levels per target (`warn,my_app=debug`, as `tracing_subscriber`'s `Targets` reads
+//! them: span and field filters are not read, and a directive that cannot be read is named in a
+//! warning and left out); without it, `AWS_LAMBDA_LOG_LEVEL` sets the level (`INFO` by
+//! default); `AWS_LAMBDA_LOG_FORMAT=JSON` makes each line a JSON object.
 //! Whatever they say, the trace events of the AWS SDK's `aws_smithy_runtime` and
 //! `aws_sigv4` are left out, because they print credentials: each request sent with its headers
 //! (`authorization`, `x-amz-security-token`) and the canonical request signed, which holds the
@@ -78,10 +80,10 @@ use eventfn_core::dead::{ATTEMPTS_ENV, DEAD_LETTERS_ENV};
 use eventfn_core::delay::{DELAYED_HANDLER, Delayed, DelayedHeader};
 use eventfn_core::quote::excerpt;
 use lambda_runtime::tower::Layer;
-use lambda_runtime::tracing::subscriber;
 use lambda_runtime::{Diagnostic, LambdaEvent, LambdaInvocation, Service};
 use serde::de::IgnoredAny;
 use serde_json::Value;
+use tracing_subscriber as subscriber;
 
 use crate::Delivery;
 use crate::aws::{DELAY_ATTRIBUTE, NAME_ATTRIBUTE, TIME_ATTRIBUTE};
@@ -1106,7 +1108,7 @@ pub struct LogSettings {
     /// `AWS_LAMBDA_LOG_LEVEL`: the level logged when `RUST_LOG` has no directives (`INFO`
     /// without it).
     pub level: Option<String>,
-    /// `RUST_LOG`: the directives of an `EnvFilter` (`info,my_app=debug`), the whole filter when
+    /// `RUST_LOG`: a level and levels per target (`info,my_app=debug`), the whole filter when
     /// there are any.
     pub directives: Option<String>,
     /// `AWS_LAMBDA_LOG_FORMAT=JSON`: a JSON object per line.
@@ -1132,27 +1134,33 @@ impl LogSettings {
     where
         W: for<'w> subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
     {
-        use subscriber::filter::{EnvFilter, LevelFilter};
+        use subscriber::filter::LevelFilter;
         use subscriber::layer::SubscriberExt;
         let level = self
             .level
             .as_deref()
             .and_then(|level| level.parse::<LevelFilter>().ok())
             .unwrap_or(LevelFilter::INFO);
-        let filter = EnvFilter::builder()
-            .with_default_directive(level.into())
-            .parse_lossy(self.directives.as_deref().unwrap_or_default());
+        let (filter, _) =
+            crate::log_filter::targets(self.directives.as_deref().unwrap_or_default(), level);
         let hide = HideSecrets(!self.secrets);
+        // The builder's own filter lets through all: `filter` does the filtering.
         let fmt = subscriber::fmt()
+            .with_max_level(LevelFilter::TRACE)
             .with_target(false)
             .without_time()
-            .with_env_filter(filter)
             .with_writer(writer);
         if self.json {
-            Box::new(fmt.json().finish().with(hide))
+            Box::new(fmt.json().finish().with(filter).with(hide))
         } else {
-            Box::new(fmt.finish().with(hide))
+            Box::new(fmt.finish().with(filter).with(hide))
         }
+    }
+
+    /// The directives of `RUST_LOG` left out of the filter, each with why (see `log_filter`).
+    pub fn refused_directives(&self) -> Vec<String> {
+        let directives = self.directives.as_deref().unwrap_or_default();
+        crate::log_filter::targets(directives, subscriber::filter::LevelFilter::INFO).1
     }
 
     /// Whether trace events of [`SECRET_TARGETS`] are asked for and left out.
@@ -1196,9 +1204,13 @@ impl<S: tracing::Subscriber> subscriber::Layer<S> for HideSecrets {
 
 /// Logs as `settings` say, unless the app installed a subscriber of its own.
 fn init_logging(settings: &LogSettings) {
-    if tracing::subscriber::set_global_default(settings.subscriber(std::io::stdout)).is_ok()
-        && settings.hides_secrets()
-    {
+    if tracing::subscriber::set_global_default(settings.subscriber(std::io::stdout)).is_err() {
+        return;
+    }
+    for refused in settings.refused_directives() {
+        tracing::warn!("RUST_LOG: {refused}; left out of the log's filter");
+    }
+    if settings.hides_secrets() {
         tracing::debug!(
             "the trace events of {} are left out of the log: they print credentials \
              (the `authorization` and `x-amz-security-token` headers, the canonical request); \

@@ -596,6 +596,7 @@ mod dispatch;
 mod error;
 mod incoming;
 pub mod lambda;
+mod log_filter;
 mod publish;
 mod registry;
 mod run;

@@ -20,7 +20,6 @@ use std::future::Future;
 use std::io::{IsTerminal, Write};
 
 use eventfn_core::attempt;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 tokio::task_local! {
@@ -73,14 +72,24 @@ impl Log {
     /// them, else straight to stdout. `RUST_LOG` filters them (default: `info`). If the app has
     /// installed a subscriber of its own, that one stays.
     pub fn install_tracing(&self) {
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-        // An app that set its own subscriber keeps it: that is not an error.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let directives = std::env::var("RUST_LOG").unwrap_or_default();
+        let (filter, refused) =
+            crate::log_filter::targets(&directives, tracing_subscriber::filter::LevelFilter::INFO);
+        // The builder's own filter lets through all: `filter` does the filtering.
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
             .with_writer(Capture)
             .without_time()
             .with_target(false)
-            .try_init();
+            .finish()
+            .with(filter);
+        // An app that set its own subscriber keeps it: that is not an error.
+        if tracing::subscriber::set_global_default(subscriber).is_ok() {
+            for refused in refused {
+                tracing::warn!("RUST_LOG: {refused}; left out of the log's filter");
+            }
+        }
     }
 
     /// Whether delivery lines are left out (the benchmarks' log).
