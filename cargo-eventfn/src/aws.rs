@@ -161,15 +161,40 @@ impl Session {
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
         R: Debug + 'static,
     {
+        self.explain_service(what, None, err)
+    }
+
+    /// [`Session::explain`] for a request to `service` (`LAMBDA`), which may go to an endpoint of
+    /// its own (see [`Session::service_endpoint_name`]).
+    pub fn explain_service<E, R>(
+        &self,
+        what: &str,
+        service: Option<&str>,
+        err: SdkError<E, R>,
+    ) -> anyhow::Error
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: Debug + 'static,
+    {
+        let endpoint = service.map_or_else(
+            || self.endpoint_name(),
+            |service| self.service_endpoint_name(service),
+        );
+        let own = service
+            .map(|service| format!("AWS_ENDPOINT_URL_{service}"))
+            .filter(|variable| std::env::var_os(variable).is_some_and(|v| !v.is_empty()));
         match &err {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => anyhow!(
-                "{what}: could not reach {}: {}\n\nCheck the network{}",
-                self.endpoint_name(),
+                "{what}: could not reach {endpoint}: {}\n\nCheck the network{}",
                 causes(&err),
-                if self.endpoint.is_some() {
-                    ", and that the endpoint of --endpoint-url (or AWS_ENDPOINT_URL) is up"
-                } else {
-                    ""
+                match own {
+                    Some(variable) if endpoint != self.endpoint_name() =>
+                        format!(", and that the endpoint of {variable} is up"),
+                    _ if self.endpoint.is_some() => {
+                        ", and that the endpoint of --endpoint-url (or AWS_ENDPOINT_URL) is up"
+                            .to_owned()
+                    }
+                    _ => String::new(),
                 }
             ),
             _ => match (err.code(), err.message()) {

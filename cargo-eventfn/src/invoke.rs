@@ -299,10 +299,16 @@ fn event(
 #[derive(Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 struct Answer {
-    /// `ok`, `failed` (reported back to the queue: it would be retried) or `error` (the function
-    /// itself failed: it did not start, or stopped before it answered).
+    /// - `ok`: its attempt line says it succeeded;
+    /// - `failed`: it failed, and the function reported the record back to its queue (to be
+    ///   retried, but an invoke's message is on no queue);
+    /// - `dead`: it failed, and the function sent it to the handler's dead letters;
+    /// - `unconfirmed`: the function reported no failure, but no attempt line of it came back
+    ///   (no log tail, or one that cut it off), so a failure sent to the dead letters, which the
+    ///   batch response does not report, cannot be ruled out;
+    /// - `error`: the function itself failed (it did not start, or stopped before it answered).
     result: &'static str,
-    /// The runtime's attempt line from the log tail, when Lambda returned one.
+    /// The runtime's attempt line from the log tail, when it came back.
     attempt: Option<Attempt>,
     /// The lines the handler printed during the attempt, from the log tail.
     output: Vec<String>,
@@ -335,30 +341,41 @@ fn read_answer(
             None => {}
         }
     }
-    if function_error.is_some() {
-        let error = match (&response["errorType"], &response["errorMessage"]) {
-            (Value::String(kind), Value::String(message)) => format!("{kind}: {message}"),
-            _ => response.to_string(),
-        };
-        return Answer {
-            result: "error",
-            attempt,
-            output,
-            error: Some(error),
-            response,
-        };
+    if attempt.is_none() {
+        // Without its attempt line, the lines are not known to be its output.
+        output.clear();
     }
-    let reported = response["batchItemFailures"]
-        .as_array()
-        .is_some_and(|failures| failures.iter().any(|f| f["itemIdentifier"] == id));
-    let failed = reported || attempt.as_ref().is_some_and(|a| a.outcome != Outcome::Ok);
-    Answer {
-        result: if failed { "failed" } else { "ok" },
+    let mut answer = Answer {
+        result: "unconfirmed",
         attempt,
         output,
         error: None,
         response,
+    };
+    if function_error.is_some() {
+        let error = match (
+            &answer.response["errorType"],
+            &answer.response["errorMessage"],
+        ) {
+            (Value::String(kind), Value::String(message)) => format!("{kind}: {message}"),
+            _ => answer.response.to_string(),
+        };
+        answer.result = "error";
+        answer.error = Some(error);
+        return answer;
     }
+    let reported = answer.response["batchItemFailures"]
+        .as_array()
+        .is_some_and(|failures| failures.iter().any(|f| f["itemIdentifier"] == id));
+    answer.result = match answer.attempt.as_ref().map(|a| a.outcome) {
+        _ if reported => "failed",
+        Some(Outcome::Ok) => "ok",
+        Some(Outcome::Retry) => "failed",
+        // Sent to the dead letters: when that send fails, the record is reported instead.
+        Some(Outcome::Dead) => "dead",
+        None => "unconfirmed",
+    };
+    answer
 }
 
 /// `cargo eventfn invoke --stage NAME HANDLER [JSON]`.
@@ -386,9 +403,18 @@ pub fn invoke(shell: &Shell, args: &InvokeArgs) -> Result<()> {
         let mut all = crate::logs::functions(&deployed.template, &deployed.physical);
         // The delay function forwards delayed messages; it has no handler to call.
         all.retain(|f| f.handler != eventfn_core::delay::DELAYED_HANDLER);
-        let function = crate::logs::select(all, std::slice::from_ref(&args.handler))?
-            .into_iter()
-            .next()
+        let mut chosen = crate::logs::select(all, std::slice::from_ref(&args.handler))?;
+        if chosen.len() > 1 {
+            let paths: Vec<String> = chosen.iter().map(|f| format!("`{}`", f.handler)).collect();
+            bail!(
+                "`{}` names {} handlers of this stage: {}; give its whole path",
+                eventfn_core::quote::excerpt(&args.handler),
+                chosen.len(),
+                paths.join(", ")
+            );
+        }
+        let function = chosen
+            .pop()
             .ok_or_else(|| anyhow!("the stage has no handler `{}`", args.handler))?;
         let target = target(
             &deployed.template,
@@ -416,7 +442,12 @@ pub fn invoke(shell: &Shell, args: &InvokeArgs) -> Result<()> {
                 session.service_endpoint_name("LAMBDA")
             ),
         );
-        let lambda = aws_sdk_lambda::Client::new(&session.config);
+        // Not retried by the SDK: a retry after a timeout or a 5xx would run the handler again.
+        let lambda = aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(&session.config)
+                .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
+                .build(),
+        );
         let answer = lambda
             .invoke()
             .function_name(&target.function.name)
@@ -426,11 +457,12 @@ pub fn invoke(shell: &Shell, args: &InvokeArgs) -> Result<()> {
             .send()
             .await
             .map_err(|e| {
-                session.explain(
+                session.explain_service(
                     &format!(
                         "could not invoke the function `{}` (lambda:InvokeFunction)",
                         target.function.name
                     ),
+                    Some("LAMBDA"),
                     e,
                 )
             })?;
@@ -495,52 +527,54 @@ fn report(
         }
     }
     let logs = format!("`cargo eventfn logs --stage {stage} {handler}`");
+    let why = || {
+        read.attempt
+            .as_ref()
+            .and_then(|a| a.error.as_deref())
+            .map_or_else(
+                || format!("see its attempt with {logs}"),
+                |error| eventfn_core::quote::excerpt(error).into_owned(),
+            )
+    };
     match read.result {
         "ok" => {
-            let how = if had_tail {
-                ""
+            shell.status("Finished", format!("`{handler}` handled it"));
+            Ok(())
+        }
+        "unconfirmed" => {
+            let tail = if had_tail {
+                "the log tail Lambda returned does not hold its attempt line"
             } else {
-                // Without the log tail, a failure sent straight to the dead letters (one that
-                // retrying cannot mend) looks like success in the batch response.
-                " (the endpoint returned no log tail, so only the function's answer is known: \
-                 see its attempt with "
+                "the endpoint returned no log tail"
             };
             shell.status(
                 "Finished",
                 format!(
-                    "`{handler}` reported no failure{how}{}",
-                    if had_tail {
-                        String::new()
-                    } else {
-                        format!("{logs})")
-                    }
+                    "`{handler}` reported no failure ({tail}, so only the function's answer is \
+                     known: see its attempt with {logs})"
                 ),
             );
             Ok(())
         }
+        "dead" => bail!(
+            "`{handler}` failed: {}\n\nIt went to the handler's dead letters, as a delivery's \
+             would: `cargo eventfn events --stage {stage} --dead` lists them",
+            why()
+        ),
         "failed" => {
-            let why = read
-                .attempt
-                .as_ref()
-                .and_then(|a| a.error.clone())
-                .map_or_else(
-                    || format!("see its attempt with {logs}"),
-                    |error| eventfn_core::quote::excerpt(&error).into_owned(),
-                );
-            let dead = read
+            let lost = read
                 .attempt
                 .as_ref()
                 .is_some_and(|a| a.outcome == Outcome::Dead);
             bail!(
-                "`{handler}` failed: {why}\n\n{}",
-                if dead {
-                    format!(
-                        "It went to the handler's dead letters, as a delivery's would: `cargo \
-                         eventfn events --stage {stage} --dead` lists them"
-                    )
+                "`{handler}` failed: {}\n\n{}",
+                why(),
+                if lost {
+                    "It was to go to the handler's dead letters, but the function could not send \
+                     it there (its log says why); an invoke's message is on no queue, so nothing \
+                     will retry it"
                 } else {
                     "A delivery would be retried; an invoke is not (its message is on no queue)"
-                        .to_owned()
                 }
             )
         }
@@ -630,10 +664,20 @@ mod tests {
         assert_eq!(record["attributes"].get("MessageGroupId"), None);
         // The runtime reads it as an SQS batch of one, as Lambda's event source mapping sends.
         let incoming = eventfn::lambda::Incoming::from_slice(event.to_string().as_bytes());
-        assert!(
-            matches!(&incoming, eventfn::lambda::Incoming::Sqs(r) if r.len() == 1),
-            "{incoming:?}"
+        let eventfn::lambda::Incoming::Sqs(records) = incoming else {
+            panic!("not an SQS batch: {incoming:?}");
+        };
+        let [Ok(read)] = &records[..] else {
+            panic!("not one readable record: {records:?}");
+        };
+        assert_eq!(read.body.as_deref(), Some(r#"{"n": 1.50, "b": 1, "a": 2}"#));
+        assert_eq!(
+            read.message_attributes["eventfn.name"]
+                .string_value
+                .as_deref(),
+            Some("signup")
         );
+        assert_eq!(read.attributes["ApproximateReceiveCount"], "1");
     }
 
     #[test]
@@ -723,17 +767,24 @@ mod tests {
         assert_eq!(ok.attempt.unwrap().outcome, Outcome::Ok);
 
         // Sent to the dead letters: not in the batch response, but its attempt line says so.
-        let tail = line("dead", r#","error":"bad payload""#);
-        let dead = read_answer(None, NO_FAILURES, Some(&tail), "invoke-7");
-        assert_eq!(dead.result, "failed");
+        let dead_line = line("dead", r#","error":"bad payload""#);
+        let dead = read_answer(None, NO_FAILURES, Some(&dead_line), "invoke-7");
+        assert_eq!(dead.result, "dead");
         assert_eq!(dead.attempt.unwrap().error.as_deref(), Some("bad payload"));
-
+        // ... unless the send there failed: then the record is reported back.
         let failures = br#"{"batchItemFailures":[{"itemIdentifier":"invoke-7"}]}"#;
+        let lost = read_answer(None, failures, Some(&dead_line), "invoke-7");
+        assert_eq!(lost.result, "failed");
+
         assert_eq!(
             read_answer(None, failures, None, "invoke-7").result,
             "failed"
         );
-        assert_eq!(read_answer(None, failures, None, "other").result, "ok");
+        // No attempt line: no tail, or one that cut it off (another id's line is not its own).
+        for tail in [None, Some("cut off\n"), Some(&*tail)] {
+            let read = read_answer(None, NO_FAILURES, tail, "invoke-8");
+            assert_eq!((read.result, read.output.len()), ("unconfirmed", 0));
+        }
 
         let error = br#"{"errorType":"eventfn.Init","errorMessage":"no handler"}"#;
         let read = read_answer(Some("Unhandled"), error, None, "invoke-7");

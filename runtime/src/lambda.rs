@@ -53,8 +53,8 @@
 //!
 //! The function logs to stdout as `lambda_runtime` does: `RUST_LOG` filters what is logged, with
 //! a level and levels per target (`warn,my_app=debug`, as `tracing_subscriber`'s `Targets` reads
-//! them: span and field filters are not read, and a directive that cannot be read is named in a
-//! warning and left out); without it, `AWS_LAMBDA_LOG_LEVEL` sets the level (`INFO` by
+//! them: span and field filters are not read, and a directive that cannot be read is named on
+//! stderr and left out); without it, `AWS_LAMBDA_LOG_LEVEL` sets the level (`INFO` by
 //! default); `AWS_LAMBDA_LOG_FORMAT=JSON` makes each line a JSON object.
 //! Whatever they say, the trace events of the AWS SDK's `aws_smithy_runtime` and
 //! `aws_sigv4` are left out, because they print credentials: each request sent with its headers
@@ -1207,9 +1207,7 @@ fn init_logging(settings: &LogSettings) {
     if tracing::subscriber::set_global_default(settings.subscriber(std::io::stdout)).is_err() {
         return;
     }
-    for refused in settings.refused_directives() {
-        tracing::warn!("RUST_LOG: {refused}; left out of the log's filter");
-    }
+    crate::log_filter::warn_refused(&settings.refused_directives());
     if settings.hides_secrets() {
         tracing::debug!(
             "the trace events of {} are left out of the log: they print credentials \

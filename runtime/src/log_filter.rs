@@ -16,12 +16,8 @@ pub(crate) fn targets(directives: &str, default: LevelFilter) -> (Targets, Vec<S
     let mut filter = Targets::new();
     let mut refused = Vec::new();
     let mut any = false;
-    for directive in directives
-        .split(',')
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
-        if directive.contains(['[', '{']) {
+    for directive in split(directives).filter(|d| !d.is_empty()) {
+        if directive.contains(['[', ']', '{', '}']) {
             refused.push(format!(
                 "`{directive}`: span and field filters are not supported, only `target=level`"
             ));
@@ -44,6 +40,35 @@ pub(crate) fn targets(directives: &str, default: LevelFilter) -> (Targets, Vec<S
         filter = filter.with_default(default);
     }
     (filter, refused)
+}
+
+/// The directives of `text`: split at commas, but not at those inside a span's brackets or a
+/// field list's braces (`[s{a,b}]=trace` is one directive), trimmed.
+fn split(text: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0_i32;
+    let mut start = 0;
+    let mut parts = Vec::new();
+    for (at, c) in text.char_indices() {
+        match c {
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth -= 1,
+            ',' if depth <= 0 => {
+                parts.push(&text[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts.into_iter().map(str::trim)
+}
+
+/// Says on stderr which directives were left out: not through `tracing`, whose filter is the
+/// very one they are missing from (and may let no warning through).
+pub(crate) fn warn_refused(refused: &[String]) {
+    for why in refused {
+        eprintln!("eventfn: RUST_LOG: {why}; left out of the log's filter");
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +118,12 @@ mod tests {
         );
         assert!(allows(&filter, "other", Level::DEBUG));
         assert!(!allows(&filter, "my_app", Level::ERROR));
+        // A field list's commas do not split its directive.
+        let (filter, refused) = targets("[s{a,b}]=trace,other=warn", LevelFilter::INFO);
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(refused[0].starts_with("`[s{a,b}]=trace`: "), "{refused:?}");
+        assert!(allows(&filter, "other", Level::WARN));
+        assert!(!allows(&filter, "other", Level::INFO));
         // Nothing read: the default level.
         let (filter, refused) = targets("[x]=trace", LevelFilter::INFO);
         assert_eq!(refused.len(), 1);

@@ -86,9 +86,7 @@ impl Log {
             .with(filter);
         // An app that set its own subscriber keeps it: that is not an error.
         if tracing::subscriber::set_global_default(subscriber).is_ok() {
-            for refused in refused {
-                tracing::warn!("RUST_LOG: {refused}; left out of the log's filter");
-            }
+            crate::log_filter::warn_refused(&refused);
         }
     }
 
