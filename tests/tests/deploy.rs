@@ -31,6 +31,11 @@ const SKIPPED_BY_MOTO: [&str; 4] = [
 ///
 /// A deploy is of a debug build (`--debug`): moto takes any size, and the tests build debug.
 fn run(moto: &Moto, args: &[&str]) -> Output {
+    run_with(moto, args, &[])
+}
+
+/// [`run`], with more environment.
+fn run_with(moto: &Moto, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let _one_at_a_time = DEPLOYS.lock().unwrap_or_else(|e| e.into_inner());
     let mut args = args.to_vec();
     if args.first() == Some(&"deploy") && !args.contains(&"--help") {
@@ -47,7 +52,8 @@ fn run(moto: &Moto, args: &[&str]) -> Output {
         // The generated app of `write_large_app` builds into the shared target dir too.
         .env("CARGO_TARGET_DIR", target_dir())
         .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN");
+        .env_remove("AWS_SESSION_TOKEN")
+        .envs(envs.iter().copied());
     logged(command, args)
 }
 
@@ -849,17 +855,7 @@ async fn check_invoke(moto: &Moto, cf: &aws_sdk_cloudformation::Client) {
     let invoke = |args: &[&str]| {
         let mut all = vec!["invoke", "-p", "welcome", "--stage", "staging"];
         all.extend_from_slice(args);
-        let _one_at_a_time = DEPLOYS.lock().unwrap_or_else(|e| e.into_inner());
-        let mut command = command(&all);
-        command
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
-            .env("AWS_ENDPOINT_URL_LAMBDA", &lambda)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE");
-        logged(command, &all)
+        run_with(moto, &all, &[("AWS_ENDPOINT_URL_LAMBDA", &lambda)])
     };
 
     let ok = invoke(&["audit", r#"{"user_id": "u1", "email": "ada@example.com"}"#]);
