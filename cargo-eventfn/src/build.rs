@@ -49,6 +49,20 @@ pub struct Built {
     pub dir: PathBuf,
     pub files: Files,
     pub handlers: Counts,
+    /// What was written to `files`, as this build made it: another build of the app may have
+    /// written them again since.
+    #[serde(skip)]
+    pub outputs: Outputs,
+}
+
+/// A build's outputs, in memory.
+#[derive(Debug)]
+pub struct Outputs {
+    pub manifest: Manifest,
+    pub templates: template::Templates,
+    /// The stripped bootstrap's size.
+    pub bootstrap_len: u64,
+    pub zip: Vec<u8>,
 }
 
 #[derive(Debug, Serialize)]
@@ -200,9 +214,9 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
             }
         ),
     );
-    let output = cargo_build(shell, args, package, bin, &plan)?;
+    let mut output = cargo_build(shell, args, package, bin, &plan)?;
 
-    let executable = read(&output.executable)?;
+    let executable = std::mem::take(&mut output.bytes);
     let needs_glibc = check_executable(&executable, &output.executable, architecture, &plan)?;
     let mut registrations = records_in_object(&executable, &output.executable)?;
     // Link order is the linker's choice; source order makes messages the same on every build.
@@ -301,7 +315,8 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
             "{problem} (`cargo eventfn deploy` refuses it)"
         ));
     }
-    let files = write_outputs(&dir, &manifest, &templates, &stripped, &executable)?;
+    let zip = zip_bootstrap(&stripped)?;
+    let files = write_outputs(&dir, &manifest, &templates, &stripped, &zip, &executable)?;
     shell.status(
         "Writing",
         format!(
@@ -341,15 +356,21 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
     );
     let built = Built {
         reason: "eventfn-build-finished",
-        app: manifest.app,
-        package: manifest.package,
-        binary: manifest.binary,
+        app: manifest.app.clone(),
+        package: manifest.package.clone(),
+        binary: manifest.binary.clone(),
         profile,
         architecture,
-        build: manifest.build.expect("set above"),
+        build: manifest.build.clone().expect("set above"),
         dir,
         files,
         handlers: counts,
+        outputs: Outputs {
+            manifest,
+            templates,
+            bootstrap_len: stripped.len() as u64,
+            zip,
+        },
     };
     if args.message_format == MessageFormat::Json {
         let mut stdout = std::io::stdout().lock();
@@ -514,7 +535,10 @@ fn check_target_installed(plan: &toolchain::Plan, architecture: Architecture) ->
 }
 
 struct BuildOutput {
+    /// Where cargo put the binary, for messages.
     executable: PathBuf,
+    /// The binary as this build made it (the file may since be another build's).
+    bytes: Vec<u8>,
     /// The `--target` it was built for, if not the host.
     target: Option<String>,
     /// What built it (which must also build the `target` above).
@@ -543,72 +567,61 @@ fn cargo_build(
         cargo_args.extend(["--".to_owned(), "-Crelocation-model=static".to_owned()]);
         "rustc"
     };
-    let artifacts = run_cargo(
+    let ran = run_cargo(
         shell,
-        plan.toolchain,
-        subcommand,
-        &package.manifest_path,
-        plan.cargo_target.as_deref(),
-        &cargo_args,
+        &CargoCall {
+            toolchain: plan.toolchain,
+            subcommand,
+            manifest_path: &package.manifest_path,
+            target: plan.cargo_target.as_deref(),
+            args: &cargo_args,
+        },
+        Some(&Wanted {
+            package,
+            bin,
+            link: None,
+        }),
     )?;
-    let mut executable = None;
-    let mut libs = Vec::new();
-    for artifact in artifacts {
-        if artifact.package_id == package.id
-            && artifact.target.name == bin.name
-            && artifact.target.is_bin()
-        {
-            executable = artifact.executable.map(|p| p.into_std_path_buf());
-        } else {
-            libs.extend(rlibs(&artifact));
-        }
-    }
-    let executable = executable.ok_or_else(|| {
-        anyhow!(
-            "cargo built package `{}` but reported no executable for binary `{}`",
-            package.name,
-            bin.name
-        )
-    })?;
+    let libs = ran.artifacts.iter().flat_map(rlibs).collect();
+    let binary = ran.binary.expect("a wanted binary is held");
     Ok(BuildOutput {
-        executable,
+        executable: binary.path.clone(),
+        bytes: binary.read()?,
         target: plan.cargo_target.clone(),
         toolchain: plan.toolchain,
         libs,
     })
 }
 
-/// Builds the app's binary for this machine (for `cargo eventfn dev`) and returns its path.
+/// Builds the app's binary for this machine (for `cargo eventfn dev`) and links it at `link`,
+/// where no other build replaces it before it runs.
 pub(crate) fn host_build(
     shell: &Shell,
     app: &AppSelection,
     package: &Package,
     bin: &Target,
-) -> Result<PathBuf> {
+    link: &Path,
+) -> Result<()> {
     let mut cargo_args = package_args(app, package, bin, "sandbox");
     if !app.release {
         cargo_args.extend(optimized_dependencies());
     }
-    let artifacts = run_cargo(
+    run_cargo(
         shell,
-        Toolchain::Native,
-        "build",
-        &package.manifest_path,
-        None,
-        &cargo_args,
+        &CargoCall {
+            toolchain: Toolchain::Native,
+            subcommand: "build",
+            manifest_path: &package.manifest_path,
+            target: None,
+            args: &cargo_args,
+        },
+        Some(&Wanted {
+            package,
+            bin,
+            link: Some(link),
+        }),
     )?;
-    artifacts
-        .into_iter()
-        .find(|a| a.package_id == package.id && a.target.name == bin.name && a.target.is_bin())
-        .and_then(|a| a.executable)
-        .map(|p| p.into_std_path_buf())
-        .ok_or_else(|| {
-            anyhow!(
-                "cargo built package `{}` but reported no executable for binary `{}`",
-                package.name,
-                bin.name
-            )
-        })
+    Ok(())
 }
 
 /// The crates the sandbox spends its time in, each handling every publish and delivery: its
@@ -673,19 +686,119 @@ fn rlibs(artifact: &cargo_metadata::Artifact) -> Vec<(PackageId, Target, PathBuf
         .collect()
 }
 
-/// Runs `cargo <subcommand> <args>` (`build`, or `rustc` for flags of the final crate only)
-/// with cargo's own progress on stderr and returns the artifacts it reports; a failed build is
-/// [`CargoFailed`].
-/// Runs `cargo SUBCOMMAND` (`build` or `rustc`), or cargo-zigbuild's (`zigbuild` or `rustc`),
-/// and returns the artifacts it reports.
-fn run_cargo(
-    shell: &Shell,
+/// A cargo command: `cargo SUBCOMMAND --manifest-path M [--target T] ARGS`.
+#[derive(Clone, Copy)]
+struct CargoCall<'a> {
     toolchain: Toolchain,
-    subcommand: &str,
-    manifest_path: &cargo_metadata::camino::Utf8Path,
-    target: Option<&str>,
-    args: &[String],
-) -> Result<Vec<cargo_metadata::Artifact>> {
+    subcommand: &'a str,
+    manifest_path: &'a cargo_metadata::camino::Utf8Path,
+    target: Option<&'a str>,
+    args: &'a [String],
+}
+
+/// A binary to hold the moment cargo reports it (see [`run_cargo`]).
+struct Wanted<'a> {
+    package: &'a Package,
+    bin: &'a Target,
+    /// Where to keep a hard link to it, for `dev`, which runs it by path; `None`: only opened.
+    link: Option<&'a Path>,
+}
+
+/// A binary cargo built, opened (and linked) while cargo still held its lock on the target
+/// directory.
+#[derive(Debug)]
+struct Held {
+    /// Where cargo put it (`target/debug/NAME`), for messages.
+    path: PathBuf,
+    file: std::fs::File,
+    /// Where a hard link to it was asked for, and whether it was made.
+    link: Option<(PathBuf, bool)>,
+    /// Whether cargo was still running once it was opened (and linked), so still held its lock:
+    /// then the file is this build's.
+    in_time: bool,
+}
+
+impl Held {
+    fn read(mut self) -> Result<Vec<u8>> {
+        use std::io::Read as _;
+        let mut bytes = Vec::new();
+        self.file
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read `{}`", self.path.display()))?;
+        Ok(bytes)
+    }
+}
+
+/// How many builds in a row may lose their binary to another build before the tool gives up.
+const BUILD_ATTEMPTS: usize = 3;
+
+/// What [`run_cargo`] reports.
+struct Ran {
+    artifacts: Vec<cargo_metadata::Artifact>,
+    /// The wanted binary, when one was.
+    binary: Option<Held>,
+}
+
+/// Runs `cargo SUBCOMMAND` (`build` or `rustc`, for flags of the final crate only), or
+/// cargo-zigbuild's (`zigbuild` or `rustc`), with cargo's own progress on stderr, and returns the
+/// artifacts it reports; a failed build is [`CargoFailed`].
+///
+/// cargo puts every build's binary at one path (`target/debug/NAME`), whatever its features or
+/// profile settings: a `cargo build` of the same package with other features, waiting on cargo's
+/// lock, replaces the file as soon as this build lets go of the lock. So the `wanted` binary is
+/// opened when cargo reports it, which is while cargo still holds the lock; if cargo has let go
+/// of it by then, the file may be another build's, and cargo is asked again (a build that has
+/// nothing to compile, which reports the binary again).
+fn run_cargo(shell: &Shell, call: &CargoCall<'_>, wanted: Option<&Wanted<'_>>) -> Result<Ran> {
+    for attempt in 1..=BUILD_ATTEMPTS {
+        let ran = cargo_once(shell, call, wanted)?;
+        match (wanted, ran.binary) {
+            (None, _) => {
+                return Ok(Ran {
+                    artifacts: ran.artifacts,
+                    binary: None,
+                });
+            }
+            (Some(wanted), None) => bail!(
+                "cargo built package `{}` but reported no executable for binary `{}`",
+                wanted.package.name,
+                wanted.bin.name
+            ),
+            (Some(_), Some(held)) if held.in_time => {
+                return Ok(Ran {
+                    artifacts: ran.artifacts,
+                    binary: Some(finish_link(held)?),
+                });
+            }
+            (Some(_), Some(held)) => {
+                if attempt == BUILD_ATTEMPTS {
+                    bail!(
+                        "another build replaced `{}` as soon as cargo had built it, {} times in a \
+                         row: run this again when the other cargo build is done",
+                        relative(&held.path),
+                        BUILD_ATTEMPTS
+                    );
+                }
+                shell.note(format_args!(
+                    "cargo let go of the target directory before `{}` could be read, so another \
+                     build may have replaced it: asking cargo for it again",
+                    relative(&held.path)
+                ));
+            }
+        }
+    }
+    unreachable!("the last attempt returns or fails")
+}
+
+/// One run of cargo: its artifacts and the wanted binary, if reported.
+fn cargo_once(shell: &Shell, call: &CargoCall<'_>, wanted: Option<&Wanted<'_>>) -> Result<Ran> {
+    let CargoCall {
+        toolchain,
+        subcommand,
+        manifest_path,
+        target,
+        args,
+    } = *call;
     let (cargo, subcommand) = match toolchain {
         Toolchain::Native => (
             std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
@@ -702,6 +815,7 @@ fn run_cargo(
         ),
     };
     let mut command = Command::new(&cargo);
+    remove_crate_env(&mut command);
     command
         .arg(subcommand)
         .arg("--message-format=json-render-diagnostics")
@@ -733,9 +847,27 @@ fn run_cargo(
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut artifacts = Vec::new();
     let mut lines = Vec::new();
+    let mut held = None;
+    let mut hold_error = None;
     for message in Message::parse_stream(BufReader::new(stdout)) {
         match message.context("cannot read cargo's build messages")? {
-            Message::CompilerArtifact(artifact) => artifacts.push(artifact),
+            Message::CompilerArtifact(artifact) => {
+                if let (Some(wanted), Some(executable), None, None) =
+                    (wanted, &artifact.executable, &held, &hold_error)
+                    && artifact.package_id == wanted.package.id
+                    && artifact.target.name == wanted.bin.name
+                    && artifact.target.is_bin()
+                {
+                    match hold(executable.as_std_path(), wanted.link) {
+                        Ok(mut file) => {
+                            file.in_time = matches!(child.try_wait(), Ok(None));
+                            held = Some(file);
+                        }
+                        Err(e) => hold_error = Some(e),
+                    }
+                }
+                artifacts.push(artifact);
+            }
             Message::TextLine(line) => lines.push(line),
             _ => {}
         }
@@ -747,7 +879,96 @@ fn run_cargo(
     if !status.success() {
         return Err(CargoFailed.into());
     }
-    Ok(artifacts)
+    if let Some(e) = hold_error {
+        return Err(e);
+    }
+    Ok(Ran {
+        artifacts,
+        binary: held,
+    })
+}
+
+/// Leaves out of `command`'s environment what cargo sets for a crate it runs (`cargo run`, `cargo
+/// test`, an xtask): `CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME` and the like. cargo compares the
+/// variables a build script watches (ring's watches `CARGO_MANIFEST_DIR`) with its own
+/// environment, so a build run from such a crate would rebuild them, and everything above them,
+/// and so would the next build from a shell.
+fn remove_crate_env(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if CRATE_ENV.contains(&name) || name.starts_with("CARGO_PKG_") {
+            command.env_remove(name);
+        }
+    }
+}
+
+/// What cargo sets for a crate it runs, besides `CARGO_PKG_*`.
+const CRATE_ENV: [&str; 5] = [
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+];
+
+/// Opens the binary at `path` and, if asked, links it at `link` (replacing what was there, even
+/// a binary still running: it keeps its own copy). A link that cannot be made (a target
+/// directory across file systems) is left for [`finish_link`] to copy, which takes too long to
+/// do while cargo holds its lock.
+fn hold(path: &Path, link: Option<&Path>) -> Result<Held> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", relative(path)))?;
+    let link = match link {
+        None => None,
+        Some(link) => {
+            if let Some(dir) = link.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create `{}`", dir.display()))?;
+            }
+            let staged = staged_name(link);
+            let _ = std::fs::remove_file(&staged);
+            let linked = std::fs::hard_link(path, &staged).is_ok();
+            if linked {
+                std::fs::rename(&staged, link)
+                    .with_context(|| format!("cannot write `{}`", link.display()))?;
+            }
+            Some((link.to_owned(), linked))
+        }
+    };
+    Ok(Held {
+        path: path.to_owned(),
+        file,
+        link,
+        in_time: false,
+    })
+}
+
+/// Copies a held binary to its link where [`hold`] could not link it.
+fn finish_link(mut held: Held) -> Result<Held> {
+    let Some((link, false)) = &held.link else {
+        return Ok(held);
+    };
+    let staged = staged_name(link);
+    let result = (|| -> std::io::Result<()> {
+        let mut out = std::fs::File::create(&staged)?;
+        std::io::copy(&mut held.file, &mut out)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            out.set_permissions(std::fs::Permissions::from_mode(0o755))?;
+        }
+        drop(out);
+        std::fs::rename(&staged, link)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&staged);
+        return Err(e).with_context(|| format!("cannot write `{}`", link.display()));
+    }
+    let link = link.clone();
+    held.file =
+        std::fs::File::open(&link).with_context(|| format!("cannot read `{}`", link.display()))?;
+    held.link = Some((link, true));
+    Ok(held)
 }
 
 /// Checks that the bootstrap is an executable for the functions' architecture that needs no glibc
@@ -870,15 +1091,18 @@ fn check_linked(
             args.push("-p".to_owned());
             args.push(package.id.repr.clone());
         }
-        let artifacts = run_cargo(
+        let ran = run_cargo(
             shell,
-            output.toolchain,
-            "build",
-            &app.manifest_path,
-            output.target.as_deref(),
-            &args,
+            &CargoCall {
+                toolchain: output.toolchain,
+                subcommand: "build",
+                manifest_path: &app.manifest_path,
+                target: output.target.as_deref(),
+                args: &args,
+            },
+            None,
         )?;
-        for (id, target, rlib) in artifacts.iter().flat_map(rlibs) {
+        for (id, target, rlib) in ran.artifacts.iter().flat_map(rlibs) {
             let Some(package) = bitcode.iter().copied().find(|p| p.id == id) else {
                 continue;
             };
@@ -968,6 +1192,7 @@ fn write_outputs(
     manifest: &Manifest,
     templates: &template::Templates,
     executable: &[u8],
+    zip: &[u8],
     unstripped: &[u8],
 ) -> Result<Files> {
     let stacks = dir.join("stacks");
@@ -997,7 +1222,7 @@ fn write_outputs(
             false,
         ),
         (&files.bootstrap, executable.to_vec(), true),
-        (&files.zip, zip_bootstrap(executable)?, false),
+        (&files.zip, zip.to_vec(), false),
         (&files.debug, unstripped.to_vec(), true),
     ];
     for (path, nested) in files.stacks.iter().zip(templates.nested.values()) {
@@ -1036,11 +1261,7 @@ fn write_outputs(
 /// Writes `bytes` to a temporary file beside `path`, unique to this process (two builds of one
 /// app at once must not rename each other's file away), and returns its path.
 fn stage(path: &Path, bytes: &[u8], executable: bool) -> Result<PathBuf> {
-    let file_name = path
-        .file_name()
-        .expect("output paths have a file name")
-        .to_string_lossy();
-    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    let tmp = staged_name(path);
     let result = (|| -> std::io::Result<()> {
         std::fs::write(&tmp, bytes)?;
         #[cfg(unix)]
@@ -1057,6 +1278,15 @@ fn stage(path: &Path, bytes: &[u8], executable: bool) -> Result<PathBuf> {
         return Err(e).with_context(|| format!("cannot write `{}`", tmp.display()));
     }
     Ok(tmp)
+}
+
+/// Where `path` is written before it is renamed into place: beside it, named for this process.
+fn staged_name(path: &Path) -> PathBuf {
+    let file_name = path
+        .file_name()
+        .expect("output paths have a file name")
+        .to_string_lossy();
+    path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()))
 }
 
 /// The `provided.al2023` artifact: one executable file named `bootstrap`, mode 0755, with a fixed
@@ -1243,5 +1473,95 @@ mod tests {
         let entry = archive.by_index(0).unwrap();
         assert_eq!(entry.name(), "bootstrap");
         assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    }
+
+    /// What `hold` opened stays this build's binary when another build replaces the file at
+    /// cargo's path, as cargo does (remove, then link); so does the link `dev` runs.
+    #[test]
+    fn a_held_binary_survives_another_build_replacing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app");
+        std::fs::write(&path, b"this build").unwrap();
+        let link = dir.path().join("eventfn/app/dev/app");
+        let held = hold(&path, Some(&link)).unwrap();
+        assert_eq!(held.link, Some((link.clone(), true)));
+
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"another build").unwrap();
+        assert_eq!(std::fs::read(&link).unwrap(), b"this build");
+        assert_eq!(held.read().unwrap(), b"this build");
+
+        // A second `dev` of the app replaces the link, not what the first one runs.
+        let first = std::fs::File::open(&link).unwrap();
+        let held = hold(&path, Some(&link)).unwrap();
+        assert_eq!(std::fs::read(&link).unwrap(), b"another build");
+        assert_eq!(held.read().unwrap(), b"another build");
+        let mut kept = Vec::new();
+        std::io::Read::read_to_end(&mut &first, &mut kept).unwrap();
+        assert_eq!(kept, b"this build");
+        // Nothing staged is left beside the link.
+        let left: Vec<_> = std::fs::read_dir(link.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["app"]);
+    }
+
+    /// Where no hard link could be made, the held binary is copied to the link, executable.
+    #[test]
+    fn a_binary_that_cannot_be_linked_is_copied_from_what_was_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app");
+        std::fs::write(&path, b"this build").unwrap();
+        let link = dir.path().join("dev/app");
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        let held = Held {
+            path: path.clone(),
+            file: std::fs::File::open(&path).unwrap(),
+            link: Some((link.clone(), false)),
+            in_time: true,
+        };
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"another build").unwrap();
+        let held = finish_link(held).unwrap();
+        assert_eq!(held.link, Some((link.clone(), true)));
+        assert_eq!(std::fs::read(&link).unwrap(), b"this build");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&link).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o755);
+        }
+        assert_eq!(held.read().unwrap(), b"this build");
+    }
+
+    /// A binary cargo reported but that is gone is an error naming it.
+    #[test]
+    fn a_binary_that_cannot_be_opened_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = hold(&dir.path().join("gone"), None).unwrap_err();
+        assert!(format!("{err:#}").contains("cannot read `"), "{err:#}");
+        assert!(format!("{err:#}").contains("gone`"), "{err:#}");
+    }
+
+    /// cargo's own variables stay; what it sets for a crate it runs goes.
+    #[test]
+    fn builds_leave_out_what_cargo_sets_for_a_crate_it_runs() {
+        // `cargo test` sets these for this test process, as for any crate it runs.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        assert!(std::env::var_os("CARGO_PKG_NAME").is_some());
+        let mut command = Command::new("cargo");
+        remove_crate_env(&mut command);
+        let removed: Vec<String> = command
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        for name in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_PKG_VERSION"] {
+            assert!(removed.iter().any(|r| r == name), "{name}: {removed:?}");
+        }
+        for name in ["CARGO", "CARGO_HOME", "CARGO_TARGET_DIR", "PATH"] {
+            assert!(!removed.iter().any(|r| r == name), "{name}: {removed:?}");
+        }
     }
 }

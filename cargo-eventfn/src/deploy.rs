@@ -8,7 +8,6 @@
 //! the stack already has: when they are equal, nothing is created, uploaded or executed.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use aws_sdk_cloudformation::Client;
@@ -135,8 +134,15 @@ pub fn run(shell: &Shell, args: &DeployArgs) -> Result<()> {
             message_format: MessageFormat::Human,
         },
     )?;
-    let size = std::fs::metadata(&built.files.bootstrap).map_or(0, |m| m.len());
-    if let Some(problem) = build::oversize(size) {
+    // What this build made, not what is in its files now: another build of the app (other
+    // features, another profile) may have written them since.
+    let build::Outputs {
+        manifest,
+        templates,
+        bootstrap_len,
+        zip,
+    } = built.outputs;
+    if let Some(problem) = build::oversize(bootstrap_len) {
         bail!(
             "cannot deploy `{}`: {problem}",
             built.files.bootstrap.display()
@@ -146,13 +152,9 @@ pub fn run(shell: &Shell, args: &DeployArgs) -> Result<()> {
         shell.warn(format_args!(
             "deploying a debug build ({} zipped); leave out --debug for a stage that serves \
              traffic",
-            build::megabytes(std::fs::metadata(&built.files.zip).map_or(0, |m| m.len()))
+            build::megabytes(zip.len() as u64)
         ));
     }
-    let manifest: Manifest = serde_json::from_slice(&read(&built.files.manifest)?)
-        .with_context(|| format!("cannot read `{}`", built.files.manifest.display()))?;
-    let templates = read_templates(&built.files)?;
-    let zip = read(&built.files.zip)?;
     let stack = stack::stack_name(&manifest.app, &args.stage);
     let flat = templates.flat();
     stack::check_names(&flat, &stack)?;
@@ -167,26 +169,6 @@ pub fn run(shell: &Shell, args: &DeployArgs) -> Result<()> {
         MessageFormat::Human => print_outputs(&deployed.outputs, &flat),
     }
     Ok(())
-}
-
-/// The templates the build wrote: `template.json` and the nested stacks under `stacks/`.
-fn read_templates(files: &build::Files) -> Result<template::Templates> {
-    let parse = |path: &Path| -> Result<Value> {
-        serde_json::from_slice(&read(path)?)
-            .with_context(|| format!("cannot read `{}`", path.display()))
-    };
-    let mut nested = BTreeMap::new();
-    for path in &files.stacks {
-        let id = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        nested.insert(id, parse(path)?);
-    }
-    Ok(template::Templates {
-        parent: parse(&files.template)?,
-        nested,
-    })
 }
 
 /// A log group or function can only use a key of its own region: say so before building rather
@@ -209,10 +191,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
 /// What the stack is, and so what a deploy does to it.

@@ -62,7 +62,16 @@ pub fn run(shell: &Shell, args: &DevArgs) -> Result<()> {
             config.app, package.name, bin.name
         ),
     );
-    let executable = host_build(shell, &args.app, package, bin)?;
+    // Run from a link of its own: a build of the app with other features (`cargo build`, or
+    // `cargo eventfn build`) replaces the binary at cargo's path.
+    let executable = metadata
+        .target_directory
+        .as_std_path()
+        .join("eventfn")
+        .join(&config.app)
+        .join("dev")
+        .join(format!("{}{}", bin.name, std::env::consts::EXE_SUFFIX));
+    host_build(shell, &args.app, package, bin, &executable)?;
     let dir = args.store.clone().unwrap_or_else(|| {
         metadata
             .target_directory

@@ -591,7 +591,7 @@ fn errors_name_an_endpoint_without_its_password() {
 #[test]
 fn cargo_build_and_eventfn_builds_do_not_rebuild_each_other() {
     let cargo_build = || {
-        let output = Command::new(env!("CARGO"))
+        let output = cargo()
             .args(["build", "-p", "fixture-deploy-app"])
             .current_dir(root())
             .output()

@@ -57,6 +57,7 @@ fn shell(line: &str) -> Command {
         .env("CARGO", env!("CARGO"))
         .env("NO_COLOR", "1")
         .current_dir(root());
+    remove_crate_env(&mut command);
     command
 }
 

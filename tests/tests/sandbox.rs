@@ -444,7 +444,7 @@ struct Front {
 
 impl Front {
     fn start(sandbox: &Sandbox, dir: &Path) -> Front {
-        let built = Command::new(env!("CARGO"))
+        let built = cargo()
             .args([
                 "build",
                 "--quiet",
@@ -1382,20 +1382,22 @@ impl Probe {
 #[test]
 fn the_sandbox_warns_of_a_retry_policy_aws_cannot_keep() {
     let dir = test_dir("retry-window");
-    let built = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "fixture-retry-window"])
-        .current_dir(root())
-        .status()
-        .expect("run cargo build");
-    assert!(built.success());
-    let mut app = Command::new(target_dir().join("debug/fixture-retry-window"))
-        .env("EVENTFN_SANDBOX_PORT", "0")
-        .env("EVENTFN_SANDBOX_DIR", &dir)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the app");
+    // Through `dev`, which runs a link of its own: `cargo build`'s binary is replaced by the
+    // build tests' `cargo eventfn build` of the same fixture, which can run at the same time.
+    let mut app = command(&[
+        "dev",
+        "-p",
+        "fixture-retry-window",
+        "--port",
+        "0",
+        "--store",
+        dir.to_str().unwrap(),
+    ])
+    .env("NO_COLOR", "1")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("run the app");
     let stderr = app.stderr.take().unwrap();
     let (lines, received) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -1403,7 +1405,16 @@ fn the_sandbox_warns_of_a_retry_policy_aws_cannot_keep() {
             let _ = lines.send(line);
         }
     });
-    let warning = received.recv_timeout(Duration::from_secs(30));
+    // After cargo's and the tool's own lines; the build may take a while on a fresh machine.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let warning = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match received.recv_timeout(left) {
+            Ok(line) if line.starts_with("warning: handler") => break Ok(line),
+            Ok(_) => continue,
+            Err(e) => break Err(e),
+        }
+    };
     let _ = app.kill();
     let _ = app.wait();
     let warning = warning.expect("a line on stderr");

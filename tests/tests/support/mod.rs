@@ -23,12 +23,41 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// `cargo`, as a user runs it from a shell (see [`remove_crate_env`]).
+pub fn cargo() -> Command {
+    let mut command = Command::new(env!("CARGO"));
+    remove_crate_env(&mut command);
+    command
+}
+
+/// Leaves out what `cargo test` sets for this crate (`CARGO_MANIFEST_DIR` and the like), as
+/// `cargo eventfn` leaves it out of its builds: a build script that watches one of them (ring's)
+/// would otherwise run again, and everything above it build again, each time a build with it
+/// follows one without.
+pub fn remove_crate_env(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name)
+        {
+            command.env_remove(name);
+        }
+    }
+}
+
 /// The `cargo-eventfn` binary, built once per test process (a no-op when it is up to date).
 pub fn cargo_eventfn() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
+            let status = cargo()
                 .args(["build", "--quiet", "-p", "cargo-eventfn"])
                 .current_dir(root())
                 .status()
