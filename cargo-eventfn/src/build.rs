@@ -1250,8 +1250,13 @@ fn write_outputs(
         for entry in entries.flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "json") && !files.stacks.contains(&path) {
-                std::fs::remove_file(&path)
-                    .with_context(|| format!("cannot remove `{}`", path.display()))?;
+                match std::fs::remove_file(&path) {
+                    // Another build of the app, at the same time, removed it first.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    result => {
+                        result.with_context(|| format!("cannot remove `{}`", path.display()))?
+                    }
+                }
             }
         }
     }

@@ -340,8 +340,18 @@ pub fn flat_template(summary: &serde_json::Value) -> serde_json::Value {
 #[allow(dead_code)]
 pub fn built_template_paths(app: &str) -> Vec<PathBuf> {
     let dir = target_dir().join("eventfn").join(app);
+    // The nested stacks a build wrote (`Handlers03.json`), not those another build of the app
+    // is writing at the same time (`.Handlers03.json.<pid>.tmp`, renamed into place when done).
     let mut stacks: Vec<PathBuf> = std::fs::read_dir(dir.join("stacks"))
-        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|path| {
+                    let name = path.file_name().unwrap().to_string_lossy();
+                    !name.starts_with('.') && name.ends_with(".json")
+                })
+                .collect()
+        })
         .unwrap_or_default();
     stacks.sort();
     let mut paths = vec![dir.join("template.json")];
