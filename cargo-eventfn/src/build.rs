@@ -298,11 +298,7 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         );
     }
 
-    let dir = metadata
-        .target_directory
-        .as_std_path()
-        .join("eventfn")
-        .join(&config.app);
+    let dir = app_dir(&metadata, &config.app);
     // What runs on Lambda leaves out what only a debugger reads; the whole binary stays beside it
     // as `bootstrap.debug`, to symbolize a crash's backtrace.
     let templates = template::render(&manifest, config.kms_key.as_deref());
@@ -378,6 +374,15 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         writeln!(stdout)?;
     }
     Ok(built)
+}
+
+/// Where the tool keeps what it makes for `app`: `target/eventfn/<app>/`.
+pub(crate) fn app_dir(metadata: &Metadata, app: &str) -> PathBuf {
+    metadata
+        .target_directory
+        .as_std_path()
+        .join("eventfn")
+        .join(app)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -11,7 +11,7 @@ use anyhow::{Result, anyhow, bail};
 use eventfn_core::sandbox::DEFAULT_PORT;
 
 use crate::AppSelection;
-use crate::build::{host_build, members, select_bin, select_package};
+use crate::build::{app_dir, host_build, members, select_bin, select_package};
 use crate::config::AppConfig;
 use crate::shell::Shell;
 
@@ -64,22 +64,16 @@ pub fn run(shell: &Shell, args: &DevArgs) -> Result<()> {
     );
     // Run from a link of its own: a build of the app with other features (`cargo build`, or
     // `cargo eventfn build`) replaces the binary at cargo's path.
-    let executable = metadata
-        .target_directory
-        .as_std_path()
-        .join("eventfn")
-        .join(&config.app)
-        .join("dev")
-        .join(format!("{}{}", bin.name, std::env::consts::EXE_SUFFIX));
+    let app_dir = app_dir(&metadata, &config.app);
+    let executable =
+        app_dir
+            .join("dev")
+            .join(format!("{}{}", bin.name, std::env::consts::EXE_SUFFIX));
     host_build(shell, &args.app, package, bin, &executable)?;
-    let dir = args.store.clone().unwrap_or_else(|| {
-        metadata
-            .target_directory
-            .as_std_path()
-            .join("eventfn")
-            .join(&config.app)
-            .join("sandbox")
-    });
+    let dir = args
+        .store
+        .clone()
+        .unwrap_or_else(|| app_dir.join("sandbox"));
     if args.reset {
         // The store's own files only: `--store` may name a directory that holds other things.
         let mut removed = false;
