@@ -89,6 +89,9 @@ pub struct PurgeArgs {
     pub yes: bool,
 
     #[command(flatten)]
+    pub sandbox: crate::sandbox::Sandbox,
+
+    #[command(flatten)]
     pub stage: Stage,
 }
 
@@ -748,13 +751,12 @@ async fn send_back(
     Ok(())
 }
 
-/// `cargo eventfn purge --stage NAME --dead --yes`.
+/// `cargo eventfn purge --dead --yes`, of the running sandbox or (with `--stage NAME`) of a
+/// deployed stage.
 pub fn purge(shell: &Shell, args: &PurgeArgs) -> Result<()> {
     let Some(name) = &args.stage.stage else {
-        bail!(
-            "purge works on a deployed stage: pass --stage NAME (the sandbox's dead letters go \
-             when its store under target/eventfn/<app>/sandbox is removed)"
-        );
+        args.stage.without_stage()?;
+        return crate::sandbox::purge(shell, &args.sandbox, args.yes);
     };
     runtime()?.block_on(async {
         let opened = open(&args.stage, name).await?;

@@ -134,7 +134,9 @@ enum Command {
     /// topic, so the event's other subscribers do not run again) and deleted once SQS took it.
     Replay(sandbox::ReplayArgs),
 
-    /// Drop the dead letters of a deployed stage for good (`purge --stage NAME --dead --yes`).
+    /// Drop dead letters for good, with their attempts: the running sandbox's (`purge --dead
+    /// --yes`), or with --stage NAME a deployed stage's. Without --yes it says how many there are
+    /// and drops none.
     Purge(dead::PurgeArgs),
 
     /// Show what a deployed stage's handlers did (`logs --stage NAME [HANDLER...]`): each

@@ -12,8 +12,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use eventfn_core::sandbox::{
-    ApiError, AttemptView, Deliveries, DeliveryDetail, DeliveryView, OutgoingMessage,
-    PublishRequest, Published, ReplayRequest, SANDBOX_ENV, TriggerRequest, duration_us,
+    ApiError, AppInfo, AttemptView, Counted, Deliveries, DeliveryDetail, DeliveryView,
+    OutgoingMessage, PublishRequest, Published, PurgeRequest, ReplayRequest, SANDBOX_ENV,
+    TriggerRequest, duration_us,
 };
 use eventfn_core::{Kind, MAX_PAYLOAD_BYTES, parse_after, validate_name};
 use serde::Serialize;
@@ -381,6 +382,32 @@ pub fn replay(shell: &Shell, args: &ReplayArgs) -> Result<()> {
     Ok(())
 }
 
+/// `cargo eventfn purge --dead --yes` of the running sandbox: every dead letter removed from its
+/// store, with its attempts.
+pub fn purge(shell: &Shell, sandbox: &Sandbox, yes: bool) -> Result<()> {
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    if !yes {
+        let app: AppInfo = sandbox.call("/v1/app", None::<&()>)?;
+        let count: u64 = app.handlers.iter().map(|h| h.dead).sum();
+        bail!(
+            "purging deletes the {count} dead letter{} of the sandbox at {} for good: pass --yes \
+             to go ahead",
+            plural(count),
+            redact::url(&sandbox.sandbox)
+        );
+    }
+    let purged: Counted = sandbox.call("/v1/purge", Some(&PurgeRequest::default()))?;
+    shell.status(
+        "Purged",
+        format!(
+            "{} dead letter{} of the sandbox",
+            purged.count,
+            plural(purged.count)
+        ),
+    );
+    Ok(())
+}
+
 fn replay_one(shell: &Shell, sandbox: &Sandbox, id: i64) -> Result<()> {
     let delivery: DeliveryView = sandbox.call("/v1/replay", Some(&ReplayRequest { id }))?;
     shell.status(
@@ -667,6 +694,10 @@ fn show_attempt(a: &AttemptView) -> String {
     if let Some(error) = &a.error {
         out.push_str(&format!("{:>10}error: {error}\n", ""));
     }
+    // What the handler logged during it, as the live log shows it beneath the attempt's line.
+    for line in a.log.iter().flat_map(|log| log.lines()) {
+        out.push_str(&format!("{:>10}{line}\n", ""));
+    }
     out
 }
 
@@ -879,6 +910,7 @@ mod tests {
                     duration_us: Some(420),
                     outcome: "retry".into(),
                     error: Some("boom".into()),
+                    log: Some(" INFO sending n=1\n".into()),
                 },
                 AttemptView {
                     attempt: 2,
@@ -886,6 +918,7 @@ mod tests {
                     duration_us: None,
                     outcome: "stopped".into(),
                     error: None,
+                    log: None,
                 },
             ],
             earlier_attempts: 0,
@@ -918,6 +951,7 @@ mod tests {
                  attempts\n\
                  \x20      1  {}     420µs  failed, retried\n\
                  \x20         error: boom\n\
+                 \x20          INFO sending n=1\n\
                  \x20      2  {}         -  did not finish: the sandbox stopped during it\n\
                  \n\
                  published 1 event, delivered as\n\

@@ -11,6 +11,12 @@
 //! | `GET /v1/deliveries?filter=all\|failed\|dead&limit=N` | | [`Deliveries`] |
 //! | `GET /v1/deliveries/{id}` | | [`DeliveryDetail`] |
 //! | `POST /v1/replay` | [`ReplayRequest`] | [`DeliveryView`] |
+//! | `POST /v1/replay-all` | `{}` | [`Counted`]: the dead letters made pending again |
+//! | `POST /v1/purge` | [`PurgeRequest`] | [`Counted`]: the dead letters removed |
+//! | `GET /v1/stream` | | `text/event-stream`: a `delivery` event, a [`DeliveryView`] without its payload, whenever a delivery is stored or attempted or changes state; a `purged` event, a [`Counted`], when dead letters are purged |
+//!
+//! `GET /` is the sandbox's dashboard, a page of its own (and its `/dashboard.js` and
+//! `/dashboard.css`) that reads this API.
 //!
 //! Two ids name what the sandbox stores, and it calls them so everywhere (its log, its errors,
 //! `cargo eventfn`): an **event** is one publish (or enqueue, or a schedule's firing), by the id
@@ -89,6 +95,21 @@ pub struct HandlerInfo {
     pub name: String,
     /// The handler's Rust path, like `welcome::send_welcome`.
     pub function: String,
+    /// The handler as the app's manifest has it (`eventfn.json`): its trigger, filter or
+    /// pattern, options with defaults filled in, payload type and source location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<crate::manifest::Handler>,
+    /// When a schedule fires next, in milliseconds since the Unix epoch; `None` when it fires no
+    /// more (a one-time schedule that has), or for other handlers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+    /// Its deliveries waiting for their time or a retry: for a queue's handler, the queue's
+    /// depth.
+    #[serde(default)]
+    pub pending: u64,
+    /// Its dead letters.
+    #[serde(default)]
+    pub dead: u64,
 }
 
 /// Messages to accept, all at once or none: at most [`MAX_MESSAGES`].
@@ -146,6 +167,21 @@ pub struct TriggerRequest {
 pub struct ReplayRequest {
     /// The dead delivery, by its [`DeliveryView::id`].
     pub id: i64,
+}
+
+/// Remove dead letters for good: one, or every one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeRequest {
+    /// The dead delivery, by its [`DeliveryView::id`]; `None`: every dead letter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+}
+
+/// How many dead letters a request replayed or purged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted {
+    /// How many.
+    pub count: u64,
 }
 
 /// Recent deliveries, newest first.
@@ -239,7 +275,15 @@ pub struct AttemptView {
     pub outcome: String,
     /// Why it failed.
     pub error: Option<String>,
+    /// What the handler wrote through `tracing` during the attempt, as the live log shows it
+    /// beneath the attempt's line (its last [`MAX_ATTEMPT_LOG_BYTES`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
 }
+
+/// The most bytes of an attempt's `tracing` lines the sandbox keeps: the last ones, from the
+/// start of a line.
+pub const MAX_ATTEMPT_LOG_BYTES: usize = 16 * 1024;
 
 /// A duration as the sandbox's live log and `cargo eventfn events` show it: `420µs`, `2.5ms`,
 /// `42ms`, `1.2s`, `2m05s`.

@@ -679,6 +679,26 @@ fn failures_are_retried_by_the_handlers_policy_and_dead_letters_replayed() {
         "{said}"
     );
     assert_eq!(said.matches("Replaying").count(), 1, "{said}");
+
+    // `purge --dead` drops the dead letters, once told --yes.
+    sandbox.wait_for("fixture_sandbox_app::slow", |found| {
+        found.len() == 1 && found[0]["state"] == "dead"
+    });
+    let unconfirmed = sandbox.eventfn(&["purge", "--dead"]);
+    assert_eq!(unconfirmed.status.code(), Some(1));
+    assert!(
+        stderr(&unconfirmed).contains("purging deletes the 1 dead letter of the sandbox at"),
+        "{}",
+        stderr(&unconfirmed)
+    );
+    assert_eq!(sandbox.deliveries(&["--dead"]).len(), 1);
+    let purged = sandbox.eventfn(&["purge", "--dead", "--yes"]);
+    assert!(
+        stderr(&purged).contains("Purged 1 dead letter of the sandbox"),
+        "{}",
+        stderr(&purged)
+    );
+    assert_eq!(sandbox.deliveries(&["--dead"]), Vec::<Value>::new());
     let not_an_id = sandbox.eventfn(&["replay", "m-1"]);
     assert_eq!(not_an_id.status.code(), Some(1));
     assert!(
@@ -1428,4 +1448,273 @@ fn the_sandbox_warns_of_a_retry_policy_aws_cannot_keep() {
         warning.ends_with("`cargo eventfn build` refuses it"),
         "{warning}"
     );
+}
+
+/// chromedriver on a free loopback port, with the browsers it starts: all killed when dropped,
+/// also when the test fails.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // chromedriver leads a process group of its own: its browsers go with it. `--` makes
+        // util-linux's kill read `-PID` as that group: without it, it killed far more here.
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    fn start(dir: &Path) -> Driver {
+        use std::os::unix::process::CommandExt as _;
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .arg(format!(
+                "--log-path={}",
+                dir.join("chromedriver.log").display()
+            ))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run chromedriver (scripts/setup installs Debian's chromium-driver)");
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        wait_for_port(port, "chromedriver");
+        driver
+    }
+
+    /// A headless Chromium session, as the machine's closed network needs it started.
+    async fn session(&self, dir: &Path) -> fantoccini::Client {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1400,900",
+                    format!("--user-data-dir={}", dir.join("chromium").display()),
+                ]
+            }),
+        );
+        fantoccini::ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("start a Chromium session")
+    }
+}
+
+/// Waits (ten seconds at most) until the text of the element `css` finds holds `wanted`.
+async fn text_of(client: &fantoccini::Client, css: &str, wanted: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let text = match client.find(fantoccini::Locator::Css(css)).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(wanted) {
+            return text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "`{css}` never showed `{wanted}`; it shows: {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click(client: &fantoccini::Client, css: &str) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
+}
+
+/// How many times the page has listed deliveries (`GET /v1/deliveries?limit=200`) so far.
+async fn listings(client: &fantoccini::Client) -> u64 {
+    client
+        .execute(
+            "return performance.getEntriesByType('resource')
+                 .filter(e => e.name.includes('/v1/deliveries?limit=200')).length",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn the_dashboard_shows_deliveries_live_and_replays_fires_and_purges() {
+    let dir = test_dir("dashboard");
+    let sandbox = Sandbox::start("fixture-sandbox-app", &dir);
+    let driver = Driver::start(&dir);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = driver.session(&dir).await;
+        client.goto(&format!("{}/", sandbox.url)).await.unwrap();
+        text_of(&client, "#live", "live").await;
+        // Figures for the record, not assertions (wall times swing here): the first load is in a
+        // browser just started, the second is what a reload costs.
+        for load in ["first load", "reload"] {
+            if load == "reload" {
+                client.refresh().await.unwrap();
+                text_of(&client, "#live", "live").await;
+            }
+            let timing = client
+                .execute(
+                    "const paint = performance.getEntriesByName('first-contentful-paint')[0];
+                     const bytes = [...performance.getEntriesByType('navigation'),
+                                    ...performance.getEntriesByType('resource')]
+                         .filter(e => !e.name.includes('/v1/'))
+                         .reduce((sum, e) => sum + e.encodedBodySize, 0);
+                     return [paint ? paint.startTime : null, bytes];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            println!("dashboard: {load}: first contentful paint (ms), page bytes: {timing}");
+        }
+
+        // Publish from the App tab: its deliveries appear live, without the page listing again.
+        click(&client, "button[data-tab=app]").await;
+        let flaky = ".card[data-function='fixture_sandbox_app::flaky']";
+        let payload = client
+            .wait()
+            .for_element(fantoccini::Locator::Css(&format!("{flaky} textarea")))
+            .await
+            .unwrap();
+        payload.clear().await.unwrap();
+        payload.send_keys("not json").await.unwrap();
+        click(&client, &format!("{flaky} button[type=submit]")).await;
+        text_of(&client, &format!("{flaky} .result"), "not JSON").await;
+        payload.clear().await.unwrap();
+        payload.send_keys("7").await.unwrap();
+        let listed = listings(&client).await;
+        click(&client, &format!("{flaky} button[type=submit]")).await;
+        text_of(&client, &format!("{flaky} .result"), "published: event").await;
+        text_of(&client, &format!("{flaky} .caused"), "fixture_sandbox_app::flaky: done").await;
+        click(&client, "button[data-tab=deliveries]").await;
+        let row = "#delivery-rows tr.state-done";
+        text_of(&client, row, "fixture_sandbox_app::flaky").await;
+        assert_eq!(
+            listings(&client).await,
+            listed,
+            "the deliveries came through the stream, not by listing again"
+        );
+
+        // Open it: every attempt, with its error and what the handler logged.
+        click(&client, row).await;
+        let detail = text_of(&client, "#detail-body", "attempt 3").await;
+        for wanted in ["attempt 1 fails", "attempt 2 fails", "flaky handler ran", "n=7"] {
+            assert!(detail.contains(wanted), "`{wanted}` in {detail}");
+        }
+        assert!(!detail.contains("null"), "nothing missing shows: {detail}");
+        let screenshot = client.screenshot().await.unwrap();
+        let shot = dir.join("dashboard.png");
+        std::fs::write(&shot, screenshot).unwrap();
+        println!("dashboard: screenshot in {}", shot.display());
+
+
+        // A dead letter, replayed once its handler is mended.
+        sandbox.publish_ok(&["broken", "5"]);
+        let handler = "fixture_sandbox_app::broken";
+        let dead = sandbox.wait_for(handler, |found| {
+            found.len() == 1 && found[0]["state"] == "dead"
+        });
+        click(&client, "button[data-tab=dead]").await;
+        text_of(&client, "#dead-rows", "still broken").await;
+        assert!(text_of(&client, "#dead-count", "1").await.contains('1'));
+        std::fs::write(dir.join("fixed"), "").unwrap();
+        click(&client, "#dead-rows button.replay").await;
+        text_of(
+            &client,
+            "#notice",
+            &format!("delivery {} replayed", dead[0]["id"]),
+        )
+        .await;
+        sandbox.wait_for(handler, |found| found.len() == 1 && found[0]["state"] == "done");
+
+        // A schedule fired from its card.
+        click(&client, "button[data-tab=app]").await;
+        click(
+            &client,
+            ".card[data-function='fixture_sandbox_app::new_year'] button.fire",
+        )
+        .await;
+        text_of(&client, "#notice", "schedule new-year fired").await;
+        sandbox.wait_for("fixture_sandbox_app::new_year", all_done(1));
+        assert_eq!(lines(&dir, "new-year"), ["fired"]);
+
+        // Every dead letter purged, once confirmed.
+        std::fs::remove_file(dir.join("fixed")).unwrap();
+        sandbox.publish_ok(&["broken", "6"]);
+        sandbox.wait_for(handler, |found| {
+            found.iter().filter(|d| d["state"] == "dead").count() == 1
+        });
+        click(&client, "button[data-tab=dead]").await;
+        text_of(&client, "#dead-rows", "still broken").await;
+        click(&client, "#purge-all").await;
+        client.accept_alert().await.unwrap();
+        text_of(&client, "#notice", "1 dead letter purged").await;
+        assert_eq!(sandbox.deliveries(&["--dead"]), Vec::<Value>::new());
+
+        // A page of another origin cannot publish, even without reading the answer: one on
+        // loopback too, so that it is the sandbox that refuses it, not the browser's own rules
+        // for pages of the internet.
+        let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let elsewhere_url = format!("http://{}/", elsewhere.local_addr().unwrap());
+        std::thread::spawn(move || {
+            use std::io::{Read as _, Write as _};
+            for stream in elsewhere.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let _ = stream.read(&mut [0; 4096]);
+                let page = "<!doctype html><p>elsewhere</p>";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{page}",
+                    page.len()
+                );
+            }
+        });
+        client.goto(&elsewhere_url).await.unwrap();
+        let sent = client
+            .execute_async(
+                "const [url, done] = arguments;
+                 fetch(url + '/v1/publish', {method: 'POST', mode: 'no-cors',
+                     headers: {'Content-Type': 'text/plain'},
+                     body: JSON.stringify({messages: [{kind: 'event', name: 'flaky', body: '99'}]})})
+                   .then(() => done('sent'), e => done('failed: ' + e));",
+                vec![json!(sandbox.url)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(sent, "sent", "the browser sent it: the sandbox must refuse it");
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            !sandbox
+                .deliveries(&["--limit", "10000"])
+                .iter()
+                .any(|d| d["body"] == "99"),
+            "a cross-site publish was refused"
+        );
+        client.close().await.unwrap();
+    });
 }

@@ -20,17 +20,22 @@
 //!   count it and record its outcome. A publish from a handler records the delivery whose
 //!   attempt made it: the attempt runs in a tokio task-local scope that [`LocalBus`] reads (a
 //!   publish from a task the handler spawned is outside it, and records none).
+//! - What changed is told, once committed, to whoever follows the sandbox ([`Engine::follow`]:
+//!   the dashboard's live list), by the store's thread, in the order it happened.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as sync_mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use eventfn_core::attempt;
 use eventfn_core::options::Defaults;
+use eventfn_core::sandbox::{Counted, HandlerInfo};
 use eventfn_core::{Kind, Options};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use hyper::body::Bytes;
+use tokio::sync::{Mutex, broadcast, mpsc, oneshot};
 
 use super::clock::Clock;
 use super::journal::{Begun, Journal};
@@ -53,6 +58,9 @@ const MAX_DELAY_MS: u64 = 366 * 24 * 3600 * 1000;
 /// handler's error may quote its whole input, and a line of megabytes in the log and the store
 /// helps no one.
 const MAX_ERROR_CHARS: usize = 4096;
+
+/// How many changes a follower may fall behind by before it is told it missed some.
+const FOLLOW_BACKLOG: usize = 4096;
 
 /// How many commands the store's thread takes into one transaction at most.
 const MAX_GROUP: usize = 4096;
@@ -97,10 +105,15 @@ pub struct Settings {
 
 struct Handler {
     entry: &'static Entry,
+    /// As the app's manifest has it, with the app's defaults.
+    manifest: eventfn_core::Handler,
     options: Options,
     /// A schedule's time zone, its own or the app's; `None`: UTC.
     timezone: Option<String>,
     ready: mpsc::UnboundedSender<Vec<store::Delivery>>,
+    /// When a schedule fires next, in milliseconds since the Unix epoch; 0: not known (its
+    /// clock is not started, or it fires no more).
+    next: AtomicU64,
 }
 
 /// A message accepted, to be stored with its handlers.
@@ -134,6 +147,8 @@ enum Command {
         started: Option<u64>,
         duration_us: Option<u64>,
         outcome: Outcome,
+        /// What the handler wrote through `tracing` during the attempt.
+        log: Option<String>,
     },
     Replay {
         id: i64,
@@ -152,6 +167,17 @@ enum Command {
     Resume {
         reply: Reply<usize>,
     },
+    ReplayAll {
+        reply: Reply<Vec<store::Delivery>>,
+    },
+    Purge {
+        id: Option<i64>,
+        /// The store's failure outside, the reason nothing was purged inside.
+        reply: Reply<std::result::Result<u64, String>>,
+    },
+    Counts {
+        reply: Reply<Vec<(String, u64, u64)>>,
+    },
 }
 
 /// The running sandbox.
@@ -165,6 +191,8 @@ pub struct Engine {
     journal: Arc<Journal>,
     retry_delay_ms: u64,
     log: Log,
+    /// What changed, as server-sent events, for [`Engine::follow`].
+    feed: broadcast::Sender<Bytes>,
 }
 
 pub(crate) use crate::dispatch::now_ms;
@@ -188,15 +216,17 @@ impl Engine {
         let (commands, inbox) = sync_mpsc::channel();
         let dispatch = schedule.clone();
         let committed = journal.clone();
+        let (feed, _) = broadcast::channel(FOLLOW_BACKLOG);
+        let told = feed.clone();
         std::thread::Builder::new()
             .name("eventfn-store".into())
-            .spawn(move || store_thread(store, inbox, dispatch, &committed, log))
+            .spawn(move || store_thread(store, inbox, dispatch, &committed, log, &told))
             .map_err(|e| format!("cannot start the sandbox's store thread: {e}"))?;
         let mut handlers = Vec::with_capacity(entries.len());
         let mut workers = Vec::with_capacity(entries.len());
         for entry in entries {
             let resolved = entry.registration.resolve(&settings.defaults);
-            let options = resolved.options;
+            let options = resolved.options.clone();
             let count = if options.fifo == Some(true) {
                 1
             } else {
@@ -209,8 +239,10 @@ impl Engine {
             handlers.push(Handler {
                 entry,
                 options,
-                timezone: resolved.timezone,
+                timezone: resolved.timezone.clone(),
+                manifest: resolved,
                 ready,
+                next: AtomicU64::new(0),
             });
         }
         let by_function = handlers
@@ -226,6 +258,7 @@ impl Engine {
             journal,
             retry_delay_ms: settings.retry_delay_ms.max(1),
             log,
+            feed,
         });
         for (index, (count, queue)) in workers.into_iter().enumerate() {
             for _ in 0..count {
@@ -396,6 +429,61 @@ impl Engine {
         .map_err(Refusal::Store)
     }
 
+    /// Makes every dead letter pending again and delivers them; returns how many.
+    pub async fn replay_all(&self) -> std::result::Result<u64, Refusal> {
+        self.ask(|reply| Command::ReplayAll { reply })
+            .await
+            .map(|replayed| replayed.len() as u64)
+            .map_err(Refusal::Store)
+    }
+
+    /// Removes dead letter `id`, or every dead letter, for good; returns how many.
+    pub async fn purge(&self, id: Option<i64>) -> std::result::Result<u64, Refusal> {
+        let purged = self
+            .ask(|reply| Command::Purge { id, reply })
+            .await
+            .map_err(Refusal::Store)?;
+        match (purged, id) {
+            (Ok(count), _) => Ok(count),
+            (Err(why), Some(id)) if why == store::no_delivery(id) => Err(Refusal::NotFound(why)),
+            (Err(why), _) => Err(Refusal::Invalid(why)),
+        }
+    }
+
+    /// Per handler (its Rust path), its pending deliveries and its dead letters.
+    pub async fn counts(&self) -> std::result::Result<HashMap<String, (u64, u64)>, Refusal> {
+        let rows = self
+            .ask(|reply| Command::Counts { reply })
+            .await
+            .map_err(Refusal::Store)?;
+        let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
+        for (handler, pending, dead) in rows {
+            let count = counts.entry(handler).or_default();
+            count.0 += pending;
+            count.1 += dead;
+        }
+        Ok(counts)
+    }
+
+    /// When the schedule whose handler is `function` fires next, if its clock runs and it
+    /// fires again.
+    pub fn next_firing(&self, function: &str) -> Option<u64> {
+        let index = *self.by_function.get(function)?;
+        match self.handlers[index].next.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(at),
+        }
+    }
+
+    /// What changes from now on, as server-sent events (each a whole `event:`/`data:` block):
+    /// `delivery` with a delivery as listed, without its payload, whenever one is stored or
+    /// attempted or changes state; `purged` with how many dead letters were removed; and
+    /// `lagged` when the follower fell so far behind that it missed some (it should list
+    /// again).
+    pub fn follow(&self) -> broadcast::Receiver<Bytes> {
+        self.feed.subscribe()
+    }
+
     /// The live log.
     pub fn log(&self) -> Log {
         self.log
@@ -407,6 +495,26 @@ impl Engine {
             .await
             .map_err(Refusal::Store)?
             .ok_or_else(|| Refusal::NotFound(store::no_delivery(id)))
+    }
+
+    /// Every handler as `GET /v1/app` shows it, in link order: what does not change while the
+    /// sandbox runs (its counts are left at 0, its next firing out).
+    pub fn describe(&self) -> Vec<HandlerInfo> {
+        self.handlers
+            .iter()
+            .map(|h| {
+                let r = &h.entry.registration;
+                HandlerInfo {
+                    kind: r.kind,
+                    name: r.name.clone(),
+                    function: r.function.clone(),
+                    manifest: Some(h.manifest.clone()),
+                    next: None,
+                    pending: 0,
+                    dead: 0,
+                }
+            })
+            .collect()
     }
 
     /// The handlers, in link order.
@@ -425,7 +533,7 @@ impl Engine {
                 .map_err(|e| format!("schedule `{}`: {e}", registration.name))?;
             tokio::spawn(tick(
                 self.clone(),
-                registration.name.clone(),
+                self.by_function[registration.function.as_str()],
                 handler.timezone.clone(),
                 clock,
             ));
@@ -475,6 +583,7 @@ impl Engine {
             started: None,
             duration_us: None,
             outcome: Outcome::Dead { error },
+            log: None,
         });
     }
 
@@ -508,6 +617,7 @@ impl Engine {
                 started: None,
                 duration_us: None,
                 outcome: Outcome::Dead { error },
+                log: None,
             });
             return None;
         }
@@ -607,9 +717,33 @@ impl Engine {
             started: Some(started_at),
             duration_us: Some(duration.as_micros() as u64),
             outcome,
+            log: kept_log(&captured),
         });
         retry
     }
+}
+
+/// What the store keeps of an attempt's `tracing` output: nothing when there is none, else its
+/// last [`MAX_ATTEMPT_LOG_BYTES`] from the start of a line.
+///
+/// [`MAX_ATTEMPT_LOG_BYTES`]: eventfn_core::sandbox::MAX_ATTEMPT_LOG_BYTES
+fn kept_log(captured: &[u8]) -> Option<String> {
+    use eventfn_core::sandbox::MAX_ATTEMPT_LOG_BYTES;
+    if captured.is_empty() {
+        return None;
+    }
+    let mut tail = &captured[captured.len().saturating_sub(MAX_ATTEMPT_LOG_BYTES)..];
+    if tail.len() < captured.len() {
+        let cut = tail.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+        tail = &tail[cut..];
+    }
+    Some(String::from_utf8_lossy(tail).into_owned())
+}
+
+/// One server-sent event: its name, and `data` as one line of JSON.
+pub(crate) fn sse(event: &str, data: &impl serde::Serialize) -> Bytes {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "null".to_owned());
+    Bytes::from(format!("event: {event}\ndata: {json}\n\n"))
 }
 
 /// The journal of the store at `store`: beside it, `<store>.attempts`.
@@ -635,9 +769,13 @@ fn store_thread(
     dispatch: mpsc::UnboundedSender<store::Delivery>,
     journal: &Journal,
     log: Log,
+    feed: &broadcast::Sender<Bytes>,
 ) {
     enum Answer {
         Published(Vec<(i64, Vec<store::Delivery>)>),
+        ReplayedAll(Vec<store::Delivery>),
+        Purged(std::result::Result<u64, String>),
+        Counted(std::result::Result<Vec<(String, u64, u64)>, String>),
         Replayed(std::result::Result<std::result::Result<store::Delivery, String>, String>),
         Listed(std::result::Result<Vec<store::Delivery>, String>),
         Detailed(std::result::Result<Option<store::Detail>, String>),
@@ -679,8 +817,16 @@ fn store_thread(
                         started,
                         duration_us,
                         outcome,
+                        log,
                     } => {
-                        store.finish(*id, *attempt, *started, *duration_us, outcome)?;
+                        store.finish(
+                            *id,
+                            *attempt,
+                            *started,
+                            *duration_us,
+                            outcome,
+                            log.as_deref(),
+                        )?;
                         Answer::Nothing
                     }
                     Command::Start { id, attempt } => {
@@ -693,6 +839,9 @@ fn store_thread(
                     }
                     Command::Detail { id, .. } => Answer::Detailed(store.detail(*id)),
                     Command::Resume { .. } => Answer::Resumed(store.pending()),
+                    Command::ReplayAll { .. } => Answer::ReplayedAll(store.replay_all(now)?),
+                    Command::Purge { id, .. } => Answer::Purged(store.purge(*id)?),
+                    Command::Counts { .. } => Answer::Counted(store.counts()),
                 });
             }
             Ok(())
@@ -709,6 +858,9 @@ fn store_thread(
                     Command::List { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::Detail { reply, .. } => drop(reply.send(Err(error.clone()))),
                     Command::Resume { reply } => drop(reply.send(Err(error.clone()))),
+                    Command::ReplayAll { reply } => drop(reply.send(Err(error.clone()))),
+                    Command::Purge { reply, .. } => drop(reply.send(Err(error.clone()))),
+                    Command::Counts { reply } => drop(reply.send(Err(error.clone()))),
                     Command::Start { .. } | Command::Finish { .. } => {}
                 }
             }
@@ -719,6 +871,32 @@ fn store_thread(
             .filter(|c| matches!(c, Command::Start { .. }))
             .count();
         journal.committed(started as u64);
+        // Told only when followed: reading the changed deliveries back costs a query each.
+        if feed.receiver_count() > 0 {
+            let mut changed = Vec::new();
+            for (command, answer) in group.iter().zip(&answers) {
+                match (command, answer) {
+                    (_, Answer::Published(stored)) => {
+                        changed.extend(stored.iter().flat_map(|(_, d)| d.iter().cloned()));
+                    }
+                    (Command::Start { id, .. } | Command::Finish { id, .. }, _) => {
+                        if let Ok(Some(delivery)) = store.get(*id) {
+                            changed.push(delivery);
+                        }
+                    }
+                    (_, Answer::Replayed(Ok(Ok(delivery)))) => changed.push(delivery.clone()),
+                    (_, Answer::ReplayedAll(replayed)) => changed.extend(replayed.iter().cloned()),
+                    (_, Answer::Purged(Ok(count))) => {
+                        let _ = feed.send(sse("purged", &Counted { count: *count }));
+                    }
+                    _ => {}
+                }
+            }
+            for mut delivery in changed {
+                delivery.body = String::new();
+                let _ = feed.send(sse("delivery", &delivery.view()));
+            }
+        }
         for (command, answer) in group.into_iter().zip(answers) {
             // A requester that stopped waiting (a closed connection) needs no answer.
             match (command, answer) {
@@ -742,6 +920,18 @@ fn store_thread(
                     let _ = reply.send(result);
                 }
                 (Command::Detail { reply, .. }, Answer::Detailed(result)) => {
+                    let _ = reply.send(result);
+                }
+                (Command::ReplayAll { reply }, Answer::ReplayedAll(replayed)) => {
+                    for delivery in &replayed {
+                        let _ = dispatch.send(delivery.clone());
+                    }
+                    let _ = reply.send(Ok(replayed));
+                }
+                (Command::Purge { reply, .. }, Answer::Purged(result)) => {
+                    let _ = reply.send(Ok(result));
+                }
+                (Command::Counts { reply }, Answer::Counted(result)) => {
                     let _ = reply.send(result);
                 }
                 (Command::Resume { reply }, Answer::Resumed(result)) => {
@@ -848,10 +1038,13 @@ async fn work(
 
 /// A schedule's clock: fires it at each of its times, each delivery's time the time it was due
 /// (`Context::time`), and says so in the log in the schedule's zone and in UTC.
-async fn tick(engine: Arc<Engine>, name: String, timezone: Option<String>, clock: Clock) {
+async fn tick(engine: Arc<Engine>, index: usize, timezone: Option<String>, clock: Clock) {
+    let handler = &engine.handlers[index];
+    let name = &handler.entry.registration.name;
     let start = now_ms();
     let mut after = start;
     while let Some(next) = clock.next(start, after) {
+        handler.next.store(next, Ordering::Relaxed);
         sleep_until_ms(next).await;
         // After a suspend, the next time from now: missed times are not fired in a burst.
         after = next.max(now_ms());
@@ -864,12 +1057,13 @@ async fn tick(engine: Arc<Engine>, name: String, timezone: Option<String>, clock
                 ),
             );
         }
-        if let Err(refusal) = engine.trigger_at(&name, next).await {
+        if let Err(refusal) = engine.trigger_at(name, next).await {
             engine
                 .log
                 .warn(&format!("schedule `{name}` did not fire: {refusal}"));
         }
     }
+    handler.next.store(0, Ordering::Relaxed);
 }
 
 /// The sandbox as the process's event bus: what `eventfn::publish` sends to in the sandbox.
@@ -895,6 +1089,21 @@ impl Bus for LocalBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attempts_log_is_kept_whole_or_its_last_lines() {
+        use eventfn_core::sandbox::MAX_ATTEMPT_LOG_BYTES;
+        assert_eq!(kept_log(b""), None);
+        assert_eq!(kept_log(b"INFO a\n").as_deref(), Some("INFO a\n"));
+        let mut long = Vec::new();
+        for n in 0..10_000 {
+            long.extend_from_slice(format!("INFO line {n}\n").as_bytes());
+        }
+        let kept = kept_log(&long).unwrap();
+        assert!(kept.len() <= MAX_ATTEMPT_LOG_BYTES, "{}", kept.len());
+        assert!(kept.starts_with("INFO line "), "from a line's start");
+        assert!(kept.ends_with("INFO line 9999\n"), "the last lines");
+    }
 
     #[test]
     fn errors_are_kept_up_to_a_bound() {

@@ -15,20 +15,21 @@ use std::time::Duration;
 
 use eventfn_core::quote::excerpt;
 use eventfn_core::sandbox::{
-    ApiError, AppInfo, AttemptView, Deliveries, DeliveryDetail, DeliveryView, HandlerInfo,
-    MAX_MESSAGES, MAX_PUBLISH_BYTES, MAX_SMALL_BYTES, OutgoingMessage, PublishRequest, Published,
+    ApiError, AppInfo, AttemptView, Counted, Deliveries, DeliveryDetail, MAX_MESSAGES,
+    MAX_PUBLISH_BYTES, MAX_SMALL_BYTES, OutgoingMessage, PublishRequest, Published, PurgeRequest,
     ReplayRequest, TriggerRequest,
 };
 use eventfn_core::{Kind, validate_name};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN};
 use hyper::http::uri::Authority;
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use super::engine::{Engine, Refusal, now_ms};
 use super::store::{self, Filter};
@@ -60,7 +61,10 @@ pub struct Limits {
     pub buffered_bytes: usize,
     /// How long a connection is served: then it is closed once its answer under way is out
     /// (within `body_timeout`), so a client that stops reading an answer cannot hold its place.
+    /// A `GET /v1/stream` ends then too; the browser's `EventSource` connects again.
     pub connection_lifetime: Duration,
+    /// `GET /v1/stream`s served at once: more are answered `503`.
+    pub followers: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +75,7 @@ impl Default for Limits {
             connections: 256,
             buffered_bytes: 64 * 1024 * 1024,
             connection_lifetime: Duration::from_secs(60),
+            followers: 32,
         }
     }
 }
@@ -84,7 +89,12 @@ struct Server {
     limits: Limits,
     /// Room for request bodies, in KiB.
     buffers: Arc<Semaphore>,
+    /// Room for `GET /v1/stream`s.
+    followers: Arc<Semaphore>,
 }
+
+/// An answer's body: whole, or a stream of server-sent events.
+type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Serves the API on `listener` until the process ends.
 pub async fn serve(engine: Arc<Engine>, listener: TcpListener, info: AppInfo, limits: Limits) {
@@ -97,6 +107,7 @@ pub async fn serve(engine: Arc<Engine>, listener: TcpListener, info: AppInfo, li
         buffers: Arc::new(Semaphore::new(
             (limits.buffered_bytes / 1024).clamp(1, Semaphore::MAX_PERMITS),
         )),
+        followers: Arc::new(Semaphore::new(limits.followers.max(1))),
     });
     let connections = Arc::new(Semaphore::new(limits.connections.max(1)));
     let mut failing = AcceptErrors {
@@ -124,7 +135,7 @@ pub async fn serve(engine: Arc<Engine>, listener: TcpListener, info: AppInfo, li
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let server = server.clone();
-                async move { Ok::<_, Infallible>(server.answer(request).await) }
+                async move { Ok::<_, Infallible>(harden(server.answer(request).await)) }
             });
             // A client that goes away mid-request is no concern of the sandbox.
             let connection = hyper::server::conn::http1::Builder::new()
@@ -184,7 +195,7 @@ impl AcceptErrors {
     }
 }
 
-fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Full<Bytes>> {
+fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     let body = serde_json::to_vec(value).unwrap_or_else(|e| {
         serde_json::to_vec(&ApiError {
             error: e.to_string(),
@@ -194,11 +205,95 @@ fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
         .header(hyper::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body)))
+        .body(Full::new(Bytes::from(body)).boxed_unsync())
         .unwrap_or_default()
 }
 
-fn refused(status: StatusCode, error: impl Into<String>) -> Response<Full<Bytes>> {
+/// The headers every answer carries: no other site may frame the dashboard (so it cannot be
+/// made to click for one), and no answer is read as another type than it says.
+fn harden(mut response: Response<Body>) -> Response<Body> {
+    use hyper::header::{HeaderValue, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+    let headers = response.headers_mut();
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        hyper::header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// The dashboard's files, in the binary: no build step, nothing fetched from elsewhere.
+const ASSETS: [(&str, &str, &str); 3] = [
+    (
+        "/",
+        "text/html; charset=utf-8",
+        include_str!("dashboard/index.html"),
+    ),
+    (
+        "/dashboard.js",
+        "text/javascript; charset=utf-8",
+        include_str!("dashboard/dashboard.js"),
+    ),
+    (
+        "/dashboard.css",
+        "text/css; charset=utf-8",
+        include_str!("dashboard/dashboard.css"),
+    ),
+];
+
+/// The dashboard's policy: its own files and API only, no inline script, never framed.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+                   img-src 'self' data:; base-uri 'none'; form-action 'none'; \
+                   frame-ancestors 'none'";
+
+fn asset(content_type: &'static str, text: &'static str) -> Response<Body> {
+    Response::builder()
+        .header(CONTENT_TYPE, content_type)
+        .header(hyper::header::CONTENT_SECURITY_POLICY, CSP)
+        .header(hyper::header::CACHE_CONTROL, "no-cache")
+        .body(Full::new(Bytes::from_static(text.as_bytes())).boxed_unsync())
+        .unwrap_or_default()
+}
+
+/// How often a quiet stream says it is alive, so that a client gone away is noticed.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// `GET /v1/stream`: the engine's changes as server-sent events, holding `place` while it lasts.
+fn stream(changes: broadcast::Receiver<Bytes>, place: OwnedSemaphorePermit) -> Response<Body> {
+    // Reconnect after a second when the stream ends (it does with its connection).
+    let first = Bytes::from_static(b"retry: 1000\n: eventfn sandbox\n\n");
+    let events = futures_util::stream::unfold(
+        (Some(first), changes, place),
+        |(first, mut changes, place)| async move {
+            let bytes = match first {
+                Some(first) => first,
+                None => match tokio::time::timeout(HEARTBEAT, changes.recv()).await {
+                    Ok(Ok(change)) => change,
+                    Ok(Err(broadcast::error::RecvError::Lagged(missed))) => {
+                        super::engine::sse("lagged", &Counted { count: missed })
+                    }
+                    // The engine is gone: the stream ends.
+                    Ok(Err(broadcast::error::RecvError::Closed)) => Bytes::new(),
+                    Err(_) => Bytes::from_static(b": alive\n\n"),
+                },
+            };
+            (!bytes.is_empty()).then(|| {
+                (
+                    Ok::<_, Infallible>(Frame::data(bytes)),
+                    (None, changes, place),
+                )
+            })
+        },
+    );
+    Response::builder()
+        .header(CONTENT_TYPE, "text/event-stream")
+        .header(hyper::header::CACHE_CONTROL, "no-store")
+        .body(StreamBody::new(events).boxed_unsync())
+        .unwrap_or_default()
+}
+
+fn refused(status: StatusCode, error: impl Into<String>) -> Response<Body> {
     json(
         status,
         &ApiError {
@@ -207,7 +302,7 @@ fn refused(status: StatusCode, error: impl Into<String>) -> Response<Full<Bytes>
     )
 }
 
-fn refusal(refusal: Refusal) -> Response<Full<Bytes>> {
+fn refusal(refusal: Refusal) -> Response<Body> {
     match refusal {
         Refusal::Invalid(why) => refused(StatusCode::BAD_REQUEST, why),
         Refusal::NotFound(why) => refused(StatusCode::NOT_FOUND, why),
@@ -225,14 +320,20 @@ enum Route {
     /// One delivery in full, by its id.
     Delivery(i64),
     Replay,
+    ReplayAll,
+    Purge,
+    Stream,
+    /// One of the dashboard's [`ASSETS`].
+    Asset(usize),
 }
 
 /// The routes, as the answer to a request for none of them lists them.
 const ROUTES: &str = "GET /v1/app, POST /v1/publish, POST /v1/trigger, GET /v1/deliveries, \
-                      GET /v1/deliveries/{id} and POST /v1/replay";
+                      GET /v1/deliveries/{id}, POST /v1/replay, POST /v1/replay-all, \
+                      POST /v1/purge and GET /v1/stream (and the dashboard, GET /)";
 
 impl Server {
-    async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn answer(&self, request: Request<Incoming>) -> Response<Body> {
         let (parts, body) = request.into_parts();
         if let Err(why) = self.check_sender(&parts.headers) {
             return refused(StatusCode::FORBIDDEN, why);
@@ -244,6 +345,12 @@ impl Server {
             (&Method::POST, "/v1/trigger") => Route::Trigger,
             (&Method::GET, "/v1/deliveries") => Route::Deliveries,
             (&Method::POST, "/v1/replay") => Route::Replay,
+            (&Method::POST, "/v1/replay-all") => Route::ReplayAll,
+            (&Method::POST, "/v1/purge") => Route::Purge,
+            (&Method::GET, "/v1/stream") => Route::Stream,
+            (&Method::GET, _) if ASSETS.iter().any(|(at, ..)| *at == path) => {
+                Route::Asset(ASSETS.iter().position(|(at, ..)| *at == path).unwrap_or(0))
+            }
             (&Method::GET, _) if path.starts_with("/v1/deliveries/") => {
                 match delivery_id(&path["/v1/deliveries/".len()..]) {
                     Ok(id) => Route::Delivery(id),
@@ -262,8 +369,12 @@ impl Server {
         };
         // Held until the answer is made: the body's room in memory.
         let (body, _room) = match route {
-            Route::App | Route::Deliveries | Route::Delivery(_) => (Bytes::new(), None),
-            Route::Publish | Route::Trigger | Route::Replay => {
+            Route::App
+            | Route::Deliveries
+            | Route::Delivery(_)
+            | Route::Stream
+            | Route::Asset(_) => (Bytes::new(), None),
+            Route::Publish | Route::Trigger | Route::Replay | Route::ReplayAll | Route::Purge => {
                 if let Err(why) = json_content(&parts.headers) {
                     return refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, why);
                 }
@@ -279,7 +390,50 @@ impl Server {
         };
         let engine = &self.engine;
         match route {
-            Route::App => json(StatusCode::OK, &self.info),
+            Route::Asset(index) => {
+                let (_, content_type, text) = ASSETS[index];
+                asset(content_type, text)
+            }
+            Route::Stream => match self.followers.clone().try_acquire_owned() {
+                Ok(place) => stream(engine.follow(), place),
+                Err(_) => refused(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "the sandbox streams to {} followers at most, and has as many now: close \
+                         a dashboard tab",
+                        self.limits.followers
+                    ),
+                ),
+            },
+            Route::App => match engine.counts().await {
+                Ok(counts) => {
+                    let mut info = self.info.clone();
+                    for handler in &mut info.handlers {
+                        if let Some(&(pending, dead)) = counts.get(&handler.function) {
+                            (handler.pending, handler.dead) = (pending, dead);
+                        }
+                        if handler.kind == Kind::Schedule {
+                            handler.next = engine.next_firing(&handler.function);
+                        }
+                    }
+                    json(StatusCode::OK, &info)
+                }
+                Err(e) => refusal(e),
+            },
+            Route::ReplayAll => match engine.replay_all().await {
+                Ok(count) => json(StatusCode::OK, &Counted { count }),
+                Err(e) => refusal(e),
+            },
+            Route::Purge => {
+                let request: PurgeRequest = match read(&body) {
+                    Ok(request) => request,
+                    Err(why) => return refused(StatusCode::BAD_REQUEST, why),
+                };
+                match engine.purge(request.id).await {
+                    Ok(count) => json(StatusCode::OK, &Counted { count }),
+                    Err(e) => refusal(e),
+                }
+            }
             Route::Publish => {
                 let request: PublishRequest = match read(&body) {
                     Ok(request) => request,
@@ -330,7 +484,7 @@ impl Server {
                     Ok(deliveries) => json(
                         StatusCode::OK,
                         &Deliveries {
-                            deliveries: deliveries.into_iter().map(view).collect(),
+                            deliveries: deliveries.into_iter().map(store::Delivery::view).collect(),
                         },
                     ),
                     Err(e) => refusal(e),
@@ -353,7 +507,7 @@ impl Server {
                     Err(why) => return refused(StatusCode::BAD_REQUEST, why),
                 };
                 match engine.replay(request.id).await {
-                    Ok(delivery) => json(StatusCode::OK, &view(delivery)),
+                    Ok(delivery) => json(StatusCode::OK, &delivery.view()),
                     Err(e) => refusal(e),
                 }
             }
@@ -415,7 +569,7 @@ impl Server {
         parts: &hyper::http::request::Parts,
         body: Incoming,
         most: usize,
-    ) -> std::result::Result<(Bytes, OwnedSemaphorePermit), Response<Full<Bytes>>> {
+    ) -> std::result::Result<(Bytes, OwnedSemaphorePermit), Response<Body>> {
         let what = format!("{} {}", parts.method, parts.uri.path());
         let too_large = |size: &str| {
             refused(
@@ -442,16 +596,19 @@ impl Server {
                 .status(StatusCode::SERVICE_UNAVAILABLE)
                 .header(hyper::header::RETRY_AFTER, "1")
                 .header(CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(
-                    serde_json::to_vec(&ApiError {
-                        error: format!(
-                            "the sandbox is reading {} of request bodies already, and has no \
+                .body(
+                    Full::new(Bytes::from(
+                        serde_json::to_vec(&ApiError {
+                            error: format!(
+                                "the sandbox is reading {} of request bodies already, and has no \
                              room for {expected} bytes more now: try again in a moment",
-                            human_bytes(self.limits.buffered_bytes)
-                        ),
-                    })
-                    .unwrap_or_default(),
-                )))
+                                human_bytes(self.limits.buffered_bytes)
+                            ),
+                        })
+                        .unwrap_or_default(),
+                    ))
+                    .boxed_unsync(),
+                )
                 .unwrap_or_default());
         };
         let read = Limited::new(body, most).collect();
@@ -649,32 +806,9 @@ fn delivery_id(text: &str) -> std::result::Result<i64, String> {
     })
 }
 
-fn view(delivery: store::Delivery) -> DeliveryView {
-    DeliveryView {
-        id: delivery.id,
-        event: delivery.event,
-        kind: delivery.kind,
-        name: delivery.name,
-        handler: delivery.handler,
-        state: delivery.state.as_str().to_owned(),
-        attempts: delivery.attempts,
-        time: delivery.time,
-        delay: delivery.delay,
-        due: delivery.due,
-        duration: delivery.duration_us.map(|us| us / 1000),
-        duration_us: delivery.duration_us,
-        error: delivery.error,
-        // A stored payload is JSON, never empty: empty is left out of a listing.
-        body: (!delivery.body.is_empty()).then_some(delivery.body),
-        size: delivery.size as u64,
-        published_by: delivery.published_by,
-        timezone: None,
-    }
-}
-
 fn detail_view(detail: store::Detail) -> DeliveryDetail {
     DeliveryDetail {
-        delivery: view(detail.delivery),
+        delivery: detail.delivery.view(),
         attempts: detail
             .attempts
             .into_iter()
@@ -684,26 +818,24 @@ fn detail_view(detail: store::Detail) -> DeliveryDetail {
                 duration_us: a.duration_us,
                 outcome: a.ended.as_str().to_owned(),
                 error: a.error,
+                log: a.log,
             })
             .collect(),
         earlier_attempts: detail.earlier_attempts,
-        published: detail.published.into_iter().map(view).collect(),
+        published: detail
+            .published
+            .into_iter()
+            .map(store::Delivery::view)
+            .collect(),
         more_published: detail.more_published,
     }
 }
 
-/// What `GET /v1/app` answers.
+/// What `GET /v1/app` answers, but for the counts and next firings, which it reads when asked.
 pub fn app_info(engine: &Engine, store: &std::path::Path) -> AppInfo {
     AppInfo {
         store: store.display().to_string(),
-        handlers: engine
-            .entries()
-            .map(|e| HandlerInfo {
-                kind: e.registration.kind,
-                name: e.registration.name.clone(),
-                function: e.registration.function.clone(),
-            })
-            .collect(),
+        handlers: engine.describe(),
     }
 }
 
@@ -873,6 +1005,124 @@ mod tests {
         assert_eq!(status, 400, "{answer}");
         assert!(
             answer.contains("no handler of this app subscribes"),
+            "{answer}"
+        );
+    }
+
+    #[test]
+    fn the_dashboard_is_small() {
+        let bytes: usize = ASSETS.iter().map(|(_, _, text)| text.len()).sum();
+        assert!(bytes < 200 * 1024, "the dashboard is {bytes} bytes");
+    }
+
+    #[tokio::test]
+    async fn the_dashboard_is_served_with_a_policy_no_other_site_can_frame() {
+        let (port, _dir) = server(Limits::default()).await;
+        let host = format!("Host: 127.0.0.1:{port}");
+        let wait = Duration::from_secs(10);
+        for (path, content_type, text) in ASSETS {
+            let (status, answer) = exchange(port, &request("GET", path, &[&host], ""), wait).await;
+            assert_eq!(status, 200, "{path}: {answer}");
+            let answer = answer.to_ascii_lowercase();
+            for header in [
+                format!("content-type: {content_type}"),
+                "x-frame-options: deny".to_owned(),
+                "x-content-type-options: nosniff".to_owned(),
+                "content-security-policy: default-src 'none'; script-src 'self';".to_owned(),
+                "frame-ancestors 'none'".to_owned(),
+            ] {
+                assert!(answer.contains(&header), "{path} lacks {header}: {answer}");
+            }
+            assert!(answer.ends_with(&text.to_ascii_lowercase()), "{path}");
+        }
+        // The API's answers are never framed or sniffed either.
+        let (_, answer) = exchange(port, &request("GET", "/v1/app", &[&host], ""), wait).await;
+        assert!(answer.contains("x-frame-options: DENY"), "{answer}");
+        assert!(
+            answer.contains("x-content-type-options: nosniff"),
+            "{answer}"
+        );
+        // Nor served to another site's page.
+        let (status, _) = exchange(
+            port,
+            &request("GET", "/", &["Host: evil.example"], ""),
+            wait,
+        )
+        .await;
+        assert_eq!(status, 403);
+    }
+
+    #[tokio::test]
+    async fn the_stream_opens_at_once_and_is_limited_in_number() {
+        let limits = Limits {
+            followers: 1,
+            ..Limits::default()
+        };
+        let (port, _dir) = server(limits).await;
+        let host = format!("Host: 127.0.0.1:{port}");
+        let (status, answer) = exchange(
+            port,
+            &request("GET", "/v1/stream", &[&host], ""),
+            Duration::from_millis(500),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(
+            answer.contains("content-type: text/event-stream"),
+            "{answer}"
+        );
+        assert!(answer.contains("retry: 1000\n"), "{answer}");
+        // One follower at a time here: a second is turned away while the first is served.
+        let mut first = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        first
+            .write_all(&request("GET", "/v1/stream", &[&host], ""))
+            .await
+            .unwrap();
+        let mut head = [0; 12];
+        first.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+        let (status, answer) = exchange(
+            port,
+            &request("GET", "/v1/stream", &[&host], ""),
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(status, 503, "{answer}");
+        assert!(
+            answer.contains("streams to 1 followers at most"),
+            "{answer}"
+        );
+    }
+
+    #[tokio::test]
+    async fn purges_and_replays_of_all_take_json_and_name_what_is_missing() {
+        let (port, _dir) = server(Limits::default()).await;
+        let host = format!("Host: 127.0.0.1:{port}");
+        let json = "Content-Type: application/json";
+        let wait = Duration::from_secs(10);
+        for path in ["/v1/purge", "/v1/replay-all"] {
+            let (status, answer) =
+                exchange(port, &request("POST", path, &[&host, json], "{}"), wait).await;
+            assert_eq!(status, 200, "{path}: {answer}");
+            assert!(answer.ends_with(r#"{"count":0}"#), "{answer}");
+            // As every write: JSON only, so no other site's form can send one.
+            let (status, _) = exchange(
+                port,
+                &request("POST", path, &[&host, "Content-Type: text/plain"], "{}"),
+                wait,
+            )
+            .await;
+            assert_eq!(status, 415, "{path}");
+        }
+        let (status, answer) = exchange(
+            port,
+            &request("POST", "/v1/purge", &[&host, json], r#"{"id":12}"#),
+            wait,
+        )
+        .await;
+        assert_eq!(status, 404, "{answer}");
+        assert!(
+            answer.contains("there is no delivery 12 in the sandbox"),
             "{answer}"
         );
     }

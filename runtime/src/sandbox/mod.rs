@@ -189,6 +189,7 @@ pub(crate) async fn serve(entries: &'static [Entry]) -> Result<()> {
             eventfn_core::sandbox::SANDBOX_ENV
         ),
     );
+    log.status("Dashboard", &format!("{url}/"));
     let info = http::app_info(&engine, &store);
     http::serve(engine, listener, info, http::Limits::default()).await;
     Ok(())

@@ -11,8 +11,10 @@
 //! Each subscriber of an event gets a delivery of its own, with its own attempts and state, so a
 //! failing handler is retried without re-running its siblings. Every attempt is kept (when it
 //! started, how long it took, what became of it), and so is the delivery whose handler published
-//! an event, so that one delivery can be shown in full ([`Store::detail`]). Nothing is ever
-//! removed: the store keeps earlier runs of the sandbox until `cargo eventfn dev --reset`.
+//! an event, so that one delivery can be shown in full ([`Store::detail`]), with what its handler
+//! wrote through `tracing` during each attempt. Nothing is removed but the dead letters a user
+//! purges ([`Store::purge`]): the store keeps earlier runs of the sandbox until
+//! `cargo eventfn dev --reset`.
 //!
 //! SQLite copies the log back into the database (a checkpoint, with an fsync of each) every 1,000
 //! pages by default, inside the commit that passes the mark: a publish arriving then waited
@@ -35,6 +37,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use eventfn_core::Kind;
+use eventfn_core::sandbox::DeliveryView;
 
 /// A delivery's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +178,8 @@ pub struct Attempt {
     pub ended: Ended,
     /// Why it failed.
     pub error: Option<String>,
+    /// What the handler wrote through `tracing` during it.
+    pub log: Option<String>,
 }
 
 /// One delivery in full: what [`Store::detail`] returns.
@@ -305,8 +310,9 @@ fn sql(context: &str) -> impl Fn(rusqlite::Error) -> String + '_ {
 
 /// The layout this version of eventfn reads and writes, kept as SQLite's `user_version`: 0 was
 /// the first (durations in milliseconds, no attempts kept); 1 keeps attempts and who published
-/// what, and durations in microseconds.
-const LAYOUT: i64 = 1;
+/// what, and durations in microseconds; 2 keeps each attempt's `tracing` lines, and finds dead
+/// letters by an index.
+const LAYOUT: i64 = 2;
 
 /// The attempts table and the layout's number, as a new store and the step from layout 0 both
 /// write them: a literal, for `concat!`.
@@ -357,6 +363,13 @@ const SCHEMA: &str = concat!(
 ",
     attempts_and_version!()
 );
+
+/// From layout 1 to 2.
+const MIGRATE_1_TO_2: &str = "
+    ALTER TABLE attempts ADD COLUMN log TEXT;
+    CREATE INDEX deliveries_dead ON deliveries (handler) WHERE state = 'dead';
+    PRAGMA user_version = 2;
+";
 
 /// From layout 0 to 1. Durations were whole milliseconds: in microseconds they are what they
 /// were, and the attempts before it have no history.
@@ -410,6 +423,7 @@ fn attempt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
             Some(_) => known(r, 3, Ended::parse)?,
         },
         error: r.get(4)?,
+        log: r.get(5)?,
     })
 }
 
@@ -455,6 +469,32 @@ fn row_without_body(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
         published_by: r.get(13)?,
         body: String::new(),
     })
+}
+
+impl Delivery {
+    /// As the HTTP API shows it.
+    pub fn view(self) -> DeliveryView {
+        DeliveryView {
+            id: self.id,
+            event: self.event,
+            kind: self.kind,
+            name: self.name,
+            handler: self.handler,
+            state: self.state.as_str().to_owned(),
+            attempts: self.attempts,
+            time: self.time,
+            delay: self.delay,
+            due: self.due,
+            duration: self.duration_us.map(|us| us / 1000),
+            duration_us: self.duration_us,
+            error: self.error,
+            // A stored payload is JSON, never empty: empty is left out of a listing.
+            body: (!self.body.is_empty()).then_some(self.body),
+            size: self.size as u64,
+            published_by: self.published_by,
+            timezone: None,
+        }
+    }
 }
 
 /// Why a delivery cannot be shown or replayed: there is none with its id.
@@ -538,13 +578,15 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(sql("cannot read the tables"))?;
-        let (steps, what) = match layout {
-            _ if tables == 0 => (SCHEMA, "cannot create the tables"),
+        let upgrade = "cannot bring the store up to this version of eventfn";
+        let steps: &[(&str, &str)] = match layout {
+            _ if tables == 0 => &[
+                (SCHEMA, "cannot create the tables"),
+                (MIGRATE_1_TO_2, "cannot create the tables"),
+            ],
             LAYOUT => return Ok(()),
-            0 => (
-                MIGRATE_0_TO_1,
-                "cannot bring the store up to this version of eventfn",
-            ),
+            0 => &[(MIGRATE_0_TO_1, upgrade), (MIGRATE_1_TO_2, upgrade)],
+            1 => &[(MIGRATE_1_TO_2, upgrade)],
             newer => {
                 return Err(format!(
                     "the sandbox store at {} has layout {newer}, written by a newer eventfn than \
@@ -554,7 +596,11 @@ impl Store {
                 ));
             }
         };
-        self.atomically(|store| store.db.execute_batch(steps).map_err(sql(what)))
+        self.atomically(|store| {
+            steps
+                .iter()
+                .try_for_each(|(step, what)| store.db.execute_batch(step).map_err(sql(what)))
+        })
     }
 
     /// Stores events and one pending delivery per handler of each, in one transaction; returns
@@ -716,6 +762,7 @@ impl Store {
         started: Option<u64>,
         duration_us: Option<u64>,
         outcome: &Outcome,
+        log: Option<&str>,
     ) -> Result<()> {
         let (state, ended, due, error) = match outcome {
             Outcome::Done => (State::Done, Ended::Done, None, None),
@@ -747,8 +794,8 @@ impl Store {
         if let Some(started) = started {
             self.db
                 .prepare_cached(
-                    "INSERT INTO attempts (delivery, attempt, started, duration_us, ended, error)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO attempts (delivery, attempt, started, duration_us, ended, error, log)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .and_then(|mut insert| {
                     insert.execute(params![
@@ -757,7 +804,8 @@ impl Store {
                         started as i64,
                         duration_us,
                         ended.as_str(),
-                        error
+                        error,
+                        log
                     ])
                 })
                 .map_err(sql("cannot record an attempt's outcome"))?;
@@ -816,7 +864,7 @@ impl Store {
                 .map_err(sql("cannot count"))
         };
         let mut attempts = self.query(
-            "SELECT attempt, started, duration_us, ended, error FROM attempts
+            "SELECT attempt, started, duration_us, ended, error, log FROM attempts
              WHERE delivery = ?1 ORDER BY id DESC LIMIT ?2",
             params![id, MAX_ATTEMPTS as i64],
             attempt_row,
@@ -835,6 +883,7 @@ impl Store {
                 duration_us: None,
                 ended: Ended::Running,
                 error: None,
+                log: None,
             });
         }
         let mut budget = Budget::new();
@@ -881,6 +930,93 @@ impl Store {
             due: now,
             ..delivery
         }))
+    }
+
+    /// Makes every dead delivery pending again, due at `now`, with its attempts counted anew;
+    /// returns them.
+    pub fn replay_all(&mut self, now: u64) -> Result<Vec<Delivery>> {
+        let dead = self.query(
+            &format!("{COLUMNS}, e.body {FROM} WHERE d.state = 'dead' ORDER BY d.id"),
+            [],
+            row,
+        )?;
+        self.db
+            .execute(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, due = ?1
+                 WHERE state = 'dead'",
+                [now as i64],
+            )
+            .map_err(sql("cannot replay the dead letters"))?;
+        Ok(dead
+            .into_iter()
+            .map(|delivery| Delivery {
+                state: State::Pending,
+                attempts: 0,
+                due: now,
+                ..delivery
+            })
+            .collect())
+    }
+
+    /// Removes dead delivery `id` (or, for `None`, every dead delivery) with its attempts, and
+    /// the events no delivery is left of; returns how many deliveries went, or (inside) why not:
+    /// there is no such delivery, or it is not dead. The outer error is the store's own failure.
+    pub fn purge(&mut self, id: Option<i64>) -> Result<std::result::Result<u64, String>> {
+        if let Some(id) = id {
+            let Some(delivery) = self.get(id)? else {
+                return Ok(Err(no_delivery(id)));
+            };
+            if delivery.state != State::Dead {
+                return Ok(Err(format!(
+                    "delivery {id} ({} `{}` to `{}`) is {}, not dead: only dead letters are \
+                     purged",
+                    delivery.kind.as_str(),
+                    delivery.name,
+                    delivery.handler,
+                    delivery.state.as_str()
+                )));
+            }
+        }
+        let dead = self.query(
+            "SELECT id, event FROM deliveries WHERE state = 'dead' AND (?1 IS NULL OR id = ?1)",
+            [id],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )?;
+        let purge = |db: &Connection| -> rusqlite::Result<()> {
+            let mut attempts = db.prepare_cached("DELETE FROM attempts WHERE delivery = ?1")?;
+            let mut delivery = db.prepare_cached("DELETE FROM deliveries WHERE id = ?1")?;
+            // An event goes with its last delivery (filtered ones count: they are its history).
+            let mut event = db.prepare_cached(
+                "DELETE FROM events WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event = ?1)",
+            )?;
+            for (id, of) in &dead {
+                attempts.execute([id])?;
+                delivery.execute([id])?;
+                event.execute([of])?;
+            }
+            Ok(())
+        };
+        purge(&self.db).map_err(sql("cannot purge the dead letters"))?;
+        let count = dead.len();
+        Ok(Ok(count as u64))
+    }
+
+    /// Per handler (its Rust path), its pending deliveries and its dead letters.
+    pub fn counts(&self) -> Result<Vec<(String, u64, u64)>> {
+        self.query(
+            "SELECT handler, count(*), 0 FROM deliveries WHERE state = 'pending' GROUP BY handler
+             UNION ALL
+             SELECT handler, 0, count(*) FROM deliveries WHERE state = 'dead' GROUP BY handler",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            },
+        )
     }
 
     fn query<T>(
@@ -946,10 +1082,11 @@ mod tests {
                     due: 9_000,
                     error: "boom".into(),
                 },
+                None,
             )
             .unwrap();
         store
-            .finish(audit.id, 1, None, Some(2), &Outcome::Done)
+            .finish(audit.id, 1, None, Some(2), &Outcome::Done, None)
             .unwrap();
         let pending = store.pending().unwrap();
         assert_eq!(pending.len(), 1);
@@ -984,6 +1121,7 @@ mod tests {
                     &Outcome::Dead {
                         error: "still broken".into(),
                     },
+                    None,
                 )
                 .unwrap();
             let error = store.replay(stored[0].1[0].id + 1, 5).unwrap().unwrap_err();
@@ -1089,7 +1227,7 @@ mod tests {
         store.start(id, 1).unwrap();
         assert_eq!(store.pending().unwrap()[0].attempts, 1);
         store
-            .finish(id, 1, Some(5_000), Some(1), &Outcome::Done)
+            .finish(id, 1, Some(5_000), Some(1), &Outcome::Done, None)
             .unwrap();
         store.start(id, 2).unwrap();
         assert_eq!(
@@ -1097,6 +1235,128 @@ mod tests {
             1,
             "done stays done"
         );
+    }
+
+    #[test]
+    fn dead_letters_are_counted_replayed_all_at_once_and_purged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("sandbox.db")).unwrap();
+        let dead = Outcome::Dead {
+            error: "gone".into(),
+        };
+        // Event 1 to a and b, event 2 to a: a's two deliveries die, b's is pending.
+        let first = store.publish_all(&[signup(&["a", "b"], 0)]).unwrap();
+        let second = store.publish_all(&[signup(&["a"], 0)]).unwrap();
+        let (a1, b1, a2) = (first[0].1[0].id, first[0].1[1].id, second[0].1[0].id);
+        for id in [a1, a2] {
+            store.start(id, 1).unwrap();
+            store
+                .finish(id, 1, Some(1_000), Some(1), &dead, Some("WARN x\n"))
+                .unwrap();
+        }
+        let mut counts = store.counts().unwrap();
+        counts.sort();
+        assert_eq!(
+            counts,
+            [("a".to_owned(), 0, 2), ("b".to_owned(), 1, 0)],
+            "pending and dead, per handler"
+        );
+
+        // Only dead letters are purged, and a delivery that is not is named.
+        let refused = store.purge(Some(b1)).unwrap().unwrap_err();
+        assert!(refused.contains("is pending, not dead"), "{refused}");
+        assert_eq!(
+            store.purge(Some(999)).unwrap().unwrap_err(),
+            no_delivery(999)
+        );
+        assert_eq!(store.purge(Some(a2)).unwrap(), Ok(1));
+        assert_eq!(store.get(a2).unwrap(), None);
+        // Its event had no other delivery: it went with it; event 1 stays for b.
+        let events: i64 = store
+            .db
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(events, 1);
+
+        let replayed = store.replay_all(5_000).unwrap();
+        assert_eq!(replayed.len(), 1);
+        assert_eq!(
+            (
+                replayed[0].id,
+                replayed[0].state,
+                replayed[0].attempts,
+                replayed[0].due
+            ),
+            (a1, State::Pending, 0, 5_000)
+        );
+        assert!(store.replay_all(6_000).unwrap().is_empty());
+        assert_eq!(store.get(a1).unwrap().unwrap().state, State::Pending);
+
+        // Every dead letter at once, attempts and all.
+        store.start(a1, 1).unwrap();
+        store
+            .finish(a1, 1, Some(7_000), Some(1), &dead, None)
+            .unwrap();
+        assert_eq!(store.purge(None).unwrap(), Ok(1));
+        assert_eq!(store.list(Filter::Dead, 10).unwrap(), []);
+        let attempts: i64 = store
+            .db
+            .query_row(
+                "SELECT count(*) FROM attempts WHERE delivery = ?1",
+                [a1],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(attempts, 0);
+        assert_eq!(store.get(b1).unwrap().unwrap().state, State::Pending);
+    }
+
+    #[test]
+    fn a_store_of_layout_1_gains_the_attempts_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sandbox.db");
+        let id = {
+            let mut store = Store::open(&path).unwrap();
+            let id = store.publish_all(&[signup(&["a"], 0)]).unwrap()[0].1[0].id;
+            store.start(id, 1).unwrap();
+            store
+                .finish(id, 1, Some(1_000), Some(3), &Outcome::Done, None)
+                .unwrap();
+            id
+        };
+        // As layout 1 had it.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "ALTER TABLE attempts DROP COLUMN log; DROP INDEX deliveries_dead;
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.detail(id).unwrap().unwrap().attempts[0].log, None);
+        let next = store.publish_all(&[signup(&["a"], 0)]).unwrap()[0].1[0].id;
+        store.start(next, 1).unwrap();
+        store
+            .finish(
+                next,
+                1,
+                Some(2_000),
+                Some(3),
+                &Outcome::Done,
+                Some("INFO hi\n"),
+            )
+            .unwrap();
+        assert_eq!(
+            store.detail(next).unwrap().unwrap().attempts[0]
+                .log
+                .as_deref(),
+            Some("INFO hi\n")
+        );
+        let layout: i64 = store
+            .db
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(layout, LAYOUT);
     }
 
     #[test]
@@ -1129,7 +1389,14 @@ mod tests {
                 error: "boom".into(),
             };
             store
-                .finish(id, 1, Some(10_000), Some(420), &retry)
+                .finish(
+                    id,
+                    1,
+                    Some(10_000),
+                    Some(420),
+                    &retry,
+                    Some("INFO sending\n"),
+                )
                 .unwrap();
             // The second attempt never finishes: the sandbox stops during it.
             store.start(id, 2).unwrap();
@@ -1145,7 +1412,7 @@ mod tests {
             error: "still".into(),
         };
         store
-            .finish(id, 3, Some(12_000), Some(2_500), &dead)
+            .finish(id, 3, Some(12_000), Some(2_500), &dead, None)
             .unwrap();
         let detail = store.detail(id).unwrap().unwrap();
         assert_eq!(
@@ -1157,6 +1424,7 @@ mod tests {
                     duration_us: Some(420),
                     ended: Ended::Retry,
                     error: Some("boom".into()),
+                    log: Some("INFO sending\n".into()),
                 },
                 Attempt {
                     attempt: 2,
@@ -1164,6 +1432,7 @@ mod tests {
                     duration_us: None,
                     ended: Ended::Stopped,
                     error: None,
+                    log: None,
                 },
                 Attempt {
                     attempt: 3,
@@ -1171,6 +1440,7 @@ mod tests {
                     duration_us: Some(2_500),
                     ended: Ended::Dead,
                     error: Some("still".into()),
+                    log: None,
                 },
             ]
         );
@@ -1184,7 +1454,7 @@ mod tests {
         store.replay(id, 13_000).unwrap().unwrap();
         store.start(id, 1).unwrap();
         store
-            .finish(id, 1, Some(13_000), Some(9), &Outcome::Done)
+            .finish(id, 1, Some(13_000), Some(9), &Outcome::Done, None)
             .unwrap();
         let detail = store.detail(id).unwrap().unwrap();
         let attempts: Vec<(u32, Ended)> = detail
@@ -1308,7 +1578,7 @@ mod tests {
         // It works as a new one does.
         store.start(2, 1).unwrap();
         store
-            .finish(2, 1, Some(2_000), Some(5), &Outcome::Done)
+            .finish(2, 1, Some(2_000), Some(5), &Outcome::Done, None)
             .unwrap();
         assert_eq!(store.detail(2).unwrap().unwrap().attempts.len(), 1);
         drop(store);
@@ -1325,11 +1595,11 @@ mod tests {
 
         Connection::open(&path)
             .unwrap()
-            .pragma_update(None, "user_version", 2)
+            .pragma_update(None, "user_version", 3)
             .unwrap();
         let error = Store::open(&path).err().unwrap();
         assert!(
-            error.contains("has layout 2, written by a newer eventfn")
+            error.contains("has layout 3, written by a newer eventfn")
                 && error.ends_with("`cargo eventfn dev --reset`"),
             "{error}"
         );
