@@ -96,7 +96,9 @@ enum Command {
     /// a restart, even after a kill, loses nothing; the store keeps earlier runs too, until
     /// --reset. Each delivery attempt is logged with its handler, event, delivery, attempt,
     /// duration and outcome. The sandbox's API listens on 127.0.0.1 only; other local processes
-    /// publish into it with EVENTFN_SANDBOX set to the address it prints.
+    /// publish into it with EVENTFN_SANDBOX set to the address it prints, and a browser opened
+    /// at that address shows its dashboard: deliveries as they happen, each in full, the app's
+    /// handlers, publish forms, and its dead letters to replay or purge.
     Dev(dev::DevArgs),
 
     /// Publish an event (or enqueue a job) into the running sandbox, and print its event id; with

@@ -1626,10 +1626,6 @@ fn the_dashboard_shows_deliveries_live_and_replays_fires_and_purges() {
             assert!(detail.contains(wanted), "`{wanted}` in {detail}");
         }
         assert!(!detail.contains("null"), "nothing missing shows: {detail}");
-        let screenshot = client.screenshot().await.unwrap();
-        let shot = dir.join("dashboard.png");
-        std::fs::write(&shot, screenshot).unwrap();
-        println!("dashboard: screenshot in {}", shot.display());
 
 
         // A dead letter, replayed once its handler is mended.
@@ -1674,6 +1670,20 @@ fn the_dashboard_shows_deliveries_live_and_replays_fires_and_purges() {
         client.accept_alert().await.unwrap();
         text_of(&client, "#notice", "1 dead letter purged").await;
         assert_eq!(sandbox.deliveries(&["--dead"]), Vec::<Value>::new());
+
+        // The screenshot the README shows: every delivery so far, the first one open.
+        click(&client, "button[data-tab=deliveries]").await;
+        click(&client, "#delivery-rows tr[data-id='1']").await;
+        text_of(&client, "#detail-body", "flaky handler ran").await;
+        // Scrolled back to where a user would see it, not where the click scrolled to.
+        client
+            .execute("document.getElementById('deliveries').scrollLeft = 0", vec![])
+            .await
+            .unwrap();
+        let screenshot = client.screenshot().await.unwrap();
+        let shot = dir.join("dashboard.png");
+        std::fs::write(&shot, screenshot).unwrap();
+        println!("dashboard: screenshot in {}", shot.display());
 
         // A page of another origin cannot publish, even without reading the answer: one on
         // loopback too, so that it is the sandbox that refuses it, not the browser's own rules

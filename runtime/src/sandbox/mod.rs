@@ -9,7 +9,8 @@
 //!   when they are spent, queues in batches of `batch_size`, schedules on their `rate`, `cron`
 //!   or `at` in their time zone ([`clock`], [`engine`]).
 //! - The HTTP API on 127.0.0.1 ([`http`]) is what `cargo eventfn publish`, `trigger`,
-//!   `events` and `replay` talk to.
+//!   `events`, `replay` and `purge` talk to, and what its dashboard (`GET /`, files built into
+//!   the binary from `sandbox/dashboard/`) reads, live through `GET /v1/stream`.
 //! - The live log on stdout has a line per attempt ([`log`]).
 //!
 //! It reads its settings from the environment, which `cargo eventfn dev` sets:
