@@ -9,7 +9,10 @@
 //!   the same settings, publishers on kept-alive connections: what the pooled connections give
 //!   without the optimized dependencies;
 //! - **before**: the same plain debug build, publishers opening a connection per publish, as
-//!   `EVENTFN_SANDBOX` publishes did before they were pooled.
+//!   `EVENTFN_SANDBOX` publishes did before they were pooled;
+//! - **followed**: as **now**, with a dashboard open: a client reading `GET /v1/stream`, to
+//!   which the sandbox tells every delivery's changes (its store reads each changed delivery
+//!   back for it).
 //!
 //! For each, events and queue jobs, 1,000 and 10,000 of them: delivered per second (from the first
 //! publish until the sandbox's log has said `ok` for every one), the publish round trip (p50,
@@ -46,6 +49,7 @@ enum Way {
     Now,
     KeptAlive,
     Before,
+    Followed,
 }
 
 impl Way {
@@ -54,6 +58,7 @@ impl Way {
             Way::Now => "now (cargo eventfn dev, kept-alive)",
             Way::KeptAlive => "kept-alive only (plain debug)",
             Way::Before => "before (plain debug, a connection per publish)",
+            Way::Followed => "followed (now, with GET /v1/stream read)",
         }
     }
 }
@@ -106,7 +111,7 @@ fn start(way: Way, setup: &Setup) -> Sandbox {
     let store = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut command = match way {
-        Way::Now => {
+        Way::Now | Way::Followed => {
             let mut command = Command::new(&setup.tool);
             command
                 .args(["eventfn", "dev", "-q", "-p", PACKAGE, "--port"])
@@ -215,7 +220,9 @@ async fn publish(
                     .unwrap();
                 let started = Instant::now();
                 let response = match way {
-                    Way::Now | Way::KeptAlive => client.request(request).await.unwrap(),
+                    Way::Now | Way::KeptAlive | Way::Followed => {
+                        client.request(request).await.unwrap()
+                    }
                     Way::Before => {
                         let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
                             .await
@@ -242,6 +249,26 @@ async fn publish(
     all
 }
 
+/// Reads the sandbox's stream at `port` as a dashboard does, counting its `delivery` events into
+/// `told`, until aborted.
+async fn follow(port: u16, told: Arc<AtomicU64>) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let request = hyper::Request::get(format!("http://127.0.0.1:{port}/v1/stream"))
+        .header("host", format!("127.0.0.1:{port}"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let mut body = client.request(request).await.unwrap().into_body();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Some(data) = frame.data_ref() {
+            let text = String::from_utf8_lossy(data);
+            told.fetch_add(
+                text.matches("event: delivery").count() as u64,
+                Ordering::Relaxed,
+            );
+        }
+    }
+}
+
 /// The `p` quantile of `sorted` microseconds, in milliseconds.
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
@@ -256,6 +283,13 @@ fn load(
     count: u64,
 ) -> f64 {
     let sandbox = start(way, setup);
+    let told = Arc::new(AtomicU64::new(0));
+    let follower =
+        (way == Way::Followed).then(|| runtime.spawn(follow(sandbox.port, told.clone())));
+    if follower.is_some() {
+        // Following before the first publish.
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let cpu_before = cpu(sandbox.pid);
     let started = Instant::now();
     let mut took = runtime.block_on(publish(way, sandbox.port, kind, name, count));
@@ -268,6 +302,13 @@ fn load(
     }
     let elapsed = started.elapsed();
     let used = cpu(sandbox.pid) - cpu_before;
+    if let Some(follower) = follower {
+        follower.abort();
+        println!(
+            "    the follower was told of {} delivery changes",
+            told.load(Ordering::Relaxed)
+        );
+    }
     took.sort_unstable();
     let rate = count as f64 / elapsed.as_secs_f64();
     println!(
@@ -325,11 +366,13 @@ fn main() {
             let before = load(&runtime, Way::Before, &setup, target, count);
             let kept_alive = load(&runtime, Way::KeptAlive, &setup, target, count);
             let now = load(&runtime, Way::Now, &setup, target, count);
+            let followed = load(&runtime, Way::Followed, &setup, target, count);
             ratios.push(format!(
-                "{} {count}: {:.2}× ({:.2}× kept-alive only)",
+                "{} {count}: {:.2}× ({:.2}× kept-alive only; followed ÷ now {:.2}×)",
                 target.0,
                 now / before,
-                kept_alive / before
+                kept_alive / before,
+                followed / now
             ));
         }
     }

@@ -874,13 +874,17 @@ fn store_thread(
         // Told only when followed: reading the changed deliveries back costs a query each.
         if feed.receiver_count() > 0 {
             let mut changed = Vec::new();
+            // A delivery started and finished in one group is read once, as it is now.
+            let mut read = std::collections::HashSet::new();
             for (command, answer) in group.iter().zip(&answers) {
                 match (command, answer) {
                     (_, Answer::Published(stored)) => {
                         changed.extend(stored.iter().flat_map(|(_, d)| d.iter().cloned()));
                     }
                     (Command::Start { id, .. } | Command::Finish { id, .. }, _) => {
-                        if let Ok(Some(delivery)) = store.get(*id) {
+                        if read.insert(*id)
+                            && let Ok(Some(delivery)) = store.get_without_body(*id)
+                        {
                             changed.push(delivery);
                         }
                     }

@@ -851,6 +851,15 @@ impl Store {
             .map_err(sql("cannot read a delivery"))
     }
 
+    /// Delivery `id` without its payload (its `body` empty), if there is one: what a follower of
+    /// the sandbox is told of.
+    pub fn get_without_body(&self, id: i64) -> Result<Option<Delivery>> {
+        self.db
+            .prepare_cached(&format!("{COLUMNS} {FROM} WHERE d.id = ?1"))
+            .and_then(|mut get| get.query_row([id], row_without_body).optional())
+            .map_err(sql("cannot read a delivery"))
+    }
+
     /// Delivery `id` in full, if there is one: its attempts and the deliveries of what its
     /// handler published, each bounded ([`MAX_ATTEMPTS`], [`MAX_PUBLISHED`]).
     pub fn detail(&self, id: i64) -> Result<Option<Detail>> {
