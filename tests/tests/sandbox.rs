@@ -1637,6 +1637,11 @@ fn the_dashboard_shows_deliveries_live_and_replays_fires_and_purges() {
         click(&client, "button[data-tab=dead]").await;
         text_of(&client, "#dead-rows", "still broken").await;
         assert!(text_of(&client, "#dead-count", "1").await.contains('1'));
+        // Opened, the failed delivery shows both its attempts and why each failed.
+        click(&client, "#dead-rows a").await;
+        let failed = text_of(&client, "#detail-body", "attempt 2").await;
+        assert_eq!(failed.matches("still broken").count(), 2, "{failed}");
+        assert!(failed.contains("(dead)"), "{failed}");
         std::fs::write(dir.join("fixed"), "").unwrap();
         click(&client, "#dead-rows button.replay").await;
         text_of(
