@@ -388,7 +388,7 @@ pub fn purge(shell: &Shell, sandbox: &Sandbox, yes: bool) -> Result<()> {
     let plural = |n: u64| if n == 1 { "" } else { "s" };
     if !yes {
         let app: AppInfo = sandbox.call("/v1/app", None::<&()>)?;
-        let count: u64 = app.handlers.iter().map(|h| h.dead).sum();
+        let count = app.dead;
         bail!(
             "purging deletes the {count} dead letter{} of the sandbox at {} for good: pass --yes \
              to go ahead",

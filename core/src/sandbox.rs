@@ -13,7 +13,7 @@
 //! | `POST /v1/replay` | [`ReplayRequest`] | [`DeliveryView`] |
 //! | `POST /v1/replay-all` | `{}` | [`Counted`]: the dead letters made pending again |
 //! | `POST /v1/purge` | [`PurgeRequest`] | [`Counted`]: the dead letters removed |
-//! | `GET /v1/stream` | | `text/event-stream`: a `delivery` event, a [`DeliveryView`] without its payload, whenever a delivery is stored or attempted or changes state; a `purged` event, a [`Counted`], when dead letters are purged |
+//! | `GET /v1/stream` | | `text/event-stream`: a `delivery` event, a [`DeliveryView`] without its payload, whenever a delivery is stored or attempted or changes state; a `purged` event, a [`Counted`], when dead letters are purged; a `lagged` event, a [`Counted`] of the changes missed, when the reader fell too far behind (it should list again); a comment line every 15 s while nothing happens. It ends with its connection (after a minute): a browser's `EventSource` connects again. |
 //!
 //! `GET /` is the sandbox's dashboard, a page of its own (and its `/dashboard.js` and
 //! `/dashboard.css`) that reads this API.
@@ -26,8 +26,9 @@
 //!
 //! The API is for this machine's processes, not for web pages its user visits: the sandbox
 //! answers only requests whose `Host` is its own loopback address and port (`127.0.0.1`,
-//! `localhost` or `[::1]`), refuses any `Origin` but its own (so no other site can drive it, and
-//! DNS rebinding reads nothing), and takes writes only as `Content-Type: application/json` (which
+//! `localhost` or `[::1]`), refuses any `Origin` but its own and any `Sec-Fetch-Site` but
+//! `same-origin` and `none` (so no other site can drive it, even through an `<img>`, and DNS
+//! rebinding reads nothing), and takes writes only as `Content-Type: application/json` (which
 //! a cross-site form or `fetch` cannot send without the preflight it refuses). A publish carries
 //! at most [`MAX_MESSAGES`] messages and [`MAX_PUBLISH_BYTES`]; any other body at most
 //! [`MAX_SMALL_BYTES`]: more is `413`, before the body is read when its `Content-Length` says so,
@@ -84,6 +85,10 @@ pub struct AppInfo {
     pub store: String,
     /// Every handler the sandbox runs.
     pub handlers: Vec<HandlerInfo>,
+    /// Every dead letter of the store: those of the handlers above, and of handlers the app no
+    /// longer has.
+    #[serde(default)]
+    pub dead: u64,
 }
 
 /// One handler of a running sandbox's app.
@@ -103,8 +108,8 @@ pub struct HandlerInfo {
     /// more (a one-time schedule that has), or for other handlers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<u64>,
-    /// Its deliveries waiting for their time or a retry: for a queue's handler, the queue's
-    /// depth.
+    /// Its deliveries not yet done: waiting for their time or a retry, or running. For a queue's
+    /// handler, the queue's depth.
     #[serde(default)]
     pub pending: u64,
     /// Its dead letters.

@@ -734,8 +734,15 @@ fn kept_log(captured: &[u8]) -> Option<String> {
     }
     let mut tail = &captured[captured.len().saturating_sub(MAX_ATTEMPT_LOG_BYTES)..];
     if tail.len() < captured.len() {
-        let cut = tail.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
-        tail = &tail[cut..];
+        // From the first whole line; one line longer than all of it is kept as its end, from a
+        // character's start.
+        match tail.iter().position(|&b| b == b'\n') {
+            Some(end) if end + 1 < tail.len() => tail = &tail[end + 1..],
+            _ => {
+                let start = tail.iter().position(|&b| b & 0xC0 != 0x80).unwrap_or(0);
+                tail = &tail[start..];
+            }
+        }
     }
     Some(String::from_utf8_lossy(tail).into_owned())
 }
@@ -871,34 +878,33 @@ fn store_thread(
             .filter(|c| matches!(c, Command::Start { .. }))
             .count();
         journal.committed(started as u64);
-        // Told only when followed: reading the changed deliveries back costs a query each.
+        // Told only when followed (reading the changed deliveries back costs a query each), in
+        // the order the group has them.
         if feed.receiver_count() > 0 {
-            let mut changed = Vec::new();
+            let tell = |delivery: &store::Delivery| {
+                let _ = feed.send(sse("delivery", &delivery.view_without_body()));
+            };
             // A delivery started and finished in one group is read once, as it is now.
             let mut read = std::collections::HashSet::new();
             for (command, answer) in group.iter().zip(&answers) {
                 match (command, answer) {
                     (_, Answer::Published(stored)) => {
-                        changed.extend(stored.iter().flat_map(|(_, d)| d.iter().cloned()));
+                        stored.iter().flat_map(|(_, d)| d).for_each(tell);
                     }
                     (Command::Start { id, .. } | Command::Finish { id, .. }, _) => {
                         if read.insert(*id)
                             && let Ok(Some(delivery)) = store.get_without_body(*id)
                         {
-                            changed.push(delivery);
+                            tell(&delivery);
                         }
                     }
-                    (_, Answer::Replayed(Ok(Ok(delivery)))) => changed.push(delivery.clone()),
-                    (_, Answer::ReplayedAll(replayed)) => changed.extend(replayed.iter().cloned()),
+                    (_, Answer::Replayed(Ok(Ok(delivery)))) => tell(delivery),
+                    (_, Answer::ReplayedAll(replayed)) => replayed.iter().for_each(tell),
                     (_, Answer::Purged(Ok(count))) => {
                         let _ = feed.send(sse("purged", &Counted { count: *count }));
                     }
                     _ => {}
                 }
-            }
-            for mut delivery in changed {
-                delivery.body = String::new();
-                let _ = feed.send(sse("delivery", &delivery.view()));
             }
         }
         for (command, answer) in group.into_iter().zip(answers) {
@@ -1107,6 +1113,14 @@ mod tests {
         assert!(kept.len() <= MAX_ATTEMPT_LOG_BYTES, "{}", kept.len());
         assert!(kept.starts_with("INFO line "), "from a line's start");
         assert!(kept.ends_with("INFO line 9999\n"), "the last lines");
+        // One line longer than what is kept: its end, from a character's start.
+        let one = "é".repeat(MAX_ATTEMPT_LOG_BYTES);
+        let kept = kept_log(one.as_bytes()).unwrap();
+        assert!(
+            !kept.is_empty() && kept.chars().all(|c| c == 'é'),
+            "{}",
+            &kept[..8]
+        );
     }
 
     #[test]

@@ -408,6 +408,8 @@ impl Server {
             Route::App => match engine.counts().await {
                 Ok(counts) => {
                     let mut info = self.info.clone();
+                    // Those of handlers the app no longer has too.
+                    info.dead = counts.values().map(|&(_, dead)| dead).sum();
                     for handler in &mut info.handlers {
                         if let Some(&(pending, dead)) = counts.get(&handler.function) {
                             (handler.pending, handler.dead) = (pending, dead);
@@ -531,6 +533,18 @@ impl Server {
             return Err(format!(
                 "the sandbox answers only requests for its own address ({ours}), not for `{}`",
                 excerpt(&String::from_utf8_lossy(host.as_bytes()))
+            ));
+        }
+        // What a browser says of the page a request comes from: another site's `<img>` or
+        // `<script>` sends no `Origin`, but it does send this (a process of this machine sends
+        // neither, a page of the sandbox's own `same-origin`, an address typed in `none`).
+        if let Some(site) = headers.get("sec-fetch-site")
+            && !matches!(site.as_bytes(), b"same-origin" | b"none")
+        {
+            return Err(format!(
+                "the sandbox takes no requests from other web pages: this one came from a \
+                 `{}` page (Sec-Fetch-Site)",
+                excerpt(&String::from_utf8_lossy(site.as_bytes()))
             ));
         }
         if let Some(origin) = headers.get(ORIGIN) {
@@ -836,6 +850,7 @@ pub fn app_info(engine: &Engine, store: &std::path::Path) -> AppInfo {
     AppInfo {
         store: store.display().to_string(),
         handlers: engine.describe(),
+        dead: 0,
     }
 }
 
@@ -1050,6 +1065,28 @@ mod tests {
         )
         .await;
         assert_eq!(status, 403);
+        // Nor to a request another page makes (an `<img src>` sends no Origin, but this).
+        for (site, expected) in [
+            ("cross-site", 403),
+            ("same-site", 403),
+            ("same-origin", 200),
+            ("none", 200),
+        ] {
+            let header = format!("Sec-Fetch-Site: {site}");
+            let (status, answer) = exchange(
+                port,
+                &request("GET", "/v1/app", &[&host, &header], ""),
+                wait,
+            )
+            .await;
+            assert_eq!(status, expected, "{site}: {answer}");
+            if expected == 403 {
+                assert!(
+                    answer.contains(&format!("came from a `{site}` page (Sec-Fetch-Site)")),
+                    "{answer}"
+                );
+            }
+        }
     }
 
     #[tokio::test]

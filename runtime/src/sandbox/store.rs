@@ -472,6 +472,19 @@ fn row_without_body(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
 }
 
 impl Delivery {
+    /// As the HTTP API shows it, without its payload: what a follower of the sandbox is told.
+    pub fn view_without_body(&self) -> DeliveryView {
+        Delivery {
+            kind: self.kind,
+            name: self.name.clone(),
+            body: String::new(),
+            handler: self.handler.clone(),
+            error: self.error.clone(),
+            ..*self
+        }
+        .view()
+    }
+
     /// As the HTTP API shows it.
     pub fn view(self) -> DeliveryView {
         DeliveryView {
@@ -993,6 +1006,9 @@ impl Store {
         )?;
         let purge = |db: &Connection| -> rusqlite::Result<()> {
             let mut attempts = db.prepare_cached("DELETE FROM attempts WHERE delivery = ?1")?;
+            // What it published stays, no longer pointing at it.
+            let mut published =
+                db.prepare_cached("UPDATE events SET published_by = NULL WHERE published_by = ?1")?;
             let mut delivery = db.prepare_cached("DELETE FROM deliveries WHERE id = ?1")?;
             // An event goes with its last delivery (filtered ones count: they are its history).
             let mut event = db.prepare_cached(
@@ -1001,6 +1017,7 @@ impl Store {
             )?;
             for (id, of) in &dead {
                 attempts.execute([id])?;
+                published.execute([id])?;
                 delivery.execute([id])?;
                 event.execute([of])?;
             }

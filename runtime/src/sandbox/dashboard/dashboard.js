@@ -10,6 +10,9 @@ let app = null; // GET /v1/app
 let selected = null; // the delivery shown in full
 let watched = new Map(); // event id -> the publish form's result element
 let drawing = false;
+let detailDue = false; // the open delivery changed: fetch it again at the next frame
+// For each listing under way, the ids the stream told of meanwhile: newer than what it answers.
+const listings = new Set();
 
 function el(tag, attributes, ...children) {
   const node = document.createElement(tag);
@@ -82,10 +85,10 @@ function pretty(json) {
   }
 }
 
-// A delivery's outcome as the live log words it.
+// A delivery's outcome as the live log words it: a pending one that was attempted is running
+// when due (its attempt started), else waiting for its retry.
 function outcome(d) {
-  if (d.state === "pending" && d.error) return "retrying";
-  if (d.state === "pending" && d.attempts > 0 && !d.duration_us) return "running";
+  if (d.state === "pending" && d.attempts > 0) return d.due > Date.now() ? "retrying" : "running";
   return d.state;
 }
 
@@ -95,22 +98,25 @@ function matches(d) {
   const state = document.getElementById("filter-state").value;
   if (name && !d.name.toLowerCase().includes(name)) return false;
   if (handler && d.handler !== handler) return false;
-  if (state === "failed") return d.state === "pending" && !!d.error;
+  if (state === "failed") return outcome(d) === "retrying";
   if (state && d.state !== state) return false;
   return true;
 }
 
+// A delivery as the stream or a listing has it. The stream's changes carry no payload: a
+// listed one is kept.
 function upsert(d) {
   const known = deliveries.get(d.id);
-  // A change told before the listing that had it must not go back in time.
   if (known && known.body && !d.body) d.body = known.body;
   deliveries.set(d.id, d);
   if (deliveries.size > KEPT) {
-    const oldest = Math.min(...deliveries.keys());
+    let oldest = null;
+    for (const id of deliveries.keys()) if (id !== d.id && (oldest === null || id < oldest)) oldest = id;
     deliveries.delete(oldest);
   }
   const result = watched.get(d.event);
   if (result) result.dispatchEvent(new CustomEvent("delivery"));
+  if (d.id === selected || d.published_by === selected) detailDue = true;
 }
 
 function redraw() {
@@ -119,7 +125,10 @@ function redraw() {
   requestAnimationFrame(() => {
     drawing = false;
     drawDeliveries();
-    if (selected !== null && deliveries.has(selected)) showDetail(selected, true);
+    if (detailDue && selected !== null) {
+      detailDue = false;
+      showDetail(selected, true);
+    }
   });
 }
 
@@ -144,8 +153,17 @@ function drawDeliveries() {
 }
 
 async function loadDeliveries() {
-  const listed = await api("/v1/deliveries?limit=200");
-  for (const d of listed.deliveries.reverse()) upsert(d);
+  const toldMeanwhile = new Set();
+  listings.add(toldMeanwhile);
+  try {
+    const listed = await api("/v1/deliveries?limit=200");
+    for (const d of listed.deliveries.reverse()) {
+      // The stream told of it after the store answered: the listing's row is older.
+      if (!toldMeanwhile.has(d.id)) upsert(d);
+    }
+  } finally {
+    listings.delete(toldMeanwhile);
+  }
   redraw();
 }
 
@@ -202,11 +220,15 @@ async function loadApp() {
   app = await api("/v1/app");
   document.getElementById("app-store").textContent = `store: ${app.store}`;
   const handlerFilter = document.getElementById("filter-handler");
-  const chosen = handlerFilter.value;
-  handlerFilter.replaceChildren(el("option", { value: "" }, "every handler"),
-    ...app.handlers.map((h) => el("option", { value: h.function }, h.function)));
-  handlerFilter.value = chosen;
-  const dead = app.handlers.reduce((sum, h) => sum + (h.dead || 0), 0);
+  const functions = app.handlers.map((h) => h.function);
+  // Rebuilt only when the handlers change: a rebuild closes the list a user has open.
+  if ([...handlerFilter.options].slice(1).map((o) => o.value).join("\n") !== functions.join("\n")) {
+    const chosen = handlerFilter.value;
+    handlerFilter.replaceChildren(el("option", { value: "" }, "every handler"),
+      ...functions.map((f) => el("option", { value: f }, f)));
+    handlerFilter.value = chosen;
+  }
+  const dead = app.dead !== undefined ? app.dead : app.handlers.reduce((sum, h) => sum + (h.dead || 0), 0);
   document.getElementById("dead-count").textContent = dead ? String(dead) : "";
   drawApp();
 }
@@ -349,9 +371,7 @@ async function purge(id) {
     const purged = await api("/v1/purge", id === undefined ? {} : { id });
     notice(`${purged.count} dead letter${purged.count === 1 ? "" : "s"} purged`);
     if (id !== undefined) deliveries.delete(id);
-    if (id === undefined) for (const [key, d] of deliveries) if (d.state === "dead") deliveries.delete(key);
-    if (selected === id) document.getElementById("detail").hidden = true;
-    redraw();
+    forgetDead();
   } catch (error) {
     notice(error.message, true);
   }
@@ -373,6 +393,19 @@ function refreshCounts() {
   }, 500);
 }
 
+// Dead letters removed (here, in another tab or by `cargo eventfn purge`): the ones shown go,
+// and the list is read again.
+function forgetDead() {
+  for (const [id, d] of deliveries) if (d.state === "dead") deliveries.delete(id);
+  const open = selected !== null && !deliveries.has(selected);
+  if (open) {
+    selected = null;
+    document.getElementById("detail").hidden = true;
+  }
+  redraw();
+  loadDeliveries().catch((error) => notice(error.message, true));
+}
+
 function follow() {
   const live = document.getElementById("live");
   const stream = new EventSource("/v1/stream");
@@ -386,13 +419,21 @@ function follow() {
   stream.addEventListener("error", () => {
     live.textContent = "reconnecting…";
     live.className = "live off";
+    // Refused (the sandbox streams to so many tabs at most, or was restarted on another
+    // build): the browser gives up on its own, so the page tries again.
+    if (stream.readyState === EventSource.CLOSED) setTimeout(follow, 3000);
   });
   stream.addEventListener("delivery", (message) => {
-    upsert(JSON.parse(message.data));
+    const d = JSON.parse(message.data);
+    for (const told of listings) told.add(d.id);
+    upsert(d);
     redraw();
     refreshCounts();
   });
-  stream.addEventListener("purged", () => refreshCounts());
+  stream.addEventListener("purged", () => {
+    forgetDead();
+    refreshCounts();
+  });
   stream.addEventListener("lagged", () => loadDeliveries().catch(() => {}));
 }
 
