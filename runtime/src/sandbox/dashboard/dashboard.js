@@ -289,8 +289,11 @@ function publishForm(h) {
   const kind = h.kind;
   const text = el("textarea", { rows: 4, spellcheck: "false", "aria-label": `payload for ${target}` }, (h.manifest || {}).payload ? "{}" : "null");
   const delay = el("input", { type: "number", min: 0, value: 0, "aria-label": "delay in seconds" });
-  const source = h.kind === "rule" ? el("input", { type: "text", placeholder: "source", value: "app" }) : null;
-  const detailType = h.kind === "rule" ? el("input", { type: "text", placeholder: "detail type", value: "" }) : null;
+  // A rule's form starts from what its pattern asks for, where it names one value.
+  const pattern = (h.manifest || {}).pattern || {};
+  const only = (values) => (Array.isArray(values) && values.length === 1 && typeof values[0] === "string" ? values[0] : "");
+  const source = h.kind === "rule" ? el("input", { type: "text", value: only(pattern.source) || "app", "aria-label": "source" }) : null;
+  const detailType = h.kind === "rule" ? el("input", { type: "text", value: only(pattern["detail-type"]), "aria-label": "detail type" }) : null;
   const result = el("div", { class: "result" });
   const send = async () => {
     try {
@@ -323,8 +326,10 @@ function publishForm(h) {
     }
   };
   return el("form", { class: "publish", onsubmit: (e) => { e.preventDefault(); send(); } },
-    el("label", {}, kind === "queue" ? "enqueue a job" : "publish an event"),
-    text, source, detailType,
+    el("label", {}, { queue: "enqueue a job", rule: `put an event on bus ${target}: its detail` }[kind] || "publish an event"),
+    text,
+    source ? el("label", {}, "source ", source) : null,
+    detailType ? el("label", {}, "detail type ", detailType) : null,
     el("label", {}, "delay (s) ", delay),
     el("button", { type: "submit" }, kind === "queue" ? "Enqueue" : "Publish"),
     result);
@@ -438,6 +443,9 @@ function follow() {
 }
 
 function showTab(name) {
+  if (!["deliveries", "app", "dead"].includes(name)) name = "deliveries";
+  // The address names the tab, so a reload or a bookmark opens it again.
+  if (location.hash !== `#${name}`) history.replaceState(null, "", `#${name}`);
   for (const tab of document.querySelectorAll("nav .tab")) tab.classList.toggle("on", tab.dataset.tab === name);
   for (const pane of document.querySelectorAll(".pane")) pane.hidden = pane.id !== name;
   if (name === "dead") loadDead().catch((error) => notice(error.message, true));
@@ -464,5 +472,6 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("purge-all").addEventListener("click", () => purge(undefined));
   loadApp().catch((error) => notice(error.message, true));
   loadDeliveries().catch((error) => notice(error.message, true));
+  if (location.hash) showTab(location.hash.slice(1));
   follow();
 });
