@@ -27,8 +27,8 @@
 //! The API is for this machine's processes, not for web pages its user visits: the sandbox
 //! answers only requests whose `Host` is its own loopback address and port (`127.0.0.1`,
 //! `localhost` or `[::1]`), refuses any `Origin` but its own and any `Sec-Fetch-Site` but
-//! `same-origin` and `none` (so no other site can drive it, even through an `<img>`, and DNS
-//! rebinding reads nothing), and takes writes only as `Content-Type: application/json` (which
+//! `same-origin` and `none`, but for a link that opens the dashboard (so no other site can drive
+//! it, even through an `<img>`, and DNS rebinding reads nothing), and takes writes only as `Content-Type: application/json` (which
 //! a cross-site form or `fetch` cannot send without the preflight it refuses). A publish carries
 //! at most [`MAX_MESSAGES`] messages and [`MAX_PUBLISH_BYTES`]; any other body at most
 //! [`MAX_SMALL_BYTES`]: more is `413`, before the body is read when its `Content-Length` says so,

@@ -335,7 +335,15 @@ const ROUTES: &str = "GET /v1/app, POST /v1/publish, POST /v1/trigger, GET /v1/d
 impl Server {
     async fn answer(&self, request: Request<Incoming>) -> Response<Body> {
         let (parts, body) = request.into_parts();
-        if let Err(why) = self.check_sender(&parts.headers) {
+        // Opening the dashboard from a link on another site's page is a top-level navigation to
+        // `/`: harmless (the page cannot be framed, and what it then asks is its own).
+        let opened = parts.method == Method::GET
+            && parts.uri.path() == "/"
+            && parts
+                .headers
+                .get("sec-fetch-mode")
+                .is_some_and(|mode| mode == "navigate");
+        if let Err(why) = self.check_sender(&parts.headers, opened) {
             return refused(StatusCode::FORBIDDEN, why);
         }
         let path = parts.uri.path();
@@ -520,7 +528,7 @@ impl Server {
     /// user visits: it must be for the sandbox's own address (a page that rebinds its own name
     /// to 127.0.0.1 sends its name as `Host`), and carry no `Origin` but the sandbox's own (a
     /// page's `fetch` or form always carries its own).
-    fn check_sender(&self, headers: &HeaderMap) -> std::result::Result<(), String> {
+    fn check_sender(&self, headers: &HeaderMap, opened: bool) -> std::result::Result<(), String> {
         let port = self.port;
         let ours = format!("127.0.0.1:{port}, localhost:{port} or [::1]:{port}");
         let Some(host) = headers.get(HOST) else {
@@ -539,6 +547,7 @@ impl Server {
         // `<script>` sends no `Origin`, but it does send this (a process of this machine sends
         // neither, a page of the sandbox's own `same-origin`, an address typed in `none`).
         if let Some(site) = headers.get("sec-fetch-site")
+            && !opened
             && !matches!(site.as_bytes(), b"same-origin" | b"none")
         {
             return Err(format!(
@@ -1086,6 +1095,24 @@ mod tests {
                     "{answer}"
                 );
             }
+        }
+        // But a link on another site's page opens the dashboard itself, and only that.
+        let link = ["Sec-Fetch-Site: cross-site", "Sec-Fetch-Mode: navigate"];
+        let (status, _) = exchange(
+            port,
+            &request("GET", "/", &[&host, link[0], link[1]], ""),
+            wait,
+        )
+        .await;
+        assert_eq!(status, 200);
+        for path in ["/v1/app", "/dashboard.js"] {
+            let (status, _) = exchange(
+                port,
+                &request("GET", path, &[&host, link[0], link[1]], ""),
+                wait,
+            )
+            .await;
+            assert_eq!(status, 403, "{path}");
         }
     }
 
