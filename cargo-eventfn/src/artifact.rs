@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow};
-use eventfn_core::{Registration, SECTION};
+use eventfn_core::{Client, Registration, SECTION};
 use object::read::archive::ArchiveFile;
 use object::{Object, ObjectSection};
 
@@ -35,6 +35,27 @@ fn records_in_file(file: &object::File<'_>, path: &Path) -> Result<Vec<Registrat
         );
     }
     Ok(records)
+}
+
+/// The SDK clients the code of an executable can reach, by the runtime's markers
+/// ([`Client::EVENTBRIDGE_SECTION`], [`Client::SCHEDULER_SECTION`]): a Linux binary has the
+/// section of each it can. SNS is told by the manifest, not here.
+pub fn clients_used(data: &[u8], path: &Path) -> Result<Vec<Client>> {
+    let file = object::File::parse(data).with_context(|| {
+        format!(
+            "`{}` is not an executable or object file this tool can read",
+            path.display()
+        )
+    })?;
+    let has = |name: &str| file.sections().any(|s| s.name().ok() == Some(name));
+    Ok([
+        (Client::EventBridge, Client::EVENTBRIDGE_SECTION),
+        (Client::Scheduler, Client::SCHEDULER_SECTION),
+    ]
+    .into_iter()
+    .filter(|(_, section)| has(section))
+    .map(|(client, _)| client)
+    .collect())
 }
 
 /// What an rlib holds.

@@ -13,7 +13,7 @@ use cargo_metadata::{
 };
 use eventfn_core::manifest::{Architecture, BuildInfo, MANIFEST_VERSION};
 use eventfn_core::record::conflicts;
-use eventfn_core::{Kind, Manifest, Registration};
+use eventfn_core::{Client, Kind, Manifest, Registration};
 use object::Object as _;
 use serde::Serialize;
 
@@ -121,21 +121,25 @@ fn metadata(app: &AppSelection, no_deps: bool) -> Result<Metadata> {
 }
 
 /// `-p PACKAGE --bin BIN [--release] [--features ...]`: what cargo builds for the app, with
-/// `runtime_feature` of eventfn turned on as well: `aws` for Lambda (SNS, SQS and the Scheduler
-/// through the AWS SDK), `sandbox` for `cargo eventfn dev`. eventfn's default features hold only
-/// `sandbox`, so that the app's dev and test builds compile no AWS SDK, a build of minutes.
+/// `runtime_features` of eventfn turned on as well: for Lambda `aws-base` and the SDK clients the
+/// app needs ([`lambda_features`]), `sandbox` for `cargo eventfn dev`. eventfn has no default
+/// features, so that the app's dev and test builds compile no AWS SDK, a build of minutes.
 fn package_args(
     app: &AppSelection,
     package: &Package,
     bin: &Target,
-    runtime_feature: &str,
+    runtime_features: &[&str],
 ) -> Vec<String> {
     let mut features = app.features.clone();
-    features.extend(runtime_dependency(package).map(|(dep, optional)| {
+    if let Some((dep, optional)) = runtime_dependency(package) {
         // `dep?/feature` turns the feature on only if the app turns its optional dependency on.
         let weak = if optional { "?" } else { "" };
-        format!("{dep}{weak}/{runtime_feature}")
-    }));
+        features.extend(
+            runtime_features
+                .iter()
+                .map(|feature| format!("{dep}{weak}/{feature}")),
+        );
+    }
     let mut args = vec![
         "-p".to_owned(),
         package.name.to_string(),
@@ -214,11 +218,44 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
             }
         ),
     );
-    let mut output = cargo_build(shell, args, package, bin, &plan)?;
-
-    let executable = std::mem::take(&mut output.bytes);
-    let needs_glibc = check_executable(&executable, &output.executable, architecture, &plan)?;
+    let dir = app_dir(&metadata, &config.app);
+    let mut clients = last_clients(&dir);
+    let mut output = cargo_build(shell, args, package, bin, &plan, &clients)?;
+    let mut executable = std::mem::take(&mut output.bytes);
     let mut registrations = records_in_object(&executable, &output.executable)?;
+    let needed = needed_clients(
+        &registrations,
+        &artifact::clients_used(&executable, &output.executable)?,
+    );
+    if needed != clients {
+        // The features of the guess were wrong: a second build, of eventfn and the app only (and
+        // of a client's crate the first time it is needed), so that the artifact is the same
+        // whatever was built before.
+        shell.status(
+            "Rebuilding",
+            format!(
+                "with the AWS SDK clients the app needs: {}",
+                client_list(&needed)
+            ),
+        );
+        clients = needed;
+        output = cargo_build(shell, args, package, bin, &plan, &clients)?;
+        executable = std::mem::take(&mut output.bytes);
+        registrations = records_in_object(&executable, &output.executable)?;
+        let again = needed_clients(
+            &registrations,
+            &artifact::clients_used(&executable, &output.executable)?,
+        );
+        if again != clients {
+            bail!(
+                "the app's binary asked for the AWS SDK clients {} when built with {}: report \
+                 this as a bug of eventfn",
+                client_list(&again),
+                client_list(&clients)
+            );
+        }
+    }
+    let needs_glibc = check_executable(&executable, &output.executable, architecture, &plan)?;
     // Link order is the linker's choice; source order makes messages the same on every build.
     registrations.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     shell.status(
@@ -273,6 +310,7 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
             profile: profile.to_owned(),
             glibc_ceiling: plan.glibc.to_string(),
             glibc_required: needs_glibc.map(|g| g.to_string()),
+            clients,
         }),
         handlers: registrations
             .iter()
@@ -298,7 +336,6 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         );
     }
 
-    let dir = app_dir(&metadata, &config.app);
     // What runs on Lambda leaves out what only a debugger reads; the whole binary stays beside it
     // as `bootstrap.debug`, to symbolize a crash's backtrace.
     let templates = template::render(&manifest, config.kms_key.as_deref());
@@ -383,6 +420,18 @@ pub(crate) fn app_dir(metadata: &Metadata, app: &str) -> PathBuf {
         .as_std_path()
         .join("eventfn")
         .join(app)
+}
+
+/// `SNS, EventBridge`, or `none beside SQS and SSM`.
+fn client_list(clients: &[Client]) -> String {
+    if clients.is_empty() {
+        return "none beside SQS and SSM".to_owned();
+    }
+    clients
+        .iter()
+        .map(|c| c.service())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn plural(n: usize) -> &'static str {
@@ -552,14 +601,47 @@ struct BuildOutput {
     libs: Vec<(PackageId, Target, PathBuf)>,
 }
 
+/// eventfn's features for a Lambda build linking `clients`: `aws-base` (the SDK's configuration,
+/// SQS and SSM's `GetParameter`, which every function uses) and each client's own.
+fn lambda_features(clients: &[Client]) -> Vec<&'static str> {
+    std::iter::once("aws-base")
+        .chain(clients.iter().map(|c| c.feature()))
+        .collect()
+}
+
+/// The SDK clients an app needs beside `aws-base`: SNS when it has an `#[event]` handler (its
+/// stage has topics only then, and the delay function forwards delayed events to them),
+/// EventBridge and the Scheduler when its code can reach `put_event` or `.after(...)`, which the
+/// runtime marks in the binary ([`artifact::clients_used`]).
+fn needed_clients(registrations: &[Registration], used: &[Client]) -> Vec<Client> {
+    let events = registrations.iter().any(|r| r.kind == Kind::Event);
+    let mut clients: Vec<Client> = events.then_some(Client::Sns).into_iter().collect();
+    clients.extend(used.iter().copied().filter(|c| *c != Client::Sns));
+    clients.sort();
+    clients.dedup();
+    clients
+}
+
+/// The clients the last build of the app linked, from the manifest it wrote; SNS alone when there
+/// is none (most apps have events, and few put them on buses or delay them long). A guess: the
+/// build reads what the app needs from the binary, and builds again when the guess was wrong.
+fn last_clients(dir: &Path) -> Vec<Client> {
+    std::fs::read(dir.join("eventfn.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok())
+        .and_then(|m| m.build)
+        .map_or_else(|| vec![Client::Sns], |b| b.clients)
+}
+
 fn cargo_build(
     shell: &Shell,
     args: &BuildArgs,
     package: &Package,
     bin: &Target,
     plan: &toolchain::Plan,
+    clients: &[Client],
 ) -> Result<BuildOutput> {
-    let mut cargo_args = package_args(&args.app, package, bin, "aws");
+    let mut cargo_args = package_args(&args.app, package, bin, &lambda_features(clients));
     // Linked as a position-dependent executable, the bootstrap needs no relocations from the
     // loader: one with the AWS SDK carries some 33,000, whose processing and copied pages made
     // up most of its cold start beyond a hello world's (runtime/benches/init.rs). Only the final
@@ -607,7 +689,7 @@ pub(crate) fn host_build(
     bin: &Target,
     link: &Path,
 ) -> Result<()> {
-    let mut cargo_args = package_args(app, package, bin, "sandbox");
+    let mut cargo_args = package_args(app, package, bin, &["sandbox"]);
     if !app.release {
         cargo_args.extend(optimized_dependencies());
     }
@@ -1352,17 +1434,28 @@ mod tests {
             "name": "app", "kind": ["bin"], "crate_types": ["bin"], "src_path": "/app/src/main.rs",
         }))
         .unwrap();
-        let args = |deps| package_args(&app, &package(deps), &bin, "aws");
+        let features = lambda_features(&[Client::Sns]);
+        let args = |deps| package_args(&app, &package(deps), &bin, &features);
         let plain = serde_json::json!([dependency("eventfn", None, None, false)]);
         assert_eq!(
             args(plain),
-            ["-p", "app", "--bin", "app", "--features", "eventfn/aws"]
+            [
+                "-p",
+                "app",
+                "--bin",
+                "app",
+                "--features",
+                "eventfn/aws-base,eventfn/aws-sns"
+            ]
         );
         let renamed = serde_json::json!([
             dependency("eventfn", Some("ev"), Some("dev"), false),
             dependency("eventfn", Some("events"), None, true),
         ]);
-        assert_eq!(args(renamed)[4..], ["--features", "events?/aws"]);
+        assert_eq!(
+            args(renamed)[4..],
+            ["--features", "events?/aws-base,events?/aws-sns"]
+        );
         // No direct dependency: nothing to name (the crate that has it turns it on).
         assert_eq!(
             args(serde_json::json!([dependency("serde", None, None, false)])).len(),

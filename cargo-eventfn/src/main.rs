@@ -70,6 +70,11 @@ enum Command {
     /// and the scheduler's role), `bootstrap` (the Lambda executable) and `bootstrap.zip` (the
     /// `provided.al2023` artifact). The handlers are read from the built binary, never by
     /// running it.
+    ///
+    /// The artifact links the AWS SDK clients the app needs and no others: SQS and SSM always,
+    /// SNS with an `#[event]` handler, EventBridge when the code calls `put_event`, EventBridge
+    /// Scheduler when it calls `.after(...)`, read from the binary; when the last build's
+    /// clients were not those, it builds again with them.
     Build(BuildArgs),
 
     /// Deploy a stage of the app to AWS: build it, upload its artifact and create or update its

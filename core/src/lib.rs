@@ -25,7 +25,7 @@ pub mod zone;
 
 pub use after::parse_after;
 pub use filter::FilterPolicy;
-pub use manifest::{Handler, Kind, Manifest, Options, Source};
+pub use manifest::{Client, Handler, Kind, Manifest, Options, Source};
 pub use name::validate_name;
 pub use options::{Defaults, OptionKey};
 pub use pattern::{Bus, EventPattern};

@@ -170,6 +170,58 @@ pub struct BuildInfo {
     /// The newest glibc the bootstrap needs, read from its symbol versions; `None` when it
     /// links no glibc.
     pub glibc_required: Option<String>,
+    /// The AWS SDK clients linked beside SQS and SSM's `GetParameter`, which every bootstrap
+    /// has: those the app needs ([`Client`]).
+    #[serde(default)]
+    pub clients: Vec<Client>,
+}
+
+/// An AWS SDK client a bootstrap links only when the app needs it. Every bootstrap links SQS
+/// (queues, dead letters, the delay queue) and reads SSM parameters (where the stack's topics,
+/// queues and buses are); `cargo eventfn build` adds these, each as eventfn's feature of
+/// [`Client::feature`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Client {
+    /// SNS, to publish events: when the app has an `#[event]` handler (a stage has topics only
+    /// for those, and forwards delayed events to them).
+    Sns,
+    /// EventBridge, to put events on buses: when the app's code calls `put_event` or
+    /// `put_events`, which the binary tells by [`Client::EVENTBRIDGE_SECTION`].
+    EventBridge,
+    /// EventBridge Scheduler, for delays over 15 minutes: when the app's code calls
+    /// `.after(...)`, which the binary tells by [`Client::SCHEDULER_SECTION`].
+    Scheduler,
+}
+
+impl Client {
+    /// Every client, in order.
+    pub const ALL: [Client; 3] = [Client::Sns, Client::EventBridge, Client::Scheduler];
+
+    /// The link section a Linux binary has when its code can reach `put_event`: the runtime
+    /// puts a marker there from that code only, so the linker keeps it only if that code is
+    /// kept.
+    pub const EVENTBRIDGE_SECTION: &str = ".eventfn.uses.eventbridge";
+    /// The link section a Linux binary has when its code can reach `.after(...)`.
+    pub const SCHEDULER_SECTION: &str = ".eventfn.uses.scheduler";
+
+    /// eventfn's cargo feature that links this client.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Client::Sns => "aws-sns",
+            Client::EventBridge => "aws-eventbridge",
+            Client::Scheduler => "aws-scheduler",
+        }
+    }
+
+    /// The service, as people call it.
+    pub fn service(self) -> &'static str {
+        match self {
+            Client::Sns => "SNS",
+            Client::EventBridge => "EventBridge",
+            Client::Scheduler => "EventBridge Scheduler",
+        }
+    }
 }
 
 /// One handler, its options resolved.

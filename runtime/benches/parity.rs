@@ -214,7 +214,7 @@ fn main() {
         "-p",
         "eventfn",
         "--features",
-        "aws",
+        "aws-base,aws-sns",
         "--example",
         "parity_eventfn",
         "--",

@@ -14,13 +14,19 @@
 //! The SDK clients are built on the first send, not before: a function that never publishes pays
 //! nothing for them at cold start. `AWS_ENDPOINT_URL` points them elsewhere (moto in the tests).
 //!
-//! The SDK part is the `aws` feature of eventfn. `cargo eventfn build` (and so `deploy`) turns it
-//! on for the Lambda build; it is off by default, so that an app's dev and test builds compile no
-//! AWS SDK. Another process that publishes into a deployed stage (a web server, a script) turns
-//! it on itself: `eventfn = { version = "0.1", features = ["aws"] }`. Without it, a publish on
-//! AWS is an error that says so.
+//! The SDK part is the `aws` feature of eventfn, which links every client. A process that
+//! publishes into a deployed stage (a web server, a script) turns it on itself: `eventfn = {
+//! version = "0.1", features = ["aws"] }`. Without it, a publish on AWS is an error that says so.
+//! It is off by default, so that an app's dev and test builds compile no AWS SDK.
+//!
+//! `cargo eventfn build` (and so `deploy`) links into a Lambda artifact only what the app needs
+//! ([`eventfn_core::Client`]): `aws-base` (the configuration, SQS and SSM's `GetParameter`), with
+//! `aws-sns` when the app has an `#[event]` handler, `aws-eventbridge` when its code calls
+//! [`put_event`](crate::put_event) or [`put_events`](crate::put_events), and `aws-scheduler`
+//! when it calls [`Publish::after`](crate::Publish::after). A send that needs a client the
+//! build left out is an error naming the feature.
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "aws-base")]
 pub use crate::aws_sdk::connect_stack;
 
 /// The environment variable mapping event names to their SNS topics' ARNs, as a JSON object.

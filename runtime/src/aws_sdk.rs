@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use eventfn_core::Kind;
@@ -20,6 +19,7 @@ use crate::aws::{
 use crate::dispatch::now_ms;
 use crate::error::{json_error, message as error};
 use crate::publish::{Bus, Message};
+use crate::ssm::Ssm;
 
 /// How many schedules a publish creates at once.
 const SCHEDULES_AT_ONCE: usize = 10;
@@ -53,10 +53,13 @@ pub(crate) fn https_client() -> aws_sdk_sqs::config::SharedHttpClient {
 #[derive(Default)]
 pub(crate) struct AwsBus {
     config: OnceCell<SdkConfig>,
+    #[cfg(feature = "aws-sns")]
     sns: OnceCell<aws_sdk_sns::Client>,
     sqs: OnceCell<aws_sdk_sqs::Client>,
-    ssm: OnceCell<aws_sdk_ssm::Client>,
+    ssm: OnceCell<Ssm>,
+    #[cfg(feature = "aws-scheduler")]
     scheduler: OnceCell<aws_sdk_scheduler::Client>,
+    #[cfg(feature = "aws-eventbridge")]
     eventbridge: OnceCell<aws_sdk_eventbridge::Client>,
     /// Where delayed messages wait, found on the first delayed publish.
     route: OnceCell<DelayRoute>,
@@ -106,6 +109,7 @@ impl AwsBus {
             .await
     }
 
+    #[cfg(feature = "aws-sns")]
     async fn sns(&self) -> &aws_sdk_sns::Client {
         let config = self.config().await;
         self.sns
@@ -120,13 +124,16 @@ impl AwsBus {
             .await
     }
 
-    async fn ssm(&self) -> &aws_sdk_ssm::Client {
+    async fn ssm(&self) -> Result<&Ssm> {
         let config = self.config().await;
         self.ssm
-            .get_or_init(|| async { aws_sdk_ssm::Client::new(config) })
+            .get_or_try_init(|| async {
+                Ssm::new(config).map_err(|e| error(format!("cannot read SSM parameters: {e}")))
+            })
             .await
     }
 
+    #[cfg(feature = "aws-scheduler")]
     async fn scheduler(&self) -> &aws_sdk_scheduler::Client {
         let config = self.config().await;
         self.scheduler
@@ -134,6 +141,7 @@ impl AwsBus {
             .await
     }
 
+    #[cfg(feature = "aws-eventbridge")]
     async fn eventbridge(&self) -> &aws_sdk_eventbridge::Client {
         let config = self.config().await;
         self.eventbridge
@@ -257,29 +265,22 @@ impl AwsBus {
 
     /// The value of an SSM parameter; the error says whether it is missing.
     async fn parameter(&self, parameter: &str) -> Result<String> {
-        let found = self
-            .ssm()
+        self.ssm()
+            .await?
+            .get_parameter(parameter)
             .await
-            .get_parameter()
-            .name(parameter)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_parameter_not_found())
-                {
+            .map_err(|e| match e.as_service_error() {
+                Some(e) if e.is_parameter_not_found() => {
                     error(format!("SSM parameter `{parameter}` does not exist"))
-                } else {
-                    error(format!(
-                        "cannot read SSM parameter `{parameter}`: {}",
-                        aws_sdk_ssm::error::DisplayErrorContext(&e)
-                    ))
                 }
-            })?;
-        found
-            .parameter
-            .and_then(|p| p.value)
-            .ok_or_else(|| error(format!("SSM parameter `{parameter}` has no value")))
+                Some(e) if e.code == "NoValue" => {
+                    error(format!("SSM parameter `{parameter}` has no value"))
+                }
+                _ => error(format!(
+                    "cannot read SSM parameter `{parameter}`: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                )),
+            })
     }
 
     /// Sends messages of one kind and name, now or, when they are delayed, to wait where AWS can
@@ -350,6 +351,23 @@ impl AwsBus {
     }
 
     /// Creates the one-time schedule that sends `message` to the delay queue at `second`.
+    #[cfg(not(feature = "aws-scheduler"))]
+    async fn schedule(&self, _: &DelayRoute, message: &Message, _: u64) -> Result<()> {
+        Err(not_linked(
+            &format!(
+                "cannot delay {} `{}` by {} ms",
+                message.kind.as_str(),
+                message.name,
+                message.delay
+            ),
+            "EventBridge Scheduler",
+            "aws-scheduler",
+            "`.after(...)` delays something",
+        ))
+    }
+
+    /// Creates the one-time schedule that sends `message` to the delay queue at `second`.
+    #[cfg(feature = "aws-scheduler")]
     async fn schedule(&self, route: &DelayRoute, message: &Message, second: u64) -> Result<()> {
         use aws_sdk_scheduler::types::{
             ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
@@ -424,9 +442,25 @@ impl AwsBus {
         Ok(())
     }
 
+    #[cfg(not(feature = "aws-eventbridge"))]
+    async fn put_events(&self, bus: &str, _: &str, messages: Vec<Message>) -> Result<()> {
+        Err(not_linked(
+            &format!(
+                "cannot put {} event{} on bus `{}`",
+                messages.len(),
+                if messages.len() == 1 { "" } else { "s" },
+                excerpt(bus)
+            ),
+            "EventBridge",
+            "aws-eventbridge",
+            "`put_event` or `put_events` is called",
+        ))
+    }
+
     /// Puts events on a bus (`PutEvents`), as few calls as its limits allow: ten entries and
     /// 256 KB a call. The answer is read entry by entry: an error names those EventBridge
     /// refused, with its code and message, and says how many of the rest it took.
+    #[cfg(feature = "aws-eventbridge")]
     async fn put_events(&self, bus: &str, name: &str, messages: Vec<Message>) -> Result<()> {
         use aws_sdk_eventbridge::types::PutEventsRequestEntry;
         let quoted = excerpt(name);
@@ -518,6 +552,17 @@ impl AwsBus {
         Ok(())
     }
 
+    #[cfg(not(feature = "aws-sns"))]
+    async fn send_sns(&self, topic: &str, name: &str, _: Vec<Message>) -> Result<()> {
+        Err(not_linked(
+            &format!("cannot publish `{}` to {topic}", excerpt(name)),
+            "SNS",
+            "aws-sns",
+            "the app has an `#[event]` handler",
+        ))
+    }
+
+    #[cfg(feature = "aws-sns")]
     async fn send_sns(&self, topic: &str, name: &str, messages: Vec<Message>) -> Result<()> {
         use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
         let attributes = |m: &Message| -> Result<HashMap<String, MessageAttributeValue>> {
@@ -622,7 +667,7 @@ impl AwsBus {
                 .map_err(|e| {
                     error(format!(
                         "cannot send to {what} ({queue}): {}",
-                        aws_sdk_sns::error::DisplayErrorContext(&e)
+                        aws_sdk_sqs::error::DisplayErrorContext(&e)
                     ))
                 })?;
             return Ok(());
@@ -652,7 +697,7 @@ impl AwsBus {
                 .map_err(|e| {
                     error(format!(
                         "cannot send to {what} ({queue}): {}",
-                        aws_sdk_sns::error::DisplayErrorContext(&e)
+                        aws_sdk_sqs::error::DisplayErrorContext(&e)
                     ))
                 })?;
             let failed = output.failed().iter();
@@ -669,6 +714,23 @@ impl Bus for &'static AwsBus {
     ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {
         Box::pin(self.publish(messages))
     }
+}
+
+/// The error of a send that needs an SDK client this build did not link: `what` could not be
+/// done, `service` is whose client, `feature` eventfn's feature that links it, and `when` says
+/// when `cargo eventfn build` links it.
+#[cfg(not(all(
+    feature = "aws-sns",
+    feature = "aws-eventbridge",
+    feature = "aws-scheduler"
+)))]
+fn not_linked(what: &str, service: &str, feature: &str, when: &str) -> crate::Error {
+    error(format!(
+        "{what}: this program was built without {service}'s client (eventfn's `{feature}` \
+         feature). `cargo eventfn build` links it into a Lambda artifact when {when}; another \
+         program that publishes into a stage turns on eventfn's `aws` feature, which links every \
+         client"
+    ))
 }
 
 /// The attributes every message carries, read back on delivery: (key, data type, value).
@@ -755,9 +817,11 @@ fn delayed_body(message: &Message) -> String {
 
 /// A schedule's name: the message's name as far as schedule names allow (letters, digits,
 /// `-`, `_`, `.`), the second it is due, and 64 random bits, 64 characters at most.
+#[cfg(any(feature = "aws-scheduler", test))]
 fn schedule_name(name: &str, second: u64) -> String {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     // `RandomState` is seeded from the operating system's randomness for each process; hashing a
     // sequence number and the time with it gives ids no other process or call repeats, without a

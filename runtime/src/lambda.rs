@@ -74,7 +74,7 @@ use aws_lambda_events::event::sns::{MessageAttribute, SnsMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use eventfn_core::Kind;
 use eventfn_core::attempt;
-#[cfg(feature = "aws")]
+#[cfg(feature = "aws-base")]
 use eventfn_core::dead::{ATTEMPTS_ATTRIBUTE, ERROR_ATTRIBUTE, HANDLER_ATTRIBUTE, shorten};
 use eventfn_core::dead::{ATTEMPTS_ENV, DEAD_LETTERS_ENV};
 use eventfn_core::delay::{DELAYED_HANDLER, Delayed, DelayedHeader};
@@ -500,11 +500,11 @@ impl Dispatcher {
 /// How long before Lambda's deadline a dead-letter send gives up, so that the invocation still
 /// answers (with the record failed) rather than being ended with its whole batch: half the
 /// margin a handler is stopped at, so a handler stopped by the deadline leaves the send 50 ms.
-#[cfg(feature = "aws")]
+#[cfg(feature = "aws-base")]
 const BURY_MARGIN_MS: u64 = DEADLINE_MARGIN.as_millis() as u64 / 2;
 
 /// The longest a dead-letter send may take when Lambda gave no deadline.
-#[cfg(feature = "aws")]
+#[cfg(feature = "aws-base")]
 const BURY_MAX_MS: u64 = 10_000;
 
 /// Sends `message`, failed on its last attempt, to the dead letters with why; `true` when they
@@ -518,7 +518,7 @@ async fn bury(
     failure: &Failure,
     deadline: u64,
 ) -> bool {
-    #[cfg(feature = "aws")]
+    #[cfg(feature = "aws-base")]
     {
         let r = &entry.registration;
         let body = if message.schedule {
@@ -587,7 +587,7 @@ async fn bury(
             ),
         }
     }
-    #[cfg(not(feature = "aws"))]
+    #[cfg(not(feature = "aws-base"))]
     let _ = (dead, entry, message, failure, deadline);
     false
 }
@@ -600,7 +600,7 @@ fn left_before(deadline: u64, now: u64, margin_ms: u64) -> Option<u64> {
 
 /// How many milliseconds a dead-letter send may take at `now`, before Lambda's `deadline` (0:
 /// none); 0 when there is no time for it.
-#[cfg(feature = "aws")]
+#[cfg(feature = "aws-base")]
 fn bury_budget(deadline: u64, now: u64) -> u64 {
     left_before(deadline, now, BURY_MARGIN_MS).map_or(BURY_MAX_MS, |left| left.min(BURY_MAX_MS))
 }
@@ -1387,7 +1387,7 @@ mod tests {
         assert_eq!(left_before(now - 5, now, 100), Some(0));
     }
 
-    #[cfg(feature = "aws")]
+    #[cfg(feature = "aws-base")]
     #[test]
     fn a_dead_letter_send_ends_before_lambdas_deadline() {
         let now = 1_000_000;

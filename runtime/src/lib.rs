@@ -588,7 +588,7 @@
 //! depend on the stage, by `deploy`.
 
 pub mod aws;
-#[cfg(feature = "aws")]
+#[cfg(feature = "aws-base")]
 mod aws_sdk;
 mod bus_event;
 mod context;
@@ -603,6 +603,8 @@ mod run;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 mod sandbox_bus;
+#[cfg(feature = "aws-base")]
+mod ssm;
 #[cfg(feature = "testing")]
 pub mod testing;
 

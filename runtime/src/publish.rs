@@ -102,6 +102,7 @@ impl Publish {
     /// is when it was published and [`Context::delay`](crate::Context::delay) the delay asked
     /// for.
     pub fn after(mut self, after: impl Into<After>) -> Publish {
+        uses::mark(&uses::SCHEDULER);
         self.after = Some(after.into());
         self
     }
@@ -366,6 +367,7 @@ where
     T: Serialize + ?Sized + 'a,
     I: IntoIterator<Item = &'a T>,
 {
+    uses::mark(&uses::EVENTBRIDGE);
     let details: Result<Vec<String>> = details
         .into_iter()
         .map(|detail| detail_json(bus, detail))
@@ -416,6 +418,32 @@ impl IntoFuture for PutEvents {
     }
 }
 
+/// What the app's code can reach, told to `cargo eventfn build` through the Lambda binary, so that
+/// it links EventBridge's and the Scheduler's SDK clients only into apps that use them.
+///
+/// Each marker is a static in a link section of its own (named by
+/// [`eventfn_core::Client::EVENTBRIDGE_SECTION`] and [`eventfn_core::Client::SCHEDULER_SECTION`])
+/// that only [`put_events`] and [`Publish::after`] refer to. Both are generic, so their code is
+/// made in the app's crates, where they are called; the linker (`--gc-sections`, and LTO before
+/// it) drops a static nothing kept refers to, so the section is in the binary exactly when the
+/// code that needs the client is. Only Linux binaries are read (Lambda runs Linux), and Mach-O
+/// spells sections otherwise: elsewhere the markers are plain statics.
+mod uses {
+    #[cfg_attr(
+        target_os = "linux",
+        unsafe(link_section = ".eventfn.uses.eventbridge")
+    )]
+    pub(super) static EVENTBRIDGE: [u8; 11] = *b"eventbridge";
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".eventfn.uses.scheduler"))]
+    pub(super) static SCHEDULER: [u8; 9] = *b"scheduler";
+
+    /// Refers to `marker` from the calling code, in a way no optimizer drops.
+    #[inline(always)]
+    pub(super) fn mark(marker: &'static [u8]) {
+        std::hint::black_box(marker);
+    }
+}
+
 /// Where messages go: SNS and SQS on AWS, the local bus in the sandbox.
 pub trait Bus: Send + Sync + 'static {
     /// Sends one or more messages, all of one kind and to one name.
@@ -447,12 +475,12 @@ pub(crate) async fn send(outgoing: Vec<Message>) -> Result<()> {
         return BUS.get_or_init(|| Box::new(bus)).send(outgoing).await;
     }
     if crate::aws::configured() {
-        #[cfg(feature = "aws")]
+        #[cfg(feature = "aws-base")]
         {
             let bus = BUS.get_or_init(|| Box::new(crate::aws_sdk::AwsBus::shared()));
             return bus.send(outgoing).await;
         }
-        #[cfg(not(feature = "aws"))]
+        #[cfg(not(feature = "aws-base"))]
         return Err(message(format!(
             "cannot send to `{}`: this program was built without the `aws` feature of eventfn, \
              which publishes through SNS and SQS: build a Lambda app with `cargo eventfn build` \

@@ -50,7 +50,24 @@ fn assert_manifest_is_expected(summary: &serde_json::Value, profile: &str) -> se
     let required = build["glibc_required"].as_str().expect("a glibc is linked");
     let minor: u32 = required.strip_prefix("2.").unwrap().parse().unwrap();
     assert!(minor <= 34, "{build}");
+    // Events, so SNS's client; no `put_event` or `.after(...)`, so neither EventBridge's nor the
+    // Scheduler's, and no marker of theirs survived the link.
+    assert_eq!(build["clients"], serde_json::json!(["sns"]), "{build}");
+    let bootstrap = std::fs::read(summary_path(summary, "bootstrap")).unwrap();
+    assert_markers(&bootstrap, &[]);
     build
+}
+
+/// The runtime's markers of the SDK clients an app's code reaches are the sections `expected`.
+fn assert_markers(executable: &[u8], expected: &[&str]) {
+    let file = object::File::parse(executable).unwrap();
+    let mut markers: Vec<&str> = file
+        .sections()
+        .filter_map(|s| s.name().ok())
+        .filter(|name| name.starts_with(".eventfn.uses."))
+        .collect();
+    markers.sort_unstable();
+    assert_eq!(markers, expected);
 }
 
 /// `--zig` needs cargo-zigbuild and zig; without them, the message says how to install them.
@@ -195,6 +212,15 @@ fn basic_fixture_yields_the_exact_manifest() {
 fn pie_keeps_a_position_independent_bootstrap() {
     let summary = build_ok(&["-p", "fixture-lambda-app", "--pie"], &[]);
     let bytes = std::fs::read(summary_path(&summary, "bootstrap")).unwrap();
+    // Its code puts events on a bus and delays publishes: every client is linked.
+    assert_eq!(
+        summary["build"]["clients"],
+        serde_json::json!(["sns", "eventbridge", "scheduler"])
+    );
+    assert_markers(
+        &bytes,
+        &[".eventfn.uses.eventbridge", ".eventfn.uses.scheduler"],
+    );
     let kind = object::File::parse(&*bytes).unwrap().kind();
     assert_eq!(
         kind,
