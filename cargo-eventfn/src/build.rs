@@ -1405,6 +1405,61 @@ fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
+    fn registration(kind: &str, name: &str) -> Registration {
+        Registration::parse(
+            format!(
+                r#"{{"v":1,"kind":"{kind}","name":"{name}","payload":null,"context":false,"options":{{}},"function":"app::f","file":"src/main.rs","line":1,"column":1}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_clients_are_sns_for_events_and_what_the_code_reaches() {
+        let queue = [registration("queue", "jobs")];
+        let event = [registration("queue", "jobs"), registration("event", "e")];
+        assert_eq!(needed_clients(&queue, &[]), []);
+        assert_eq!(needed_clients(&event, &[]), [Client::Sns]);
+        assert_eq!(
+            needed_clients(&queue, &[Client::Scheduler, Client::EventBridge]),
+            [Client::EventBridge, Client::Scheduler]
+        );
+        assert_eq!(
+            lambda_features(&[Client::Sns, Client::Scheduler]),
+            ["aws-base", "aws-sns", "aws-scheduler"]
+        );
+        assert_eq!(client_list(&[]), "none beside SQS and SSM");
+        assert_eq!(
+            client_list(&[Client::Sns, Client::EventBridge]),
+            "SNS, EventBridge"
+        );
+    }
+
+    #[test]
+    fn the_first_guess_is_the_last_builds_clients_else_sns() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(last_clients(dir.path()), [Client::Sns]);
+        let manifest = serde_json::json!({
+            "version": MANIFEST_VERSION, "app": "a", "package": "a", "binary": "a",
+            "architecture": "x86_64", "handlers": [],
+            "build": {
+                "toolchain": "native", "target": "x86_64-unknown-linux-gnu", "profile": "debug",
+                "glibc_ceiling": "2.34", "glibc_required": null, "clients": ["eventbridge"],
+            },
+        });
+        std::fs::write(dir.path().join("eventfn.json"), manifest.to_string()).unwrap();
+        assert_eq!(last_clients(dir.path()), [Client::EventBridge]);
+        // A manifest of an older eventfn, without `clients`: none were chosen then.
+        let mut older = manifest.clone();
+        older["build"].as_object_mut().unwrap().remove("clients");
+        std::fs::write(dir.path().join("eventfn.json"), older.to_string()).unwrap();
+        assert_eq!(last_clients(dir.path()), []);
+        // Unreadable: the default guess.
+        std::fs::write(dir.path().join("eventfn.json"), "{").unwrap();
+        assert_eq!(last_clients(dir.path()), [Client::Sns]);
+    }
+
     /// A package `app` with the given `[dependencies]` entries, as `cargo metadata` reports them.
     fn package(dependencies: serde_json::Value) -> Package {
         serde_json::from_value(serde_json::json!({

@@ -170,8 +170,9 @@ pub struct BuildInfo {
     /// The newest glibc the bootstrap needs, read from its symbol versions; `None` when it
     /// links no glibc.
     pub glibc_required: Option<String>,
-    /// The AWS SDK clients linked beside SQS and SSM's `GetParameter`, which every bootstrap
-    /// has: those the app needs ([`Client`]).
+    /// The AWS SDK clients the build turned on beside SQS and SSM's `GetParameter`, which every
+    /// bootstrap has: those the app needs ([`Client`]). An app that turns on eventfn's `aws`
+    /// feature itself links them all.
     #[serde(default)]
     pub clients: Vec<Client>,
 }
