@@ -227,7 +227,8 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
         &registrations,
         &artifact::clients_used(&executable, &output.executable)?,
     );
-    if needed != clients {
+    // Without handlers the build fails below whatever its clients.
+    if needed != clients && !registrations.is_empty() {
         // The features of the guess were wrong: a second build, of eventfn and the app only (and
         // of a client's crate the first time it is needed), so that the artifact is the same
         // whatever was built before.
