@@ -482,9 +482,9 @@ pub(crate) async fn send(outgoing: Vec<Message>) -> Result<()> {
         }
         #[cfg(not(feature = "aws-base"))]
         return Err(message(format!(
-            "cannot send to `{}`: this program was built without the `aws` feature of eventfn, \
-             which publishes through SNS and SQS: build a Lambda app with `cargo eventfn build` \
-             (or `deploy`), which turns it on, and turn it on in any other program that \
+            "cannot send to `{}`: this program was built without eventfn's AWS SDK clients: \
+             build a Lambda app with `cargo eventfn build` (or `deploy`), which links those the \
+             app needs, and turn on eventfn's `aws` feature in any other program that \
              publishes to AWS: eventfn = {{ version = \"0.1\", features = [\"aws\"] }}",
             first.name
         )));
