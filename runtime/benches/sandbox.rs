@@ -251,6 +251,7 @@ fn main() {
         let (engine, _) = Engine::start(entries, settings, Log::quiet())
             .await
             .unwrap();
+        engine.deliver();
         eventfn::__private::connect_bus(Box::new(eventfn::sandbox::engine::LocalBus(engine)))
             .unwrap();
     });

@@ -931,6 +931,14 @@ fn a_handler_that_takes_the_sandbox_down_runs_only_its_attempts() {
             // Stored before it is acknowledged, but the handler may take the sandbox down before
             // the acknowledgement is out: what follows shows whether it was stored.
             let _ = sandbox.eventfn(&["publish", "crash", "7"]);
+        } else if restart == 1 {
+            // What it resumes is said before it is delivered, and so before the crash.
+            let log = sandbox.log.lock().unwrap().clone();
+            assert!(
+                log.iter()
+                    .any(|l| l.trim_start() == "Resuming 1 pending delivery from the store"),
+                "{log:#?}"
+            );
         }
         let started = Instant::now();
         loop {

@@ -193,14 +193,18 @@ pub struct Engine {
     log: Log,
     /// What changed, as server-sent events, for [`Engine::follow`].
     feed: broadcast::Sender<Bytes>,
+    /// Opened by [`Engine::deliver`]: until then the dispatcher holds what comes due.
+    open: tokio::sync::Notify,
 }
 
 pub(crate) use crate::dispatch::now_ms;
 
 impl Engine {
     /// Opens the store and starts the store's thread, the dispatcher and every handler's
-    /// workers; then delivers what the store holds pending (from before a restart). Must be
-    /// called within a tokio runtime.
+    /// workers; then queues what the store holds pending (from before a restart), and says how
+    /// many. Nothing is delivered until [`Engine::deliver`] is called: a handler that takes the
+    /// process down must not do so before the sandbox has said where it listens. Must be called
+    /// within a tokio runtime.
     pub async fn start(
         entries: &'static [Entry],
         settings: Settings,
@@ -259,6 +263,7 @@ impl Engine {
             retry_delay_ms: settings.retry_delay_ms.max(1),
             log,
             feed,
+            open: tokio::sync::Notify::new(),
         });
         for (index, (count, queue)) in workers.into_iter().enumerate() {
             for _ in 0..count {
@@ -268,6 +273,11 @@ impl Engine {
         tokio::spawn(dispatch_loop(engine.clone(), incoming));
         let resumed = engine.ask(|reply| Command::Resume { reply }).await?;
         Ok((engine, resumed))
+    }
+
+    /// Lets the dispatcher hand out what is due: the deliveries resumed from the store first.
+    pub fn deliver(&self) {
+        self.open.notify_one();
     }
 
     /// Sends a command to the store's thread and waits for its answer.
@@ -964,6 +974,7 @@ async fn dispatch_loop(
     engine: Arc<Engine>,
     mut incoming: mpsc::UnboundedReceiver<store::Delivery>,
 ) {
+    engine.open.notified().await;
     let mut heap: BinaryHeap<Reverse<(u64, i64)>> = BinaryHeap::new();
     let mut waiting: HashMap<i64, store::Delivery> = HashMap::new();
     loop {

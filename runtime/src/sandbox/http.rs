@@ -881,6 +881,7 @@ mod tests {
         let (engine, _) = Engine::start(&[], settings, super::super::log::Log::quiet())
             .await
             .unwrap();
+        engine.deliver();
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let info = app_info(&engine, dir.path());

@@ -191,6 +191,9 @@ pub(crate) async fn serve(entries: &'static [Entry]) -> Result<()> {
         ),
     );
     log.status("Dashboard", &format!("{url}/"));
+    // Only now: a resumed delivery whose handler aborts the process must not take it down before
+    // the developer has been told where it listens and what it resumed.
+    engine.deliver();
     let info = http::app_info(&engine, &store);
     http::serve(engine, listener, info, http::Limits::default()).await;
     Ok(())
