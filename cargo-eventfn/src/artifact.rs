@@ -89,6 +89,80 @@ pub fn records_in_rlib(data: &[u8], path: &Path) -> Result<LibRecords> {
     Ok(LibRecords::Read(records))
 }
 
+/// What rustc's dep-info file (`--emit=dep-info`, the `.d` cargo keeps beside each crate's
+/// outputs in `deps/`) says of a crate: the files it wrote (the `.d` itself, the rlib or rmeta
+/// of a library, a binary's executable) and the source files it was compiled from, as rustc was
+/// given them (relative to the directory cargo ran it in, which `file!()` is relative to too).
+#[derive(Debug, PartialEq, Eq)]
+pub struct DepInfo {
+    pub outputs: Vec<String>,
+    pub sources: Vec<String>,
+}
+
+impl DepInfo {
+    /// Whether the crate was compiled as a library (it wrote an rlib or an rmeta).
+    pub fn is_lib(&self) -> bool {
+        self.outputs
+            .iter()
+            .any(|o| o.ends_with(".rlib") || o.ends_with(".rmeta"))
+    }
+}
+
+/// Reads rustc's dep-info: a Makefile rule `OUTPUT: SOURCE SOURCE...` for each output, then an
+/// empty rule for each source, then `# env-dep:` comments; rustc escapes a space in a path as
+/// `\ ` and nothing else. Written here rather than taken from a crate: that is the whole format,
+/// and the crates that read it are alpha releases (`depinfo`) or bring a lexer generator
+/// (`depfile`). `None` when no rule has sources.
+pub fn dep_info(text: &str) -> Option<DepInfo> {
+    let mut outputs = Vec::new();
+    let mut sources = None;
+    for line in text.lines() {
+        // A colon followed by a space or the line's end ends the outputs: a Windows path's `C:\`
+        // is followed by neither.
+        let bytes = line.as_bytes();
+        let Some(colon) = (0..bytes.len())
+            .find(|&i| bytes[i] == b':' && (i + 1 == bytes.len() || bytes[i + 1] == b' '))
+        else {
+            continue; // a comment, or a blank line between rules
+        };
+        let prerequisites = make_words(&line[colon + 1..]);
+        if prerequisites.is_empty() {
+            continue; // a source's own rule
+        }
+        outputs.extend(make_words(&line[..colon]));
+        sources.get_or_insert(prerequisites);
+    }
+    Some(DepInfo {
+        outputs,
+        sources: sources?,
+    })
+}
+
+/// The paths of a Makefile rule's side: separated by spaces, `\ ` a space within one.
+fn make_words(side: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = side.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                word.push(' ');
+                chars.next();
+            }
+            ' ' => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
 /// The newest glibc symbol version an ELF executable needs (`GLIBC_2.34` is `(2, 34)`), read from
 /// its dynamic string table; `None` for a static or non-ELF file.
 pub fn required_glibc(data: &[u8]) -> Option<(u32, u32)> {
@@ -141,6 +215,42 @@ pub fn strip(executable: &[u8], path: &Path) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dep_info_gives_a_crates_outputs_and_sources() {
+        // As rustc writes it for a library (`deps/welcome-1f.d`).
+        let lib = "/t/deps/welcome-1f.d: examples/welcome/src/lib.rs examples/my\\ app/a\\ b.rs \
+                   Cargo.toml\n\n\
+                   /t/deps/libwelcome-1f.rlib: examples/welcome/src/lib.rs examples/my\\ app/a\\ b.rs \
+                   Cargo.toml\n\n\
+                   examples/welcome/src/lib.rs:\nexamples/my\\ app/a\\ b.rs:\nCargo.toml:\n\n\
+                   # env-dep:CARGO_PKG_NAME=welcome\n";
+        let read = dep_info(lib).unwrap();
+        assert_eq!(
+            read,
+            DepInfo {
+                outputs: vec![
+                    "/t/deps/welcome-1f.d".to_owned(),
+                    "/t/deps/libwelcome-1f.rlib".to_owned()
+                ],
+                sources: vec![
+                    "examples/welcome/src/lib.rs".to_owned(),
+                    "examples/my app/a b.rs".to_owned(),
+                    "Cargo.toml".to_owned()
+                ],
+            }
+        );
+        assert!(read.is_lib());
+        // A binary's; Windows paths, whose drive's colon is not the rule's.
+        let bin = dep_info("C:\\t\\deps\\x-1.d: src\\main.rs\n\nC:\\t\\deps\\x-1.exe: src\\main.rs\n\nsrc\\main.rs:\n")
+            .unwrap();
+        assert_eq!(bin.outputs, ["C:\\t\\deps\\x-1.d", "C:\\t\\deps\\x-1.exe"]);
+        assert_eq!(bin.sources, ["src\\main.rs"]);
+        assert!(!bin.is_lib());
+        // Text that is no dep-info.
+        assert_eq!(dep_info(""), None);
+        assert_eq!(dep_info("\n# env-dep:X\nno rule here\nsrc/lib.rs:\n"), None);
+    }
 
     #[test]
     fn stripping_drops_debug_info_and_symbols_and_keeps_what_runs() {

@@ -1136,9 +1136,10 @@ fn describe_executable(format: object::BinaryFormat, architecture: object::Archi
 /// Fails when a library crate's handlers did not make it into the binary: the linker drops an
 /// rlib's object files that nothing refers to, and their registrations with them.
 ///
-/// Under LTO cargo writes rlibs as LLVM bitcode, which holds no readable section; those crates
-/// are then built once more with the dev profile, whose rlibs are native objects, to learn
-/// what they declare.
+/// Under LTO cargo writes rlibs as LLVM bitcode, which holds no readable section. Such a crate is
+/// known to be linked, records and all, when the binary holds a record only it can have put there
+/// ([`linked_by_its_records`]); the others are built once more with the dev profile, whose rlibs
+/// are native objects, to learn what they declare.
 fn check_linked(
     shell: &Shell,
     metadata: &Metadata,
@@ -1162,7 +1163,17 @@ fn check_linked(
         };
         match records_in_rlib(&read(rlib)?, rlib)? {
             LibRecords::Read(records) => declared.push((package, target.name.clone(), records)),
-            LibRecords::Unreadable => bitcode.push(package),
+            LibRecords::Unreadable => {
+                let crate_name = target.name.replace('-', "_");
+                let named_alike = output
+                    .libs
+                    .iter()
+                    .filter(|(_, t, _)| t.name.replace('-', "_") == crate_name)
+                    .count();
+                if named_alike > 1 || !linked_by_its_records(rlib, &crate_name, in_binary) {
+                    bitcode.push(package);
+                }
+            }
         }
     }
     if !bitcode.is_empty() {
@@ -1228,7 +1239,9 @@ fn check_linked(
         return Ok(());
     }
     let mut message = String::new();
-    for (krate, records) in &missing {
+    for (krate, records) in &mut missing {
+        // In source order, as the manifest: the order of an rlib's objects is the compiler's.
+        records.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         let list: Vec<String> = records
             .iter()
             .map(|r| format!("`{}` ({})", r.function, r.source()))
@@ -1248,9 +1261,58 @@ fn check_linked(
     bail!("{}", message.trim_end())
 }
 
-/// Writes the four outputs: every file first to a temporary beside it, then all renamed into
-/// place, so a failure leaves the previous build's files whole and together, and a reader never
-/// sees half a file.
+/// Whether the binary holds a record that only the library crate `crate_name`, whose rlib is at
+/// `rlib`, can have put there. That proves the crate is linked, and a linked crate brings every
+/// one of its records: rustc refers to each `#[used]` static of every crate it links from an
+/// object file of its own, so that the linker keeps them all, with LTO or without (the check of
+/// readable rlibs relies on the same; `use that_crate as _;` keeps a crate's handlers for this
+/// reason).
+///
+/// A record names its crate first (`module_path!()`) and its file as rustc was given it
+/// (`file!()`), as the crate's dep-info (`deps/<crate>-<hash>.d`, beside the rlib) lists its
+/// sources. The app's binary is often a crate of the same name built from the same package: a
+/// file that any crate of that name other than a library was compiled from proves nothing.
+/// Anything unread is no proof: the caller then builds the library again to see.
+fn linked_by_its_records(rlib: &Path, crate_name: &str, in_binary: &[Registration]) -> bool {
+    let (Some(dir), Some(stem)) = (rlib.parent(), rlib.file_stem().and_then(|s| s.to_str())) else {
+        return false;
+    };
+    let Some(lib) = stem
+        .strip_prefix("lib")
+        .and_then(|unit| std::fs::read_to_string(dir.join(format!("{unit}.d"))).ok())
+        .and_then(|text| artifact::dep_info(&text))
+        .filter(artifact::DepInfo::is_lib)
+    else {
+        return false;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let prefix = format!("{crate_name}-");
+    let mut others = Vec::new();
+    for entry in entries {
+        let Ok(entry) = entry else { return false };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !(name.starts_with(&prefix) && name.ends_with(".d")) {
+            continue;
+        }
+        match std::fs::read_to_string(entry.path())
+            .ok()
+            .and_then(|text| artifact::dep_info(&text))
+        {
+            Some(info) if info.is_lib() => {}
+            Some(info) => others.extend(info.sources),
+            None => return false,
+        }
+    }
+    in_binary.iter().any(|r| {
+        r.function.split("::").next() == Some(crate_name)
+            && lib.sources.contains(&r.file)
+            && !others.contains(&r.file)
+    })
+}
+
 /// The most a function's code may take unzipped, layers included: 250 MB (Lambda's quotas).
 pub const LAMBDA_UNZIPPED_MAX: u64 = 250 * 1024 * 1024;
 
@@ -1414,6 +1476,76 @@ mod tests {
             .as_bytes(),
         )
         .unwrap()
+    }
+
+    /// A record of `function` declared in `file`.
+    fn declared(function: &str, file: &str) -> Registration {
+        let mut r = registration("event", "e");
+        r.function = function.to_owned();
+        r.file = file.to_owned();
+        r
+    }
+
+    #[test]
+    fn a_bitcode_library_is_linked_when_a_record_only_it_declares_is_in_the_binary() {
+        let dir = tempfile::tempdir().unwrap();
+        let deps = dir.path();
+        let rlib = deps.join("libshop-1a.rlib");
+        let write = |name: &str, text: &str| std::fs::write(deps.join(name), text).unwrap();
+        write("libshop-1a.rlib", "");
+        // The library, and the binary of the same name from the same package, which compiles a
+        // file of the library's too.
+        write(
+            "shop-1a.d",
+            "/t/shop-1a.d: shop/src/lib.rs shop/src/orders.rs shop/src/shared.rs\n\n\
+             /t/libshop-1a.rlib: shop/src/lib.rs shop/src/orders.rs shop/src/shared.rs\n",
+        );
+        write(
+            "shop-2b.d",
+            "/t/shop-2b.d: shop/src/main.rs shop/src/shared.rs\n\n\
+             /t/shop-2b: shop/src/main.rs shop/src/shared.rs\n",
+        );
+        // Another build of the library (other features): its sources are the library's.
+        write(
+            "shop-3c.d",
+            "/t/shop-3c.d: shop/src/lib.rs\n\n/t/libshop-3c.rlib: shop/src/lib.rs\n",
+        );
+        write("shopping-4d.d", "not dep-info");
+        let linked = |records: &[Registration]| linked_by_its_records(&rlib, "shop", records);
+
+        assert!(linked(&[
+            declared("shop::main_handler", "shop/src/main.rs"),
+            declared("shop::orders::placed", "shop/src/orders.rs"),
+        ]));
+        // Only the binary's own, or one in a file the binary compiles too: no proof.
+        assert!(!linked(&[declared(
+            "shop::main_handler",
+            "shop/src/main.rs"
+        )]));
+        assert!(!linked(&[declared(
+            "shop::shared::h",
+            "shop/src/shared.rs"
+        )]));
+        // Another crate's record naming the same file: no proof.
+        assert!(!linked(&[declared("other::h", "shop/src/orders.rs")]));
+        assert!(!linked(&[]));
+
+        // A crate of the same name whose dep-info cannot be read, or no dep-info for the rlib.
+        write("shop-5e.d", "garbled");
+        assert!(!linked(&[declared(
+            "shop::orders::placed",
+            "shop/src/orders.rs"
+        )]));
+        std::fs::remove_file(deps.join("shop-5e.d")).unwrap();
+        assert!(linked(&[declared(
+            "shop::orders::placed",
+            "shop/src/orders.rs"
+        )]));
+        std::fs::remove_file(deps.join("shop-1a.d")).unwrap();
+        assert!(!linked(&[declared(
+            "shop::orders::placed",
+            "shop/src/orders.rs"
+        )]));
     }
 
     #[test]
