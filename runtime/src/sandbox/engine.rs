@@ -30,10 +30,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as sync_mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
+use eventfn_core::Kind;
 use eventfn_core::attempt;
 use eventfn_core::options::Defaults;
 use eventfn_core::sandbox::{Counted, HandlerInfo};
-use eventfn_core::{Kind, Options};
 use hyper::body::Bytes;
 use tokio::sync::{Mutex, broadcast, mpsc, oneshot};
 
@@ -105,11 +105,9 @@ pub struct Settings {
 
 struct Handler {
     entry: &'static Entry,
-    /// As the app's manifest has it, with the app's defaults.
+    /// As the app's manifest has it, with the app's defaults: its options, and a schedule's
+    /// time zone, its own or the app's (`None`: UTC).
     manifest: eventfn_core::Handler,
-    options: Options,
-    /// A schedule's time zone, its own or the app's; `None`: UTC.
-    timezone: Option<String>,
     ready: mpsc::UnboundedSender<Vec<store::Delivery>>,
     /// When a schedule fires next, in milliseconds since the Unix epoch; 0: not known (its
     /// clock is not started, or it fires no more).
@@ -230,11 +228,13 @@ impl Engine {
         let mut workers = Vec::with_capacity(entries.len());
         for entry in entries {
             let resolved = entry.registration.resolve(&settings.defaults);
-            let options = resolved.options.clone();
-            let count = if options.fifo == Some(true) {
+            let count = if resolved.options.fifo == Some(true) {
                 1
             } else {
-                options.concurrency.map_or(DEFAULT_WORKERS, |c| c as usize)
+                resolved
+                    .options
+                    .concurrency
+                    .map_or(DEFAULT_WORKERS, |c| c as usize)
             };
             // Checked now, so that a filter it cannot read stops the sandbox at its start.
             entry.filter().map_err(|e| e.to_string())?;
@@ -242,8 +242,6 @@ impl Engine {
             workers.push((count, Arc::new(Mutex::new(queue))));
             handlers.push(Handler {
                 entry,
-                options,
-                timezone: resolved.timezone.clone(),
                 manifest: resolved,
                 ready,
                 next: AtomicU64::new(0),
@@ -399,7 +397,7 @@ impl Engine {
     /// The time zone of the schedule whose handler is `function`, when it has one.
     pub fn timezone_of(&self, function: &str) -> Option<String> {
         let index = *self.by_function.get(function)?;
-        self.handlers[index].timezone.clone()
+        self.handlers[index].manifest.timezone.clone()
     }
 
     /// Fires schedule `name` as due at `time` (milliseconds since the Unix epoch): its
@@ -527,11 +525,6 @@ impl Engine {
             .collect()
     }
 
-    /// The handlers, in link order.
-    pub fn entries(&self) -> impl Iterator<Item = &'static Entry> + '_ {
-        self.handlers.iter().map(|h| h.entry)
-    }
-
     /// Starts the clock of every schedule: each fires at its times until the sandbox stops.
     pub fn start_schedules(self: &Arc<Engine>) -> std::result::Result<(), String> {
         for handler in &self.handlers {
@@ -539,12 +532,12 @@ impl Engine {
             let Some(expression) = &registration.schedule else {
                 continue;
             };
-            let clock = Clock::new(expression, handler.timezone.as_deref())
+            let clock = Clock::new(expression, handler.manifest.timezone.as_deref())
                 .map_err(|e| format!("schedule `{}`: {e}", registration.name))?;
             tokio::spawn(tick(
                 self.clone(),
                 self.by_function[registration.function.as_str()],
-                handler.timezone.clone(),
+                handler.manifest.timezone.clone(),
                 clock,
             ));
         }
@@ -563,7 +556,7 @@ impl Engine {
         }
         for (index, mut deliveries) in by_handler {
             let handler = &self.handlers[index];
-            let size = handler.options.batch_size.unwrap_or(1).max(1) as usize;
+            let size = handler.manifest.options.batch_size.unwrap_or(1).max(1) as usize;
             deliveries.sort_by_key(|d| d.id);
             let mut rest = deliveries.into_iter().peekable();
             while rest.peek().is_some() {
@@ -607,7 +600,7 @@ impl Engine {
     ) -> Option<store::Delivery> {
         let (id, attempt) = (delivery.id, delivery.attempts + 1);
         let registration = &handler.entry.registration;
-        if attempt > handler.options.retries + 1 {
+        if attempt > handler.manifest.options.retries + 1 {
             // Its last attempt was started before the sandbox stopped, and never finished.
             let error = format!(
                 "{} `{}`, handler `{}` (event {}, delivery {}): the sandbox stopped during \
@@ -618,7 +611,7 @@ impl Engine {
                 delivery.event,
                 delivery.id,
                 delivery.attempts,
-                handler.options.retries + 1
+                handler.manifest.options.retries + 1
             );
             self.log.warn(&error);
             let _ = self.store.send(Command::Finish {
@@ -652,7 +645,7 @@ impl Engine {
         let started_at = now_ms();
         let _ = self.store.send(Command::Start { id, attempt });
         let clock = Instant::now();
-        let timeout = Duration::from_secs(u64::from(handler.options.timeout));
+        let timeout = Duration::from_secs(u64::from(handler.manifest.options.timeout));
         let context = Delivery {
             id: delivery.event.to_string(),
             time: delivery.time,
@@ -671,7 +664,7 @@ impl Engine {
         // A failure no attempt can mend (an unreadable payload, `eventfn::permanent`) is dead at
         // once, as on AWS.
         let retry = |failure: &crate::dispatch::Failure| {
-            attempt <= handler.options.retries && !failure.is_permanent()
+            attempt <= handler.manifest.options.retries && !failure.is_permanent()
         };
         let outcome = match result.map_err(|failure| (retry(&failure), kept(failure.message))) {
             Ok(()) => Outcome::Done,
@@ -1040,7 +1033,7 @@ async fn work(
         let Some(batch) = queue.lock().await.recv().await else {
             return;
         };
-        let fifo = handler.options.fifo == Some(true);
+        let fifo = handler.manifest.options.fifo == Some(true);
         for delivery in batch {
             let mut next = engine.attempt(handler, delivery).await;
             while let Some(retry) = next {
