@@ -37,8 +37,13 @@ pub struct Session {
     pub config: SdkConfig,
     pub region: String,
     pub account: String,
-    /// `--endpoint-url`, when set.
+    /// Where the SDK sends requests unless a service has an endpoint of its own: `--endpoint-url`,
+    /// else `AWS_ENDPOINT_URL` or the profile's `endpoint_url` unless
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` (or the profile's `ignore_configured_endpoint_urls`)
+    /// says to ignore them; `None`: AWS's own.
     pub endpoint: Option<String>,
+    /// Whether `endpoint` is `--endpoint-url`'s, which the SDK sends every service's requests to.
+    pub(crate) endpoint_from_flag: bool,
 }
 
 /// The SDK's default HTTPS client, on rustls with *ring* rather than AWS-LC, whose C build took
@@ -102,10 +107,12 @@ impl Session {
             );
         }
         let mut session = Session {
+            // As the SDK resolved it: an ignored AWS_ENDPOINT_URL is none.
+            endpoint: config.endpoint_url().map(str::to_owned),
+            endpoint_from_flag: target.endpoint_url.is_some() && !from_environment,
             config,
             region,
             account: String::new(),
-            endpoint: target.endpoint_url.clone(),
         };
         let identity = aws_sdk_sts::Client::new(&session.config)
             .get_caller_identity()
@@ -133,10 +140,10 @@ impl Session {
     /// (`AWS_ENDPOINT_URL_<SERVICE>`, e.g. `LAMBDA`) when the SDK takes it, which it does unless
     /// --endpoint-url was given.
     pub fn service_endpoint_name(&self, service: &str) -> String {
-        let from_flag =
-            self.endpoint.is_some() && std::env::var("AWS_ENDPOINT_URL").ok() != self.endpoint;
         match std::env::var(format!("AWS_ENDPOINT_URL_{service}")) {
-            Ok(url) if !from_flag && !url.is_empty() => redact::url(&url).into_owned(),
+            Ok(url) if !self.endpoint_from_flag && !url.is_empty() => {
+                redact::url(&url).into_owned()
+            }
             _ => self.endpoint_name(),
         }
     }
@@ -192,6 +199,12 @@ impl Session {
                         format!(", and that the endpoint of {variable} is up"),
                     _ if self.endpoint.is_some() => {
                         ", and that the endpoint of --endpoint-url (or AWS_ENDPOINT_URL) is up"
+                            .to_owned()
+                    }
+                    _ if std::env::var_os("AWS_ENDPOINT_URL").is_some_and(|v| !v.is_empty()) => {
+                        "; AWS_ENDPOINT_URL is set but not used, as \
+                         AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (or the profile's \
+                         `ignore_configured_endpoint_urls`) says: requests go to AWS"
                             .to_owned()
                     }
                     _ => String::new(),

@@ -596,6 +596,7 @@ mod tests {
             region: "eu-west-1".into(),
             account: "123456789012".into(),
             endpoint: None,
+            endpoint_from_flag: false,
         }
     }
 

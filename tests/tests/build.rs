@@ -575,7 +575,18 @@ fn help_never_shows_an_endpoints_password() {
 fn deploy_to(endpoint: &str, args: &[&str]) -> String {
     let mut all = vec!["deploy", "-p", "welcome"];
     all.extend_from_slice(args);
-    let mut command = command(&all);
+    let output = logged(aws_command(&all, endpoint), &all);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(!err.contains("secret"), "{err}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("secret"));
+    err
+}
+
+/// `cargo eventfn <args>` with test credentials, its requests sent to `endpoint`
+/// (`AWS_ENDPOINT_URL`).
+fn aws_command(args: &[&str], endpoint: &str) -> std::process::Command {
+    let mut command = command(args);
     command
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -584,12 +595,7 @@ fn deploy_to(endpoint: &str, args: &[&str]) -> String {
         .env("AWS_ENDPOINT_URL", endpoint)
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN");
-    let output = logged(command, &all);
-    assert_eq!(output.status.code(), Some(1));
-    let err = stderr(&output);
-    assert!(!err.contains("secret"), "{err}");
-    assert!(!String::from_utf8_lossy(&output.stdout).contains("secret"));
-    err
+    command
 }
 
 #[test]
@@ -602,6 +608,30 @@ fn errors_name_an_endpoint_without_its_password() {
     // The same given as an argument.
     let err = deploy_to("http://127.0.0.1:2", &["--endpoint-url", SECRET_ENDPOINT]);
     assert!(err.contains("could not reach http://127.0.0.1:1:"), "{err}");
+
+    // One the SDK is told to ignore: the messages name where requests went, and why.
+    let publish = [
+        "publish",
+        "--stage",
+        "qa",
+        "-p",
+        "welcome",
+        "account-signup",
+        "{}",
+    ];
+    let mut ignored = aws_command(&publish, SECRET_ENDPOINT);
+    ignored.env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true");
+    let output = logged(ignored, &publish);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("could not reach AWS (us-east-1)"), "{err}");
+    assert!(
+        err.contains(
+            "AWS_ENDPOINT_URL is set but not used, as AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
 
     // An endpoint the SDK could not read, which its own error would quote whole.
     let err = deploy_to("http://user:secret@", &[]);
