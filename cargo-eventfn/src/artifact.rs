@@ -109,14 +109,17 @@ impl DepInfo {
 }
 
 /// Reads rustc's dep-info: a Makefile rule `OUTPUT: SOURCE SOURCE...` for each output, then an
-/// empty rule for each source, then `# env-dep:` comments; rustc escapes a space in a path as
-/// `\ ` and nothing else. Written here rather than taken from a crate: that is the whole format,
+/// empty rule for each source, then `# env-dep:` comments; rustc escapes a space in a source's
+/// path as `\ ` and nothing else. Written here rather than taken from a crate: that is the whole format,
 /// and the crates that read it are alpha releases (`depinfo`) or bring a lexer generator
 /// (`depfile`). `None` when no rule has sources.
 pub fn dep_info(text: &str) -> Option<DepInfo> {
     let mut outputs = Vec::new();
     let mut sources = None;
     for line in text.lines() {
+        if line.starts_with('#') {
+            continue; // `# env-dep:NAME=VALUE`, whose value may hold anything
+        }
         // A colon followed by a space or the line's end ends the outputs: a Windows path's `C:\`
         // is followed by neither.
         let bytes = line.as_bytes();
@@ -224,7 +227,7 @@ mod tests {
                    /t/deps/libwelcome-1f.rlib: examples/welcome/src/lib.rs examples/my\\ app/a\\ b.rs \
                    Cargo.toml\n\n\
                    examples/welcome/src/lib.rs:\nexamples/my\\ app/a\\ b.rs:\nCargo.toml:\n\n\
-                   # env-dep:CARGO_PKG_NAME=welcome\n";
+                   # env-dep:CARGO_PKG_NAME=welcome\n# env-dep:X=a: b\n";
         let read = dep_info(lib).unwrap();
         assert_eq!(
             read,

@@ -150,7 +150,9 @@ impl Session {
 
     pub fn s3(&self) -> aws_sdk_s3::Client {
         let mut config = aws_sdk_s3::config::Builder::from(&self.config);
-        if self.endpoint.is_some() {
+        let own_endpoint = !self.endpoint_from_flag
+            && std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|v| !v.is_empty());
+        if self.endpoint.is_some() || own_endpoint {
             // Local endpoints serve one host name, not one per bucket.
             config = config.force_path_style(true);
         }
@@ -202,10 +204,15 @@ impl Session {
                             .to_owned()
                     }
                     _ if std::env::var_os("AWS_ENDPOINT_URL").is_some_and(|v| !v.is_empty()) => {
-                        "; AWS_ENDPOINT_URL is set but not used, as \
-                         AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (or the profile's \
-                         `ignore_configured_endpoint_urls`) says: requests go to AWS"
-                            .to_owned()
+                        let why = if std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+                            .is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+                        {
+                            "as AWS_IGNORE_CONFIGURED_ENDPOINT_URLS says"
+                        } else {
+                            "as the profile's `ignore_configured_endpoint_urls` says, or the \
+                             AWS SDK could not read it as a URL"
+                        };
+                        format!("; AWS_ENDPOINT_URL is set but not used, {why}: requests go to AWS")
                     }
                     _ => String::new(),
                 }

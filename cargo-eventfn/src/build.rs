@@ -1157,6 +1157,11 @@ fn check_linked(
     // (package, its library target's name, what the rlib declares)
     let mut declared: Vec<(&Package, String, Vec<Registration>)> = Vec::new();
     let mut bitcode: Vec<&Package> = Vec::new();
+    let binary = BuiltBinary {
+        crate_name: bin.name.replace('-', "_"),
+        bytes: &output.bytes,
+        records: in_binary,
+    };
     for (id, target, rlib) in &output.libs {
         let Some(package) = handler_crate(id) else {
             continue;
@@ -1170,7 +1175,7 @@ fn check_linked(
                     .iter()
                     .filter(|(_, t, _)| t.name.replace('-', "_") == crate_name)
                     .count();
-                if named_alike > 1 || !linked_by_its_records(rlib, &crate_name, in_binary) {
+                if named_alike > 1 || !linked_by_its_records(rlib, &crate_name, &binary) {
                     bitcode.push(package);
                 }
             }
@@ -1261,19 +1266,32 @@ fn check_linked(
     bail!("{}", message.trim_end())
 }
 
+/// The app's binary, as [`linked_by_its_records`] needs it.
+struct BuiltBinary<'a> {
+    /// Its crate's name: `welcome` for the binary `welcome` (the library of package `welcome` is
+    /// crate `welcome` too).
+    crate_name: String,
+    /// The executable as this build made it.
+    bytes: &'a [u8],
+    /// The records read from it.
+    records: &'a [Registration],
+}
+
 /// Whether the binary holds a record that only the library crate `crate_name`, whose rlib is at
 /// `rlib`, can have put there. That proves the crate is linked, and a linked crate brings every
 /// one of its records: rustc refers to each `#[used]` static of every crate it links from an
-/// object file of its own, so that the linker keeps them all, with LTO or without (the check of
-/// readable rlibs relies on the same; `use that_crate as _;` keeps a crate's handlers for this
-/// reason).
+/// object file of its own, so that the linker keeps them all, with LTO or without (why
+/// `use that_crate as _;`, which refers to nothing in it, keeps a crate's handlers).
 ///
-/// A record names its crate first (`module_path!()`) and its file as rustc was given it
-/// (`file!()`), as the crate's dep-info (`deps/<crate>-<hash>.d`, beside the rlib) lists its
-/// sources. The app's binary is often a crate of the same name built from the same package: a
-/// file that any crate of that name other than a library was compiled from proves nothing.
-/// Anything unread is no proof: the caller then builds the library again to see.
-fn linked_by_its_records(rlib: &Path, crate_name: &str, in_binary: &[Registration]) -> bool {
+/// Only the binary's crate and the libraries it links can have put records in it; the caller
+/// makes sure no other library has this one's name. A record names its crate first
+/// (`module_path!()`) and its file as rustc was given it (`file!()`), as the library's dep-info
+/// (`<crate>-<hash>.d`, beside the rlib) lists its sources. When the binary's crate has the same
+/// name (a package's `main.rs` beside its `lib.rs`), a file the binary was compiled from too
+/// proves nothing, so its dep-info must be found: the one of that name whose executable is
+/// this build's. Anything not found or not read is no proof: the caller then builds the library
+/// again to see.
+fn linked_by_its_records(rlib: &Path, crate_name: &str, binary: &BuiltBinary<'_>) -> bool {
     let (Some(dir), Some(stem)) = (rlib.parent(), rlib.file_stem().and_then(|s| s.to_str())) else {
         return false;
     };
@@ -1285,31 +1303,40 @@ fn linked_by_its_records(rlib: &Path, crate_name: &str, in_binary: &[Registratio
     else {
         return false;
     };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    let prefix = format!("{crate_name}-");
-    let mut others = Vec::new();
-    for entry in entries {
-        let Ok(entry) = entry else { return false };
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !(name.starts_with(&prefix) && name.ends_with(".d")) {
-            continue;
-        }
-        match std::fs::read_to_string(entry.path())
-            .ok()
-            .and_then(|text| artifact::dep_info(&text))
-        {
-            Some(info) if info.is_lib() => {}
-            Some(info) => others.extend(info.sources),
+    let binary_sources = if binary.crate_name == crate_name {
+        match binary_dep_info(dir, binary) {
+            Some(info) => info.sources,
             None => return false,
         }
-    }
-    in_binary.iter().any(|r| {
+    } else {
+        Vec::new()
+    };
+    binary.records.iter().any(|r| {
         r.function.split("::").next() == Some(crate_name)
             && lib.sources.contains(&r.file)
-            && !others.contains(&r.file)
+            && !binary_sources.contains(&r.file)
+    })
+}
+
+/// The dep-info in `dir` of the binary's crate: of its name (`<crate>.d`, `<crate>-<hash>.d`),
+/// not a library's, naming an executable whose bytes are the binary's (cargo's
+/// `target/<profile>/<bin>` is a link to or copy of it).
+fn binary_dep_info(dir: &Path, binary: &BuiltBinary<'_>) -> Option<artifact::DepInfo> {
+    let hashed = format!("{}-", binary.crate_name);
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
+        let name = entry.file_name();
+        let unit = name.to_str()?.strip_suffix(".d")?;
+        if unit != binary.crate_name && !unit.starts_with(&hashed) {
+            return None;
+        }
+        let info = artifact::dep_info(&std::fs::read_to_string(entry.path()).ok()?)?;
+        let is_this_build = |output: &String| {
+            let output = Path::new(output);
+            output.extension().is_none_or(|e| e != "d")
+                && std::fs::metadata(output).is_ok_and(|m| m.len() == binary.bytes.len() as u64)
+                && std::fs::read(output).is_ok_and(|bytes| bytes == binary.bytes)
+        };
+        (!info.is_lib() && info.outputs.iter().any(is_this_build)).then_some(info)
     })
 }
 
@@ -1490,62 +1517,65 @@ mod tests {
     fn a_bitcode_library_is_linked_when_a_record_only_it_declares_is_in_the_binary() {
         let dir = tempfile::tempdir().unwrap();
         let deps = dir.path();
-        let rlib = deps.join("libshop-1a.rlib");
+        let at = |name: &str| deps.join(name).display().to_string();
         let write = |name: &str, text: &str| std::fs::write(deps.join(name), text).unwrap();
+        let rlib = deps.join("libshop-1a.rlib");
         write("libshop-1a.rlib", "");
-        // The library, and the binary of the same name from the same package, which compiles a
-        // file of the library's too.
         write(
             "shop-1a.d",
-            "/t/shop-1a.d: shop/src/lib.rs shop/src/orders.rs shop/src/shared.rs\n\n\
-             /t/libshop-1a.rlib: shop/src/lib.rs shop/src/orders.rs shop/src/shared.rs\n",
+            &format!(
+                "{}: shop/src/lib.rs shop/src/orders.rs shop/src/shared.rs\n\n\
+                 {}: shop/src/lib.rs shop/src/orders.rs shop/src/shared.rs\n\n\
+                 shop/src/lib.rs:\n\n# env-dep:CARGO_PKG_NAME=shop: a\n",
+                at("shop-1a.d"),
+                at("libshop-1a.rlib")
+            ),
         );
+        // The binary of the same name from the same package, which compiles a file of the
+        // library's too; a test harness of the library, and a file that is no dep-info.
+        write("shop-2b", "this build's executable");
         write(
             "shop-2b.d",
-            "/t/shop-2b.d: shop/src/main.rs shop/src/shared.rs\n\n\
-             /t/shop-2b: shop/src/main.rs shop/src/shared.rs\n",
+            &format!(
+                "{}: shop/src/main.rs shop/src/shared.rs\n\n{}: shop/src/main.rs shop/src/shared.rs\n",
+                at("shop-2b.d"),
+                at("shop-2b")
+            ),
         );
-        // Another build of the library (other features): its sources are the library's.
+        write("shop-3c", "a test harness");
         write(
             "shop-3c.d",
-            "/t/shop-3c.d: shop/src/lib.rs\n\n/t/libshop-3c.rlib: shop/src/lib.rs\n",
+            &format!("{}: shop/src/lib.rs shop/src/orders.rs\n", at("shop-3c")),
         );
-        write("shopping-4d.d", "not dep-info");
-        let linked = |records: &[Registration]| linked_by_its_records(&rlib, "shop", records);
+        write("shop-4d.d", "garbled");
+        let records = |records: &[Registration], bytes: &[u8], crate_name: &str| {
+            let binary = BuiltBinary {
+                crate_name: crate_name.to_owned(),
+                bytes,
+                records,
+            };
+            linked_by_its_records(&rlib, "shop", &binary)
+        };
+        let main = declared("shop::main_handler", "shop/src/main.rs");
+        let placed = declared("shop::orders::placed", "shop/src/orders.rs");
+        let shared = declared("shop::shared::h", "shop/src/shared.rs");
+        let this_build = b"this build's executable";
+        let linked = |r: &[Registration]| records(r, this_build, "shop");
 
-        assert!(linked(&[
-            declared("shop::main_handler", "shop/src/main.rs"),
-            declared("shop::orders::placed", "shop/src/orders.rs"),
-        ]));
+        assert!(linked(&[main.clone(), placed.clone()]));
         // Only the binary's own, or one in a file the binary compiles too: no proof.
-        assert!(!linked(&[declared(
-            "shop::main_handler",
-            "shop/src/main.rs"
-        )]));
-        assert!(!linked(&[declared(
-            "shop::shared::h",
-            "shop/src/shared.rs"
-        )]));
-        // Another crate's record naming the same file: no proof.
+        assert!(!linked(&[main.clone()]));
+        assert!(!linked(&[shared.clone()]));
+        // Another crate's record naming the library's file: no proof.
         assert!(!linked(&[declared("other::h", "shop/src/orders.rs")]));
         assert!(!linked(&[]));
-
-        // A crate of the same name whose dep-info cannot be read, or no dep-info for the rlib.
-        write("shop-5e.d", "garbled");
-        assert!(!linked(&[declared(
-            "shop::orders::placed",
-            "shop/src/orders.rs"
-        )]));
-        std::fs::remove_file(deps.join("shop-5e.d")).unwrap();
-        assert!(linked(&[declared(
-            "shop::orders::placed",
-            "shop/src/orders.rs"
-        )]));
+        // The binary's dep-info not found (its executable is another build's): no proof.
+        assert!(!records(&[placed.clone()], b"another build", "shop"));
+        // A binary of another name: every record of crate `shop` is the library's.
+        assert!(records(&[shared], b"another build", "shop_cli"));
+        // No dep-info for the rlib: no proof.
         std::fs::remove_file(deps.join("shop-1a.d")).unwrap();
-        assert!(!linked(&[declared(
-            "shop::orders::placed",
-            "shop/src/orders.rs"
-        )]));
+        assert!(!linked(&[placed]));
     }
 
     #[test]

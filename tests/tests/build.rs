@@ -620,14 +620,20 @@ fn errors_name_an_endpoint_without_its_password() {
         "{}",
     ];
     let mut ignored = aws_command(&publish, SECRET_ENDPOINT);
-    ignored.env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true");
+    // Requests to AWS itself go through a proxy that is not there, on any machine.
+    ignored
+        .env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+        .env("HTTPS_PROXY", "http://127.0.0.1:1")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
     let output = logged(ignored, &publish);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(err.contains("could not reach AWS (us-east-1)"), "{err}");
     assert!(
         err.contains(
-            "AWS_ENDPOINT_URL is set but not used, as AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+            "AWS_ENDPOINT_URL is set but not used, as AWS_IGNORE_CONFIGURED_ENDPOINT_URLS says: \
+             requests go to AWS"
         ),
         "{err}"
     );
