@@ -1564,13 +1564,17 @@ mod tests {
 
         assert!(linked(&[main.clone(), placed.clone()]));
         // Only the binary's own, or one in a file the binary compiles too: no proof.
-        assert!(!linked(&[main.clone()]));
-        assert!(!linked(&[shared.clone()]));
+        assert!(!linked(std::slice::from_ref(&main)));
+        assert!(!linked(std::slice::from_ref(&shared)));
         // Another crate's record naming the library's file: no proof.
         assert!(!linked(&[declared("other::h", "shop/src/orders.rs")]));
         assert!(!linked(&[]));
         // The binary's dep-info not found (its executable is another build's): no proof.
-        assert!(!records(&[placed.clone()], b"another build", "shop"));
+        assert!(!records(
+            std::slice::from_ref(&placed),
+            b"another build",
+            "shop"
+        ));
         // A binary of another name: every record of crate `shop` is the library's.
         assert!(records(&[shared], b"another build", "shop_cli"));
         // No dep-info for the rlib: no proof.
