@@ -268,7 +268,12 @@ pub fn run(shell: &Shell, args: &BuildArgs) -> Result<Built> {
             relative(&output.executable)
         ),
     );
-    check_linked(shell, &metadata, package, &output, &registrations, bin)?;
+    let binary = BuiltBinary {
+        crate_name: bin.name.replace('-', "_"),
+        bytes: &executable,
+        records: &registrations,
+    };
+    check_linked(shell, &metadata, package, &output, &binary, bin)?;
     if registrations.is_empty() {
         bail!(
             "no handlers found in `{}`: declare one with #[eventfn::event(\"name\")], \
@@ -1145,7 +1150,7 @@ fn check_linked(
     metadata: &Metadata,
     app: &Package,
     output: &BuildOutput,
-    in_binary: &[Registration],
+    binary: &BuiltBinary<'_>,
     bin: &Target,
 ) -> Result<()> {
     let handler_crates: Vec<&Package> = metadata
@@ -1157,11 +1162,6 @@ fn check_linked(
     // (package, its library target's name, what the rlib declares)
     let mut declared: Vec<(&Package, String, Vec<Registration>)> = Vec::new();
     let mut bitcode: Vec<&Package> = Vec::new();
-    let binary = BuiltBinary {
-        crate_name: bin.name.replace('-', "_"),
-        bytes: &output.bytes,
-        records: in_binary,
-    };
     for (id, target, rlib) in &output.libs {
         let Some(package) = handler_crate(id) else {
             continue;
@@ -1175,7 +1175,7 @@ fn check_linked(
                     .iter()
                     .filter(|(_, t, _)| t.name.replace('-', "_") == crate_name)
                     .count();
-                if named_alike > 1 || !linked_by_its_records(rlib, &crate_name, &binary) {
+                if named_alike > 1 || !linked_by_its_records(rlib, &crate_name, binary) {
                     bitcode.push(package);
                 }
             }
@@ -1225,7 +1225,7 @@ fn check_linked(
     for (package, lib_name, records) in declared {
         let absent: Vec<Registration> = records
             .into_iter()
-            .filter(|r| !in_binary.contains(r))
+            .filter(|r| !binary.records.contains(r))
             .collect();
         if absent.is_empty() {
             continue;

@@ -274,6 +274,43 @@ fn manifest_survives_lto_strip_and_one_codegen_unit() {
     assert!(file.section_by_name("eventfn_manifest").is_some());
 }
 
+/// Under LTO, a library linked by a binary of its own package, so of the same crate name (as
+/// `welcome`'s): the binary's dep-info tells its files from the library's, and a record of the
+/// library's in the binary proves it linked, with every record it has, without building it again.
+#[test]
+fn a_library_and_its_packages_binary_need_no_second_build_under_lto() {
+    let output = eventfn(
+        &[
+            "build",
+            "--message-format",
+            "json",
+            "-p",
+            "fixture-lib",
+            "--release",
+        ],
+        &lto_env(),
+    );
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(!err.contains("Checking handlers"), "{err}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(summary_path(&summary, "manifest"))).unwrap();
+    let functions: Vec<&str> = manifest["handlers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["function"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        functions,
+        [
+            "fixture_lib::audit::audit_order",
+            "fixture_lib::record_order"
+        ]
+    );
+}
+
 fn assert_unlinked_error(err: &str) {
     assert!(
         err.contains(
