@@ -242,25 +242,29 @@ fn lto_env() -> [(&'static str, &'static str); 4] {
     ]
 }
 
-#[test]
-fn manifest_survives_lto_strip_and_one_codegen_unit() {
-    let output = eventfn(
-        &[
-            "build",
-            "--message-format",
-            "json",
-            "-p",
-            "fixture-basic",
-            "--release",
-        ],
-        &lto_env(),
-    );
+/// `cargo eventfn build --release -p <package>` with [`lto_env`], which succeeds without building
+/// the handler libraries again to check them: its JSON summary.
+fn lto_build_without_second_build(package: &str) -> serde_json::Value {
+    let args = [
+        "build",
+        "--message-format",
+        "json",
+        "-p",
+        package,
+        "--release",
+    ];
+    let output = eventfn(&args, &lto_env());
     let err = stderr(&output);
     assert!(output.status.success(), "{err}");
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(!err.contains("Checking handlers"), "{err}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn manifest_survives_lto_strip_and_one_codegen_unit() {
     // fixture-lib's rlib is bitcode, but a record only it declares is in the binary: it is
     // linked, with every record it has, and is not built again to be checked.
-    assert!(!err.contains("Checking handlers"), "{err}");
+    let summary = lto_build_without_second_build("fixture-basic");
     assert_eq!(summary["profile"], "release");
     assert_manifest_is_expected(&summary, "release");
 
@@ -279,21 +283,7 @@ fn manifest_survives_lto_strip_and_one_codegen_unit() {
 /// library's in the binary proves it linked, with every record it has, without building it again.
 #[test]
 fn a_library_and_its_packages_binary_need_no_second_build_under_lto() {
-    let output = eventfn(
-        &[
-            "build",
-            "--message-format",
-            "json",
-            "-p",
-            "fixture-lib",
-            "--release",
-        ],
-        &lto_env(),
-    );
-    let err = stderr(&output);
-    assert!(output.status.success(), "{err}");
-    assert!(!err.contains("Checking handlers"), "{err}");
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let summary = lto_build_without_second_build("fixture-lib");
     let manifest: serde_json::Value =
         serde_json::from_str(&read(summary_path(&summary, "manifest"))).unwrap();
     let functions: Vec<&str> = manifest["handlers"]
