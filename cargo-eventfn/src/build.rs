@@ -1138,8 +1138,8 @@ fn describe_executable(format: object::BinaryFormat, architecture: object::Archi
     format!("{article} {machine} {format} executable")
 }
 
-/// Fails when a library crate's handlers did not make it into the binary: the linker drops an
-/// rlib's object files that nothing refers to, and their registrations with them.
+/// Fails when a library crate's handlers did not make it into the binary: a crate that the
+/// binary's code never names is not linked, and its registrations go with it.
 ///
 /// Under LTO cargo writes rlibs as LLVM bitcode, which holds no readable section. Such a crate is
 /// known to be linked, records and all, when the binary holds a record only it can have put there
