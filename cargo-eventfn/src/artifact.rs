@@ -110,8 +110,8 @@ impl DepInfo {
 
 /// Reads rustc's dep-info: a Makefile rule `OUTPUT: SOURCE SOURCE...` for each output, then an
 /// empty rule for each source, then `# env-dep:` comments; rustc escapes a space in a source's
-/// path as `\ ` and nothing else. Written here rather than taken from a crate: that is the whole format,
-/// and the crates that read it are alpha releases (`depinfo`) or bring a lexer generator
+/// path as `\ ` and nothing else. Written here rather than taken from a crate: that is the whole
+/// format, and the crates that read it are alpha releases (`depinfo`) or bring a lexer generator
 /// (`depfile`). `None` when no rule has sources.
 pub fn dep_info(text: &str) -> Option<DepInfo> {
     let mut outputs = Vec::new();
@@ -126,7 +126,7 @@ pub fn dep_info(text: &str) -> Option<DepInfo> {
         let Some(colon) = (0..bytes.len())
             .find(|&i| bytes[i] == b':' && (i + 1 == bytes.len() || bytes[i + 1] == b' '))
         else {
-            continue; // a comment, or a blank line between rules
+            continue; // a blank line between rules
         };
         let prerequisites = make_words(&line[colon + 1..]);
         if prerequisites.is_empty() {
